@@ -1,0 +1,224 @@
+"""Answers Lambda Invoke by running the function's real code in warm workers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import unquote
+
+from ..router import CallView, Reply, json_reply
+from .code_store import CodeStore, MissingBootstrap
+from .logs import LambdaLogs
+from .model import FunctionSpec, Invocation, Outcome
+from .worker import Worker
+
+log = logging.getLogger(__name__)
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
+_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:")
+
+
+class Throttled(Exception):
+    pass
+
+
+class LambdaHost:
+    def __init__(self, endpoint: str, state_dir: Path, default_region: str,
+                 init_timeout: float = 10.0, idle_seconds: float = 600.0, max_workers: int = 16):
+        self.endpoint = endpoint
+        self.default_region = default_region
+        self.init_timeout = init_timeout
+        self.idle_seconds = idle_seconds
+        self.max_workers = max_workers
+        self.code = CodeStore(state_dir / "lambda")
+        self.logs = LambdaLogs(state_dir / "logs" / "lambda")
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[Worker]] = defaultdict(list)  # function ARN -> warm, free workers
+        self._busy: dict[str, set[Worker]] = defaultdict(set)
+        self._current: dict[str, str] = {}  # function ARN -> fingerprint of its latest spec
+        self._closed = False
+        threading.Thread(target=self._reap_idle_workers, name="lambda-reaper", daemon=True).start()
+
+    # -- router integration -------------------------------------------------------------
+
+    @staticmethod
+    def is_invoke(call: CallView) -> bool:
+        return call.method == "POST" and INVOKE_PATH.match(call.path) is not None
+
+    def handle_invoke(self, call: CallView) -> Reply:
+        name, qualifier = self._function_reference(call)
+        try:
+            spec = self.lookup(name, qualifier, call)
+        except LookupError as missing:
+            return json_reply(404, {"Type": "User", "Message": str(missing)},
+                              [("x-amzn-ErrorType", "ResourceNotFoundException")])
+        invocation_type = call.header("X-Amz-Invocation-Type") or "RequestResponse"
+        version_header = [("X-Amz-Executed-Version", spec.version)]
+        if invocation_type == "DryRun":
+            return Reply(204, version_header, b"")
+        payload = call.body or b"{}"
+        if invocation_type == "Event":
+            threading.Thread(target=self._invoke_in_background, args=(spec, payload),
+                             name=f"lambda-event-{spec.name}", daemon=True).start()
+            return Reply(202, [("Content-Length", "0")], b"")
+        try:
+            outcome = self.invoke(spec, payload, call.header("X-Amz-Client-Context"))
+        except Throttled as throttled:
+            return json_reply(429, {"Type": "User", "Reason": "ConcurrentInvocationLimitExceeded", "message": str(throttled)},
+                              [("x-amzn-ErrorType", "TooManyRequestsException")])
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(outcome.payload)))] + version_header
+        if outcome.failed:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        return Reply(200, headers, outcome.payload)
+
+    # -- invoking ---------------------------------------------------------------------
+
+    def invoke(self, spec: FunctionSpec, payload: bytes, client_context: str | None = None) -> Outcome:
+        invocation = Invocation(payload, spec.arn if spec.version == "$LATEST" else f"{spec.arn}:{spec.version}",
+                                spec.timeout, client_context)
+        try:
+            task_root = self.code.task_root(spec)
+        except MissingBootstrap as missing:
+            return Outcome.error("Runtime.InvalidEntrypoint", str(missing))
+        worker = self._acquire(spec, task_root)
+        try:
+            return worker.invoke(invocation)
+        finally:
+            self._release(worker)
+
+    def _invoke_in_background(self, spec: FunctionSpec, payload: bytes) -> None:
+        try:
+            outcome = self.invoke(spec, payload)
+            if outcome.failed:
+                log.warning("async invoke of %s failed: %s", spec.name, outcome.payload[:500])
+        except Exception:
+            log.exception("async invoke of %s failed", spec.name)
+
+    def _acquire(self, spec: FunctionSpec, task_root: Path) -> Worker:
+        with self._lock:
+            if self._closed:
+                raise Throttled("the local Lambda host is shutting down")
+            self._retire_outdated(spec)
+            idle = self._idle[spec.arn]
+            while idle:
+                worker = idle.pop()
+                if worker.alive:
+                    self._busy[spec.arn].add(worker)
+                    return worker
+            if len(self._busy[spec.arn]) >= self.max_workers:
+                raise Throttled(f"{spec.name}: {self.max_workers} concurrent invocations already running")
+            worker = Worker(spec, task_root, self.endpoint, self.init_timeout, self.logs.write)
+            self._busy[spec.arn].add(worker)
+            return worker
+
+    def _release(self, worker: Worker) -> None:
+        arn = worker.spec.arn
+        with self._lock:
+            self._busy[arn].discard(worker)
+            keep = worker.alive and not self._closed and self._current.get(arn) == worker.spec.fingerprint
+            if keep:
+                self._idle[arn].append(worker)
+        if not keep:
+            worker.stop()
+
+    def _retire_outdated(self, spec: FunctionSpec) -> None:
+        """New code or configuration: warm workers of the old one are stopped
+        (busy ones when they finish)."""
+        if self._current.get(spec.arn) == spec.fingerprint:
+            return
+        self._current[spec.arn] = spec.fingerprint
+        outdated = [w for w in self._idle[spec.arn] if w.spec.fingerprint != spec.fingerprint]
+        self._idle[spec.arn] = [w for w in self._idle[spec.arn] if w not in outdated]
+        for worker in outdated:
+            worker.stop()
+
+    def _reap_idle_workers(self) -> None:
+        while not self._closed:
+            time.sleep(min(30.0, max(self.idle_seconds / 2, 0.5)))
+            now = time.monotonic()
+            with self._lock:
+                expired = [w for ws in self._idle.values() for w in ws if now - w.idle_since > self.idle_seconds]
+                for arn in self._idle:
+                    self._idle[arn] = [w for w in self._idle[arn] if w not in expired]
+            for worker in expired:
+                worker.stop()
+
+    def close(self) -> None:
+        """Stop every worker (on stack shutdown)."""
+        with self._lock:
+            self._closed = True
+            workers = [w for ws in self._idle.values() for w in ws] + [w for ws in self._busy.values() for w in ws]
+            self._idle.clear()
+        for worker in workers:
+            worker.stop()
+
+    def worker_count(self) -> int:
+        with self._lock:
+            return sum(len(ws) for ws in self._idle.values()) + sum(len(ws) for ws in self._busy.values())
+
+    # -- looking functions up in moto ---------------------------------------------------------
+
+    @staticmethod
+    def _function_reference(call: CallView) -> tuple[str, str | None]:
+        match = INVOKE_PATH.match(call.path)
+        assert match is not None
+        name = unquote(match["function"])
+        qualifier = (call.query.get("Qualifier") or [None])[0]
+        return name, qualifier
+
+    def lookup(self, name_or_arn: str, qualifier: str | None, call: CallView | None = None) -> FunctionSpec:
+        """The function as moto stores it (created by API or by CloudFormation)."""
+        from moto.awslambda.models import lambda_backends
+
+        region, account = self._region_and_account(name_or_arn, call)
+        try:
+            function = lambda_backends[account][region].get_function(name_or_arn, qualifier)
+        except Exception as error:  # moto's UnknownFunctionException and friends
+            raise LookupError(getattr(error, "message", None) or f"Function not found: {name_or_arn}") from error
+        if function is None:
+            raise LookupError(f"Function not found: {name_or_arn}")
+        return _spec_from_moto(function, region, account)
+
+    def _region_and_account(self, name_or_arn: str, call: CallView | None) -> tuple[str, str]:
+        arn = _ARN.match(name_or_arn)
+        if arn:
+            return arn["region"], arn["account"]
+        region = (call.region if call else None) or self.default_region
+        return region, _account_for(call)
+
+
+def _account_for(call: CallView | None) -> str:
+    """The same account moto would pick for this request."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if call is not None and call.header("x-moto-account-id"):
+        return call.header("x-moto-account-id")  # type: ignore[return-value]
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from((call.access_key if call else None) or "test")
+
+
+def _spec_from_moto(function, region: str, account: str) -> FunctionSpec:
+    version = str(function.version)
+    unqualified_arn = function.function_arn
+    if version != "$LATEST" and unqualified_arn.endswith(f":{version}"):
+        unqualified_arn = unqualified_arn[: -len(version) - 1]
+    return FunctionSpec(
+        name=function.function_name,
+        arn=unqualified_arn,
+        version=version,
+        region=region,
+        account=account,
+        code_sha256=function.code_sha_256 or "",
+        timeout=float(function.timeout or 3),
+        memory_size=int(function.memory_size or 128),
+        handler=function.handler or "",
+        environment=dict(function.environment_vars or {}),
+        code_zip=getattr(function, "code_bytes", b"") or b"",
+    )

@@ -1,0 +1,228 @@
+"""One warm execution environment: a `bootstrap` process and its Runtime API."""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from .model import FunctionSpec, Invocation, Outcome
+from .runtime_api import RuntimeApiServer
+
+log = logging.getLogger(__name__)
+
+_worker_numbers = itertools.count(1)
+# Workers are forked from this one long-lived thread: the parent-death signal
+# fires when the *thread* that forked exits, and request threads are short-lived.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
+# Stack environment variables every worker inherits when set.
+PASSTHROUGH_VARIABLES = ("RUST_LOG", "RUST_BACKTRACE", "PATH", "LANG", "TZ")
+
+LogSink = Callable[[FunctionSpec, str, str], None]  # (spec, stream name, line)
+
+
+class Worker:
+    """Runs one invocation at a time, like a Lambda execution environment."""
+
+    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint: str, init_timeout: float, log_sink: LogSink):
+        self.spec = spec
+        self.number = next(_worker_numbers)
+        self.init_timeout = init_timeout
+        self.log_stream = time.strftime("%Y/%m/%d") + f"/[{spec.version}]local{self.number:06d}"
+        self.idle_since = time.monotonic()
+        self.invocations = 0
+        self._log_sink = log_sink
+        self._cond = threading.Condition()
+        self._waiting: Invocation | None = None  # given, not yet taken by the runtime
+        self._current: Invocation | None = None  # taken, not yet answered
+        self._stopping = False
+        self._init_error: Outcome | None = None
+        self._runtime_api = RuntimeApiServer(self)
+        self.process = self._spawn(task_root, endpoint)
+        threading.Thread(target=self._pump_output, name=f"lambda-log-{spec.name}", daemon=True).start()
+        threading.Thread(target=self._watch_exit, name=f"lambda-exit-{spec.name}", daemon=True).start()
+        log.info("worker %s for %s started (pid %s, runtime api %s)", self.number, spec.name, self.process.pid, self._runtime_api.address)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._stopping and self.process.poll() is None
+
+    # -- the invoking side ------------------------------------------------------------
+
+    def invoke(self, invocation: Invocation) -> Outcome:
+        """Hand the invocation to the runtime and wait for its answer, enforcing
+        the init timeout and the function's timeout."""
+        self.invocations += 1
+        self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
+        began = time.monotonic()
+        with self._cond:
+            if self._init_error is not None:
+                invocation.resolve(self._init_error)
+            elif self._stopping:
+                invocation.resolve(Outcome.error("Runtime.ExitError", "the execution environment has stopped"))
+            else:
+                self._waiting = invocation
+                self._cond.notify_all()
+
+        if not invocation.started.wait(self.init_timeout):
+            self.stop()
+            invocation.resolve(Outcome.error(
+                "Runtime.InitTimeout" ,
+                f"RequestId: {invocation.request_id} Error: the runtime did not ask for an invocation within {self.init_timeout:.0f} s",
+            ))
+        elif not invocation.finished.wait(invocation.timeout):
+            self.stop()
+            invocation.resolve(Outcome.error(
+                "Sandbox.Timedout",
+                f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
+            ))
+        outcome = invocation.outcome
+        assert outcome is not None
+        self._emit(f"END RequestId: {invocation.request_id}")
+        self._emit(
+            f"REPORT RequestId: {invocation.request_id}\tDuration: {(time.monotonic() - began) * 1000:.2f} ms\t"
+            f"Memory Size: {self.spec.memory_size} MB"
+        )
+        self.idle_since = time.monotonic()
+        return outcome
+
+    def stop(self) -> None:
+        """Stop the process and release anything waiting on it."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._cond.notify_all()
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._runtime_api.close()
+        log.info("worker %s for %s stopped", self.number, self.spec.name)
+
+    # -- the runtime side (called by the Runtime API server) ---------------------------------
+
+    def next_invocation(self) -> Invocation | None:
+        with self._cond:
+            while self._waiting is None and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return None
+            invocation, self._waiting = self._waiting, None
+            self._current = invocation
+            invocation.start()
+            return invocation
+
+    def invocation_result(self, request_id: str, outcome: Outcome) -> bool:
+        with self._cond:
+            current = self._current
+            if current is None or current.request_id != request_id:
+                return False
+            self._current = None
+        return current.resolve(outcome)
+
+    def init_failed(self, outcome: Outcome) -> None:
+        log.warning("function %s failed to initialise: %s", self.spec.name, outcome.payload[:500])
+        with self._cond:
+            self._init_error = outcome
+            waiting = self._waiting
+        if waiting is not None:
+            waiting.resolve(outcome)
+
+    # -- process plumbing ------------------------------------------------------------------
+
+    def _spawn(self, task_root: Path, endpoint: str) -> subprocess.Popen:
+        return _SPAWNER.submit(
+            subprocess.Popen,
+            [str(task_root / "bootstrap")],
+            cwd=task_root,
+            env=self._environment(task_root, endpoint),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() kills all it started
+            preexec_fn=_die_with_parent,
+        ).result()
+
+    def _environment(self, task_root: Path, endpoint: str) -> dict[str, str]:
+        spec = self.spec
+        env = {name: os.environ[name] for name in _passthrough_names() if name in os.environ}
+        env.setdefault("TZ", ":UTC")
+        env["AWS_ENDPOINT_URL"] = endpoint
+        env.update({str(k): str(v) for k, v in (spec.environment or {}).items()})
+        # The runtime's own variables: a function cannot override these on AWS either.
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": self._runtime_api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
+            "_HANDLER": spec.handler or "bootstrap",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(task_root),
+        })
+        return env
+
+    def _pump_output(self) -> None:
+        assert self.process.stdout is not None
+        for raw in iter(self.process.stdout.readline, b""):
+            self._emit(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def _emit(self, line: str) -> None:
+        try:
+            self._log_sink(self.spec, self.log_stream, line)
+        except Exception:
+            log.exception("could not record a log line of %s", self.spec.name)
+
+    def _watch_exit(self) -> None:
+        code = self.process.wait()
+        with self._cond:
+            was_stopping = self._stopping
+            self._stopping = True
+            self._cond.notify_all()
+            pending = [inv for inv in (self._waiting, self._current) if inv is not None]
+            self._waiting = self._current = None
+        if not was_stopping:
+            log.warning("worker %s of %s exited on its own with status %s", self.number, self.spec.name, code)
+            self._runtime_api.close()
+        failure = self._init_error or Outcome.error(
+            "Runtime.ExitError", f"Runtime exited with error: exit status {code}"
+        )
+        for invocation in pending:
+            invocation.resolve(failure)
+
+
+def _passthrough_names() -> list[str]:
+    extra = os.environ.get("VIKUNJA_LOCAL_LAMBDA_PASSTHROUGH", "")
+    return list(PASSTHROUGH_VARIABLES) + [name.strip() for name in extra.split(",") if name.strip()]
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGKILL if the stack process dies, so a crashed
+    stack leaves no orphaned functions behind."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass

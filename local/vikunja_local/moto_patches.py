@@ -1,0 +1,350 @@
+"""Fixes for moto 5.2.5, applied in-process when the stack starts.
+
+Each patch is one function whose docstring says which moto behaviour it fixes.
+They are written against moto 5.2.5's source (pinned in local/requirements.txt);
+`apply_all` refuses any other moto version, so an upgrade has to re-check them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MOTO_VERSION = "5.2.5"
+
+
+def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float = 2.0) -> None:
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"the local stack's patches are written for moto {MOTO_VERSION}, found {moto.__version__}")
+    enable_state_machine_execution()
+    state_machines_from_cloudformation_use_executing_backend()
+    eventbridge_targets_start_state_machines()
+    s3_eventbridge_events_like_aws()
+    s3_buckets_from_cloudformation_honour_eventbridge()
+    rds_instances_take_time_to_create(rds_create_seconds)
+    cloudfront_distributions_take_time_to_deploy(cloudfront_deploy_seconds)
+
+
+# -- Step Functions ---------------------------------------------------------------------------
+
+
+def enable_state_machine_execution() -> None:
+    """moto only records executions unless told to run them: this is the in-process
+    equivalent of `POST /moto-api/config {"stepfunctions": {"execute_state_machine": true}}`."""
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+
+def state_machines_from_cloudformation_use_executing_backend() -> None:
+    """moto's CloudFormation writes `AWS::StepFunctions::StateMachine` into
+    `stepfunctions_backends`, but with execution on the API reads
+    `stepfunctions_parser_backends` (`responses.get_backend`), so the machines are
+    invisible (`StateMachineDoesNotExist`). It also ignores `DefinitionSubstitutions`
+    and the `Definition` (object) property. Create, update and delete now go through
+    `get_backend` with the substitutions applied."""
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    def definition_of(properties: dict) -> str | None:
+        if "Definition" in properties:
+            definition = json.dumps(properties["Definition"])
+        elif "DefinitionString" in properties:
+            definition = properties["DefinitionString"]
+        else:
+            return None
+        for name, value in (properties.get("DefinitionSubstitutions") or {}).items():
+            definition = definition.replace("${" + name + "}", _substitution_text(value))
+        return definition
+
+    def tags_of(properties: dict) -> list[dict[str, str]]:
+        return cfn_to_api_tags(properties.get("Tags", []))
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = get_backend(account_id, region_name)
+        return backend.create_state_machine(
+            name=properties.get("StateMachineName", resource_name),
+            definition=definition_of(properties) or "",
+            roleArn=properties.get("RoleArn", ""),
+            tags=tags_of(properties),
+            sm_type=properties.get("StateMachineType"),
+            loggingConfiguration=properties.get("LoggingConfiguration"),
+            tracingConfiguration=properties.get("TracingConfiguration"),
+        )
+
+    def delete(cls, resource_name, cloudformation_json, account_id, region_name):
+        get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("StateMachineName", original_resource.name)
+        backend = get_backend(account_id, region_name)
+        if name != original_resource.name:  # a new name means replacement, as on AWS
+            replacement = create(cls, name, cloudformation_json, account_id, region_name)
+            backend.delete_state_machine(original_resource.arn)
+            return replacement
+        machine = backend.update_state_machine(
+            original_resource.arn, definition=definition_of(properties), role_arn=properties.get("RoleArn")
+        )
+        tags = tags_of(properties)
+        if tags:
+            backend.tagger.tag_resource(machine.arn, tags)
+        return machine
+
+    StateMachine.create_from_cloudformation_json = classmethod(create)
+    StateMachine.delete_from_cloudformation_json = classmethod(delete)
+    StateMachine.update_from_cloudformation_json = classmethod(update)
+
+
+def _substitution_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, (int, float)) else json.dumps(value)
+
+
+# -- EventBridge ------------------------------------------------------------------------------
+
+
+def eventbridge_targets_start_state_machines() -> None:
+    """moto's `Rule.send_to_targets` raises `NotImplementedError` for a Step Functions
+    target, and any error aborts `put_events` (and, on the S3 path, silently stops
+    delivery to later rules). Now a state machine target starts an execution with the
+    event (time in ISO-8601, a unique execution name; `Input`, `InputPath` and
+    `InputTransformer` honoured), disabled rules deliver nothing, and each target is
+    delivered on its own: a failing one is logged and the rest still get the event."""
+    from moto.events.models import Rule
+
+    moto_send_to_targets = Rule.send_to_targets
+
+    def send_to_targets(self, original_event, transform_input: bool = True) -> None:
+        try:
+            if getattr(self, "state", "ENABLED") != "ENABLED" or not self.event_pattern.matches_event(original_event):
+                return
+        except Exception:
+            log.exception("rule %s: could not match an event", self.name)
+            return
+        for target in list(self.targets):
+            try:
+                if ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]:
+                    _start_execution_for_event(target, original_event)
+                else:
+                    one_target_rule = copy.copy(self)
+                    one_target_rule.targets = [target]
+                    moto_send_to_targets(one_target_rule, original_event, transform_input)
+            except Exception:
+                log.exception("rule %s: delivery to target %s failed", self.name, target.get("Id"))
+
+    Rule.send_to_targets = send_to_targets
+
+
+def _start_execution_for_event(target: dict, event: dict) -> None:
+    from moto.stepfunctions.responses import get_backend
+
+    arn = target["Arn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    execution_input = json.dumps(_target_input(target, _event_as_aws_sends_it(event)))
+    execution = get_backend(account, region).start_execution(
+        arn, name=str(uuid.uuid4()), execution_input=execution_input
+    )
+    log.info("event %s (%s) started %s", event.get("id"), event.get("detail-type"), execution.execution_arn)
+
+
+def _event_as_aws_sends_it(event: dict) -> dict:
+    """moto keeps `time` as epoch seconds and adds `ingestion-time`; AWS sends
+    `"time": "2026-11-27T21:00:00Z"`."""
+    shaped = {key: value for key, value in event.items() if key != "ingestion-time"}
+    shaped["time"] = _iso_time(event.get("time"))
+    return shaped
+
+
+def _iso_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    elif isinstance(value, (int, float)) or (isinstance(value, str) and _is_number(value)):
+        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    elif isinstance(value, str) and value:
+        return value
+    else:
+        moment = datetime.now(tz=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _target_input(target: dict, event: dict) -> Any:
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng.ext import parse
+
+        matches = parse(target["InputPath"]).find(event)
+        return matches[0].value if matches else None
+    if "InputTransformer" in target:
+        from moto.events.utils import EventTemplateParser
+
+        transformer = target["InputTransformer"]
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event={**event, "ingestion-time": time.time()},
+        )
+    return event
+
+
+# -- S3 ---------------------------------------------------------------------------------------
+
+_S3_REASONS = {
+    "s3:ObjectCreated:Put": "PutObject",
+    "s3:ObjectCreated:Post": "POST Object",
+    "s3:ObjectCreated:Copy": "CopyObject",
+    "s3:ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
+    "s3:ObjectRemoved:Delete": "DeleteObject",
+    "s3:ObjectRemoved:DeleteMarkerCreated": "DeleteObject",
+}
+
+
+def s3_eventbridge_events_like_aws() -> None:
+    """moto's S3 → EventBridge events differ from AWS's: `reason` is `ObjectCreated`
+    instead of `PutObject`/`CopyObject`/`CompleteMultipartUpload`, the object's ETag is
+    `eTag` instead of `etag`, every event has the same fixed `id`, and they go to the
+    rules of every bus rather than the default bus only. This sends AWS's shape to the
+    default bus."""
+    from moto.events.models import events_backends
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+    from moto.s3 import notifications
+
+    def send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        try:
+            event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+            event.update({
+                "id": str(uuid.uuid4()),
+                "detail-type": notifications._detail_type(event_name),
+                "source": "aws.s3",
+                "account": account_id,
+                "time": time.time(),
+                "region": bucket.region_name,
+                "resources": [bucket.arn],
+                "detail": _s3_event_detail(account_id, bucket, str(event_name), key),
+            })
+            default_bus = events_backends[account_id][bucket.region_name].event_buses["default"]
+            for rule in list(default_bus.rules.values()):
+                rule.send_to_targets(event, transform_input=False)
+        except Exception:  # S3 delivers asynchronously: the S3 call itself must succeed
+            log.exception("could not send the S3 event %s for %s/%s", event_name, bucket.name, key.name)
+
+    notifications._send_event_bridge_message = send_event_bridge_message
+
+
+def _s3_event_detail(account_id: str, bucket: Any, event_name: str, key: Any) -> dict:
+    event_name = getattr(event_name, "value", event_name)
+    s3_object: dict[str, Any] = {"key": key.name, "sequencer": f"{time.time_ns():X}"}
+    if event_name.startswith("s3:ObjectCreated"):
+        s3_object.update({"size": key.size, "etag": key.etag.replace('"', "")})
+    if getattr(key, "version_id", None) and key.version_id != "null":
+        s3_object["version-id"] = key.version_id
+    detail = {
+        "version": "0",
+        "bucket": {"name": bucket.name},
+        "object": s3_object,
+        "request-id": uuid.uuid4().hex[:16].upper(),
+        "requester": account_id,
+        "source-ip-address": "127.0.0.1",
+        "reason": _S3_REASONS.get(event_name, event_name.split(":")[1]),
+    }
+    if event_name.startswith("s3:ObjectRemoved"):
+        detail["deletion-type"] = (
+            "Delete Marker Created" if event_name.endswith("DeleteMarkerCreated") else "Permanently Deleted"
+        )
+    return detail
+
+
+def s3_buckets_from_cloudformation_honour_eventbridge() -> None:
+    """moto's CloudFormation ignores a bucket's `NotificationConfiguration`, so
+    `EventBridgeConfiguration: {EventBridgeEnabled: true}` sends nothing. Creating or
+    updating the bucket now switches EventBridge delivery on or off, as
+    PutBucketNotificationConfiguration does (moto keeps that as `event_bridge = {}`)."""
+    from moto.s3.models import FakeBucket, NotificationConfiguration
+
+    moto_create = FakeBucket.create_from_cloudformation_json.__func__
+    moto_update = FakeBucket.update_from_cloudformation_json.__func__
+
+    def apply_eventbridge_setting(bucket: Any, properties: dict) -> None:
+        wanted = bool(
+            (properties.get("NotificationConfiguration") or {})
+            .get("EventBridgeConfiguration", {})
+            .get("EventBridgeEnabled", False)
+        )
+        wanted = wanted and str(wanted).lower() != "false"
+        if bucket.notification_configuration is None:
+            if wanted:
+                bucket.notification_configuration = NotificationConfiguration(event_bridge={})
+            return
+        bucket.notification_configuration.event_bridge = {} if wanted else None
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        apply_eventbridge_setting(bucket, cloudformation_json.get("Properties", {}))
+        return bucket
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        bucket = moto_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        apply_eventbridge_setting(bucket, cloudformation_json.get("Properties", {}))
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create)
+    FakeBucket.update_from_cloudformation_json = classmethod(update)
+
+
+# -- latency model ----------------------------------------------------------------------------
+
+
+def rds_instances_take_time_to_create(seconds: float) -> None:
+    """moto's RDS instances are `available` the moment they are created, so a caller's
+    wait loop is never exercised. Now a new instance reports `creating` for `seconds`
+    (VIKUNJA_LOCAL_RDS_CREATE_SECONDS) before whatever moto says."""
+    from moto.rds.models import DBInstance
+
+    if seconds <= 0:
+        return
+
+    def get_status(self) -> str:
+        status = self.__dict__.get("_vikunja_status", "available")
+        created = self.__dict__.get("_vikunja_created_at")
+        if status == "available" and created is not None and time.monotonic() - created < seconds:
+            return "creating"
+        return status
+
+    def set_status(self, value: str) -> None:
+        self.__dict__.setdefault("_vikunja_created_at", time.monotonic())
+        self.__dict__["_vikunja_status"] = value
+
+    DBInstance.status = property(get_status, set_status)
+
+
+def cloudfront_distributions_take_time_to_deploy(seconds: float) -> None:
+    """moto's distributions advance `InProgress` → `Deployed` on the next read; AWS
+    takes minutes. Now a distribution stays `InProgress` for `seconds`
+    (VIKUNJA_LOCAL_CLOUDFRONT_DEPLOY_SECONDS), through moto's own state manager."""
+    from moto.moto_api import state_manager
+
+    if seconds > 0:
+        state_manager.set_transition("cloudfront::distribution", {"progression": "time", "seconds": seconds})

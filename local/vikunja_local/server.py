@@ -1,0 +1,86 @@
+"""Runs the stack in this process: moto's WSGI app behind our router."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+
+from .settings import Settings
+
+log = logging.getLogger("vikunja_local")
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT. Writes the state dir's pid file while running."""
+    # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT: make
+    # that our router. moto reads it per call, but set it before import to be sure.
+    os.environ["MOTO_PORT"] = str(settings.port)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from . import moto_patches, routes
+    from .lambda_host import LambdaHost
+    from .router import Router
+
+    moto_patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
+    lambda_host = LambdaHost(
+        endpoint=settings.endpoint,
+        state_dir=settings.state_dir,
+        default_region=settings.region,
+        init_timeout=settings.lambda_init_timeout,
+        idle_seconds=settings.lambda_idle_seconds,
+        max_workers=settings.lambda_max_workers,
+    )
+    router = Router(DomainDispatcherApplication(create_backend_app))
+    routes.install(router, routes.Stack(settings, lambda_host))
+
+    server = make_server(settings.host, settings.port, router, threaded=True, request_handler=MotoRequestHandler)
+    server.daemon_threads = True
+    _stop_on_signals(server)
+    _write_pid_file(settings)
+    log.info("local AWS stack serving %s (pid %s, state %s)", settings.endpoint, os.getpid(), settings.state_dir)
+    try:
+        server.serve_forever()
+    finally:
+        log.info("stopping: %s lambda workers", lambda_host.worker_count())
+        lambda_host.close()
+        server.server_close()
+        _remove_pid_file(settings)
+        log.info("stopped")
+
+
+def _stop_on_signals(server) -> None:
+    def stop(signum, frame):
+        log.info("signal %s: shutting down", signum)
+        # shutdown() waits for serve_forever to return: it cannot run on that thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def _write_pid_file(settings: Settings) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    record = {"pid": os.getpid(), "port": settings.port, "endpoint": settings.endpoint}
+    temporary = settings.pid_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record))
+    temporary.replace(settings.pid_file)
+
+
+def _remove_pid_file(settings: Settings) -> None:
+    try:
+        record = json.loads(settings.pid_file.read_text())
+        if record.get("pid") == os.getpid():
+            settings.pid_file.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def configure_logging(level: str | None = None) -> None:
+    level = (level or os.environ.get("VIKUNJA_LOCAL_LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # werkzeug logs every request at INFO: only wanted when debugging.
+    logging.getLogger("werkzeug").setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)
