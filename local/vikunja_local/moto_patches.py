@@ -243,7 +243,7 @@ def s3_eventbridge_events_like_aws() -> None:
                 "time": time.time(),
                 "region": bucket.region_name,
                 "resources": [bucket.arn],
-                "detail": _s3_event_detail(account_id, bucket, str(event_name), key),
+                "detail": _s3_event_detail(account_id, bucket, event_name, key),
             })
             default_bus = events_backends[account_id][bucket.region_name].event_buses["default"]
             for rule in list(default_bus.rules.values()):
@@ -254,8 +254,8 @@ def s3_eventbridge_events_like_aws() -> None:
     notifications._send_event_bridge_message = send_event_bridge_message
 
 
-def _s3_event_detail(account_id: str, bucket: Any, event_name: str, key: Any) -> dict:
-    event_name = getattr(event_name, "value", event_name)
+def _s3_event_detail(account_id: str, bucket: Any, event_name: Any, key: Any) -> dict:
+    event_name = str(getattr(event_name, "value", event_name))  # moto passes an Enum
     s3_object: dict[str, Any] = {"key": key.name, "sequencer": f"{time.time_ns():X}"}
     if event_name.startswith("s3:ObjectCreated"):
         s3_object.update({"size": key.size, "etag": key.etag.replace('"', "")})

@@ -30,11 +30,18 @@ class RuntimeClientSide(Protocol):
     def init_failed(self, outcome: Outcome) -> None: ...
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A killed worker (timeout, stop) drops its connection mid-request: expected.
+        log.debug("runtime api connection from %s ended abruptly", client_address, exc_info=True)
+
+
 class RuntimeApiServer:
     def __init__(self, worker: RuntimeClientSide):
         handler = type("BoundRuntimeApiHandler", (_RuntimeApiHandler,), {"worker": worker})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="runtime-api", daemon=True)
         self._thread.start()
 
