@@ -107,7 +107,9 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip(), 16)
             if size == 0:
-                self.rfile.readline()
+                # Trailers (a streaming runtime may send its error type there), then a blank line.
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
                 return b"".join(chunks)
             chunks.append(self.rfile.read(size))
             self.rfile.readline()
