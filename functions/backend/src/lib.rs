@@ -1,0 +1,16 @@
+//! Backend tier: the ECR repository releases push to, the log group, the ECS cluster, the
+//! task definition (Vikunja's image, its settings in the environment and its two secrets
+//! through ECS `secrets`), the Fargate service behind the blue target group with the
+//! `CODE_DEPLOY` deployment controller, and autoscaling between the configured bounds.
+//!
+//! Once the service exists CodeDeploy owns its task definition: a re-run never pushes a new
+//! one through `UpdateService` (ECS refuses it for `CODE_DEPLOY` services); changed settings
+//! reach the tasks with the next release.
+
+pub mod autoscaling;
+pub mod handler;
+pub mod registry;
+pub mod service;
+pub mod task;
+
+pub use handler::{handle, Clients, Roles};

@@ -1,0 +1,453 @@
+//! The task definition: pure construction (unit-tested) plus register-if-changed.
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
+    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, TaskDefinition, TransportProtocol,
+};
+use tracing::info;
+use vikunja_core::error::built;
+use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::tags::{self, Tier};
+use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, SdkContext, Settings};
+
+use crate::handler::Roles;
+
+/// Everything the task definition is made of, gathered from the earlier tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInputs {
+    pub image: String,
+    pub cpu: String,
+    pub memory: String,
+    pub environment: Vec<(String, String)>,
+    /// (variable, Secrets Manager reference): ECS resolves them when a task starts.
+    pub secrets: Vec<(String, String)>,
+    pub execution_role: String,
+    pub task_role: String,
+    pub log_group: String,
+    pub region: String,
+}
+
+impl TaskInputs {
+    pub fn new(
+        settings: &Settings,
+        data: &DataOutputs,
+        frontend: &FrontendOutputs,
+        roles: &Roles,
+        log_group: &str,
+        region: &str,
+    ) -> Result<Self> {
+        let endpoint = data.endpoint.as_deref().ok_or_else(|| {
+            Error::invalid(format!(
+                "database {} has no endpoint yet (status {})",
+                data.db_instance_id, data.status
+            ))
+        })?;
+        let master_secret = data.master_secret_arn.as_deref().ok_or_else(|| {
+            Error::invalid(format!(
+                "database {} has no managed master secret",
+                data.db_instance_id
+            ))
+        })?;
+        let port = data.port.unwrap_or(vikunja_core::names::DB_PORT);
+        let mut environment = vec![
+            ("VIKUNJA_DATABASE_TYPE".to_string(), "mysql".to_string()),
+            (
+                "VIKUNJA_DATABASE_HOST".to_string(),
+                format!("{endpoint}:{port}"),
+            ),
+            ("VIKUNJA_DATABASE_USER".to_string(), data.username.clone()),
+            (
+                "VIKUNJA_DATABASE_DATABASE".to_string(),
+                data.db_name.clone(),
+            ),
+            // RDS MySQL 8.4 requires TLS by default; the RDS CA is not in the image's store.
+            ("VIKUNJA_DATABASE_TLS".to_string(), "preferred".to_string()),
+            (
+                "VIKUNJA_SERVICE_PUBLICURL".to_string(),
+                format!("{}/", frontend.url),
+            ),
+            (
+                "VIKUNJA_SERVICE_INTERFACE".to_string(),
+                format!(":{CONTAINER_PORT}"),
+            ),
+        ];
+        environment.sort();
+        let mut secrets = vec![
+            // The RDS-managed secret is JSON; ECS extracts one key with `arn:key::`.
+            (
+                "VIKUNJA_DATABASE_PASSWORD".to_string(),
+                format!("{master_secret}:password::"),
+            ),
+            (
+                "VIKUNJA_SERVICE_SECRET".to_string(),
+                data.service_secret_arn.clone(),
+            ),
+        ];
+        secrets.sort();
+        Ok(Self {
+            image: settings.image.clone(),
+            cpu: settings.task_cpu.clone(),
+            memory: settings.task_memory.clone(),
+            environment,
+            secrets,
+            execution_role: roles.task_execution.clone(),
+            task_role: roles.task.clone(),
+            log_group: log_group.to_string(),
+            region: region.to_string(),
+        })
+    }
+
+    /// The same inputs with another image: what a release registers.
+    pub fn with_image(&self, image: &str) -> Self {
+        Self {
+            image: image.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+pub fn container_definition(inputs: &TaskInputs) -> Result<ContainerDefinition> {
+    let memory: i32 = inputs.memory.parse().map_err(|_| {
+        Error::invalid(format!(
+            "taskMemory {:?} is not a number of MiB",
+            inputs.memory
+        ))
+    })?;
+    let environment = inputs
+        .environment
+        .iter()
+        .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
+        .collect();
+    let secrets = inputs
+        .secrets
+        .iter()
+        .map(|(k, v)| {
+            built(
+                Secret::builder().name(k).value_from(v).build(),
+                "container secret",
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let logs = built(
+        LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", &inputs.log_group)
+            .options("awslogs-region", &inputs.region)
+            .options("awslogs-stream-prefix", "api")
+            .build(),
+        "log configuration",
+    )?;
+    Ok(ContainerDefinition::builder()
+        .name(CONTAINER_NAME)
+        .image(&inputs.image)
+        .essential(true)
+        .memory(memory)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(CONTAINER_PORT)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .set_environment(Some(environment))
+        .set_secrets(Some(secrets))
+        .log_configuration(logs)
+        .build())
+}
+
+/// What differs between a registered task definition and the inputs, by field name.
+pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String> {
+    let mut changed = Vec::new();
+    let Some(container) = existing
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(CONTAINER_NAME))
+    else {
+        return vec![format!("container {CONTAINER_NAME}")];
+    };
+    let mut environment: Vec<(String, String)> = container
+        .environment()
+        .iter()
+        .map(|kv| {
+            (
+                kv.name().unwrap_or_default().to_string(),
+                kv.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    environment.sort();
+    let mut secrets: Vec<(String, String)> = container
+        .secrets()
+        .iter()
+        .map(|s| (s.name().to_string(), s.value_from().to_string()))
+        .collect();
+    secrets.sort();
+    let checks = [
+        ("image", container.image() == Some(inputs.image.as_str())),
+        ("environment", environment == inputs.environment),
+        ("secrets", secrets == inputs.secrets),
+        ("cpu", existing.cpu() == Some(inputs.cpu.as_str())),
+        ("memory", existing.memory() == Some(inputs.memory.as_str())),
+        (
+            "executionRoleArn",
+            existing.execution_role_arn() == Some(inputs.execution_role.as_str()),
+        ),
+        (
+            "taskRoleArn",
+            existing.task_role_arn() == Some(inputs.task_role.as_str()),
+        ),
+    ];
+    for (field, same) in checks {
+        if !same {
+            changed.push(field.to_string());
+        }
+    }
+    changed
+}
+
+pub async fn describe(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<TaskDefinition> {
+    let out = ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+        .context(format!("describe task definition {task_definition}"))?;
+    out.task_definition()
+        .cloned()
+        .ok_or_else(|| Error::conflict(format!("task definition {task_definition} answered empty")))
+}
+
+/// The latest active revision of the family, if it matches the inputs; else a new one.
+pub async fn ensure_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    names: &Names,
+    inputs: &TaskInputs,
+) -> Result<String> {
+    let family = names.task_family();
+    let latest = match ecs
+        .describe_task_definition()
+        .task_definition(&family)
+        .send()
+        .await
+    {
+        Ok(out) => out.task_definition().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_client_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(e).context(format!("describe task definition family {family}")),
+    };
+    if let Some(existing) = latest {
+        if differences(&existing, inputs).is_empty() {
+            return Ok(existing
+                .task_definition_arn()
+                .unwrap_or_default()
+                .to_string());
+        }
+    }
+    register(ecs, names, inputs).await
+}
+
+pub async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    names: &Names,
+    inputs: &TaskInputs,
+) -> Result<String> {
+    let family = names.task_family();
+    let tag_list = tags::standard(names.stack(), Tier::Backend)
+        .into_iter()
+        .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+        .collect();
+    let registered = ecs
+        .register_task_definition()
+        .family(&family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu(&inputs.cpu)
+        .memory(&inputs.memory)
+        .execution_role_arn(&inputs.execution_role)
+        .task_role_arn(&inputs.task_role)
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::X8664)
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
+        .container_definitions(container_definition(inputs)?)
+        .set_tags(Some(tag_list))
+        .send()
+        .await
+        .context(format!("register task definition {family}"))?;
+    let arn = registered
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .ok_or_else(|| Error::conflict("ECS answered without the task definition ARN"))?;
+    info!(arn, image = inputs.image, "registered task definition");
+    Ok(arn.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> TaskInputs {
+        let settings = Settings::for_stack("v");
+        let data = DataOutputs {
+            db_instance_id: "v-data-mysql".into(),
+            status: "available".into(),
+            endpoint: Some("v-data-mysql.abc.eu-west-1.rds.amazonaws.com".into()),
+            port: Some(3306),
+            db_name: "vikunja".into(),
+            username: "vikunja".into(),
+            master_secret_arn: Some("arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1".into()),
+            service_secret_arn:
+                "arn:aws:secretsmanager:eu-west-1:1:secret:v/backend/service-secret".into(),
+            subnet_group: "g".into(),
+            waiting_since: 0,
+        };
+        let frontend = FrontendOutputs {
+            site_bucket: "s".into(),
+            uploads_bucket: "u".into(),
+            distribution_id: "E1".into(),
+            distribution_arn: "arn".into(),
+            domain_name: "d111.cloudfront.net".into(),
+            url: "https://d111.cloudfront.net".into(),
+            api_url: "https://d111.cloudfront.net/api/v1".into(),
+            origin_access_control_id: "O".into(),
+            spa_function_arn: "F".into(),
+        };
+        let roles = Roles {
+            task_execution: "arn:exec".into(),
+            task: "arn:task".into(),
+        };
+        TaskInputs::new(
+            &settings,
+            &data,
+            &frontend,
+            &roles,
+            "/vikunja/v/backend",
+            "eu-west-1",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn secrets_never_travel_in_the_environment() {
+        let container = container_definition(&inputs()).unwrap();
+        let env: Vec<&str> = container
+            .environment()
+            .iter()
+            .filter_map(|kv| kv.name())
+            .collect();
+        assert!(
+            !env.iter()
+                .any(|n| n.contains("PASSWORD") || n.contains("SECRET")),
+            "{env:?}"
+        );
+        let secrets: Vec<(&str, &str)> = container
+            .secrets()
+            .iter()
+            .map(|s| (s.name(), s.value_from()))
+            .collect();
+        assert_eq!(
+            secrets,
+            vec![
+                (
+                    "VIKUNJA_DATABASE_PASSWORD",
+                    "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1:password::"
+                ),
+                (
+                    "VIKUNJA_SERVICE_SECRET",
+                    "arn:aws:secretsmanager:eu-west-1:1:secret:v/backend/service-secret"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_app_knows_its_database_and_public_url() {
+        let container = container_definition(&inputs()).unwrap();
+        let env = |name: &str| {
+            container
+                .environment()
+                .iter()
+                .find(|kv| kv.name() == Some(name))
+                .and_then(|kv| kv.value())
+                .map(str::to_string)
+        };
+        assert_eq!(env("VIKUNJA_DATABASE_TYPE").as_deref(), Some("mysql"));
+        assert_eq!(
+            env("VIKUNJA_DATABASE_HOST").as_deref(),
+            Some("v-data-mysql.abc.eu-west-1.rds.amazonaws.com:3306")
+        );
+        assert_eq!(
+            env("VIKUNJA_SERVICE_PUBLICURL").as_deref(),
+            Some("https://d111.cloudfront.net/")
+        );
+        assert_eq!(container.port_mappings()[0].container_port(), Some(3456));
+        assert_eq!(
+            container.memory(),
+            Some(512),
+            "moto's task sets need a container memory"
+        );
+    }
+
+    #[test]
+    fn a_registered_definition_is_compared_field_by_field() {
+        let inputs = inputs();
+        let registered = TaskDefinition::builder()
+            .container_definitions(container_definition(&inputs).unwrap())
+            .cpu("256")
+            .memory("512")
+            .execution_role_arn("arn:exec")
+            .task_role_arn("arn:task")
+            .build();
+        assert!(differences(&registered, &inputs).is_empty());
+        assert_eq!(
+            differences(&registered, &inputs.with_image("vikunja/vikunja:1.0.0")),
+            vec!["image"]
+        );
+    }
+
+    #[test]
+    fn a_database_without_endpoint_is_not_ready_for_tasks() {
+        let mut data_missing = inputs();
+        data_missing.environment.clear();
+        let settings = Settings::for_stack("v");
+        let data = DataOutputs {
+            db_instance_id: "x".into(),
+            status: "creating".into(),
+            endpoint: None,
+            port: None,
+            db_name: "vikunja".into(),
+            username: "vikunja".into(),
+            master_secret_arn: None,
+            service_secret_arn: "s".into(),
+            subnet_group: "g".into(),
+            waiting_since: 0,
+        };
+        let frontend_url = FrontendOutputs {
+            site_bucket: String::new(),
+            uploads_bucket: String::new(),
+            distribution_id: String::new(),
+            distribution_arn: String::new(),
+            domain_name: String::new(),
+            url: String::new(),
+            api_url: String::new(),
+            origin_access_control_id: String::new(),
+            spa_function_arn: String::new(),
+        };
+        let roles = Roles {
+            task_execution: String::new(),
+            task: String::new(),
+        };
+        let error = TaskInputs::new(&settings, &data, &frontend_url, &roles, "g", "r").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no endpoint yet (status creating)"),
+            "{error}"
+        );
+    }
+}

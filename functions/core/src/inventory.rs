@@ -1,0 +1,96 @@
+//! The stack's inventory: each tier's outputs as one JSON SSM parameter under
+//! `/vikunja/<stack>/<tier>`, read by releases, `status`, `plan` and teardown.
+
+use aws_sdk_ssm::types::{ParameterType, Tag};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{Error, Result, SdkContext};
+use crate::names::Names;
+use crate::tags::{self, Tier};
+
+pub async fn record<T: Serialize>(
+    ssm: &aws_sdk_ssm::Client,
+    stack: &str,
+    tier: Tier,
+    outputs: &T,
+) -> Result<()> {
+    let name = Names::new(stack).inventory_parameter(tier);
+    let value = serde_json::to_string(outputs)
+        .map_err(|e| Error::invalid(format!("serialize {tier} outputs: {e}")))?;
+    // Tags can only be given when a parameter is created; later writes overwrite the value.
+    let tag_list: Vec<Tag> = tags::standard(stack, tier)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect();
+    let created = ssm
+        .put_parameter()
+        .name(&name)
+        .r#type(ParameterType::String)
+        .value(&value)
+        .set_tags(Some(tag_list))
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_already_exists()) =>
+        {
+            ssm.put_parameter()
+                .name(&name)
+                .r#type(ParameterType::String)
+                .value(&value)
+                .overwrite(true)
+                .send()
+                .await
+                .context(format!("record inventory {name}"))?;
+            Ok(())
+        }
+        Err(e) => Err(e).context(format!("record inventory {name}")),
+    }
+}
+
+/// One tier's recorded outputs, or `None` when the tier was never recorded.
+pub async fn read<T: DeserializeOwned>(
+    ssm: &aws_sdk_ssm::Client,
+    stack: &str,
+    tier: Tier,
+) -> Result<Option<T>> {
+    let name = Names::new(stack).inventory_parameter(tier);
+    match ssm.get_parameter().name(&name).send().await {
+        Ok(out) => {
+            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+            serde_json::from_str(value).map(Some).map_err(|e| {
+                Error::conflict(format!("inventory {name} is not valid {tier} outputs: {e}"))
+            })
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).context(format!("read inventory {name}")),
+    }
+}
+
+/// Deletes one tier's record; a record that is not there is already gone.
+pub async fn forget(ssm: &aws_sdk_ssm::Client, stack: &str, tier: Tier) -> Result<()> {
+    let name = Names::new(stack).inventory_parameter(tier);
+    match ssm.delete_parameter().name(&name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e).context(format!("delete inventory {name}")),
+    }
+}

@@ -1,0 +1,139 @@
+//! What each tier hands to the next, and what the state machine passes from step to step.
+//! Field names are camelCase so the state machine's JSONPath reads like AWS's own.
+
+use serde::{Deserialize, Serialize};
+
+use crate::settings::Settings;
+
+/// The state a provision execution carries: the settings, plus each tier's outputs as the
+/// tiers complete. Unknown fields (the state machine's bookkeeping) are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionState {
+    pub settings: Settings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkOutputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataOutputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadbalancer: Option<LoadBalancerOutputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend: Option<FrontendOutputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendOutputs>,
+}
+
+impl ProvisionState {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            network: None,
+            data: None,
+            loadbalancer: None,
+            frontend: None,
+            backend: None,
+        }
+    }
+
+    /// An earlier tier's outputs, or a clear error naming the missing one.
+    pub fn require<'a, T>(value: &'a Option<T>, tier: &str) -> crate::Result<&'a T> {
+        value.as_ref().ok_or_else(|| {
+            crate::Error::invalid(format!(
+                "the {tier} tier's outputs are missing from the input"
+            ))
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkOutputs {
+    pub vpc_id: String,
+    pub vpc_cidr: String,
+    pub availability_zones: Vec<String>,
+    pub public_subnet_ids: Vec<String>,
+    pub isolated_subnet_ids: Vec<String>,
+    pub internet_gateway_id: String,
+    pub public_route_table_id: String,
+    pub isolated_route_table_id: String,
+    pub lb_security_group_id: String,
+    pub app_security_group_id: String,
+    pub db_security_group_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataOutputs {
+    pub db_instance_id: String,
+    /// RDS status: `available` ends the workflow's wait loop.
+    pub status: String,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub port: Option<i32>,
+    pub db_name: String,
+    pub username: String,
+    /// The RDS-managed master user secret (`rds!db-…`); its `password` key is the password.
+    #[serde(default)]
+    pub master_secret_arn: Option<String>,
+    pub service_secret_arn: String,
+    pub subnet_group: String,
+    /// Unix seconds when this provision first saw the database, to bound the wait.
+    pub waiting_since: u64,
+}
+
+impl DataOutputs {
+    pub fn is_available(&self) -> bool {
+        self.status == "available"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerOutputs {
+    pub load_balancer_arn: String,
+    pub dns_name: String,
+    pub prod_listener_arn: String,
+    pub test_listener_arn: String,
+    pub blue_target_group_arn: String,
+    pub green_target_group_arn: String,
+    pub blue_target_group_name: String,
+    pub green_target_group_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontendOutputs {
+    pub site_bucket: String,
+    pub uploads_bucket: String,
+    pub distribution_id: String,
+    pub distribution_arn: String,
+    pub domain_name: String,
+    pub url: String,
+    pub api_url: String,
+    pub origin_access_control_id: String,
+    pub spa_function_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendOutputs {
+    pub repository_name: String,
+    pub repository_uri: String,
+    pub log_group: String,
+    pub cluster: String,
+    pub service: String,
+    pub service_arn: String,
+    pub task_definition_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryOutputs {
+    pub application: String,
+    pub deployment_group: String,
+    pub deployment_config: String,
+    pub alarms: Vec<String>,
+}

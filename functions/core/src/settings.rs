@@ -1,0 +1,273 @@
+//! What the operator asks for. Every function validates the settings it is handed, so a
+//! bad value fails at the first step with a message that names it.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_STACK: &str = "vikunja";
+pub const DEFAULT_IMAGE: &str = "vikunja/vikunja:0.24.6";
+const MAX_STACK_LEN: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub stack: String,
+    #[serde(default = "defaults::vpc_cidr")]
+    pub vpc_cidr: String,
+    #[serde(default = "defaults::db_instance_class")]
+    pub db_instance_class: String,
+    #[serde(default = "defaults::db_allocated_storage")]
+    pub db_allocated_storage: i32,
+    /// RDS deletion protection; teardown refuses a protected database unless told otherwise.
+    #[serde(default = "defaults::yes")]
+    pub db_deletion_protection: bool,
+    #[serde(default = "defaults::image")]
+    pub image: String,
+    #[serde(default = "defaults::task_cpu")]
+    pub task_cpu: String,
+    #[serde(default = "defaults::task_memory")]
+    pub task_memory: String,
+    #[serde(default = "defaults::min_tasks")]
+    pub min_tasks: i32,
+    #[serde(default = "defaults::max_tasks")]
+    pub max_tasks: i32,
+    #[serde(default = "defaults::cpu_target")]
+    pub cpu_target_percent: f64,
+    /// How long blue keeps running after a successful shift, for a fast manual rollback.
+    #[serde(default = "defaults::termination_wait_minutes")]
+    pub termination_wait_minutes: i32,
+    /// Seconds between two status polls of a slow resource (the database).
+    #[serde(default = "defaults::poll_seconds")]
+    pub poll_seconds: u32,
+    /// Give up waiting for the database after this many minutes.
+    #[serde(default = "defaults::db_wait_minutes")]
+    pub db_wait_minutes: u32,
+}
+
+mod defaults {
+    pub fn vpc_cidr() -> String {
+        "10.42.0.0/16".into()
+    }
+    pub fn db_instance_class() -> String {
+        "db.t4g.micro".into()
+    }
+    pub fn db_allocated_storage() -> i32 {
+        20
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn image() -> String {
+        super::DEFAULT_IMAGE.into()
+    }
+    pub fn task_cpu() -> String {
+        "256".into()
+    }
+    pub fn task_memory() -> String {
+        "512".into()
+    }
+    pub fn min_tasks() -> i32 {
+        1
+    }
+    pub fn max_tasks() -> i32 {
+        4
+    }
+    pub fn cpu_target() -> f64 {
+        60.0
+    }
+    pub fn termination_wait_minutes() -> i32 {
+        5
+    }
+    pub fn poll_seconds() -> u32 {
+        15
+    }
+    pub fn db_wait_minutes() -> u32 {
+        60
+    }
+}
+
+impl Settings {
+    /// Settings with every default, for `stack`.
+    pub fn for_stack(stack: &str) -> Self {
+        serde_json::from_value(serde_json::json!({ "stack": stack })).expect("defaults deserialize")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        validate_stack_name(&self.stack)?;
+        parse_vpc_cidr(&self.vpc_cidr)?;
+        if !self.db_instance_class.starts_with("db.") {
+            return Err(Error::invalid(format!(
+                "dbInstanceClass {:?}: expected an RDS class such as db.t4g.micro",
+                self.db_instance_class
+            )));
+        }
+        if !(20..=65536).contains(&self.db_allocated_storage) {
+            return Err(Error::invalid(format!(
+                "dbAllocatedStorage {}: must be between 20 and 65536 GiB",
+                self.db_allocated_storage
+            )));
+        }
+        if self.image.trim().is_empty() || self.image.chars().any(char::is_whitespace) {
+            return Err(Error::invalid(format!(
+                "image {:?}: not an image reference",
+                self.image
+            )));
+        }
+        if self.min_tasks < 1 || self.max_tasks < self.min_tasks || self.max_tasks > 100 {
+            return Err(Error::invalid(format!(
+                "minTasks {} / maxTasks {}: need 1 <= minTasks <= maxTasks <= 100",
+                self.min_tasks, self.max_tasks
+            )));
+        }
+        if !(1.0..=100.0).contains(&self.cpu_target_percent) {
+            return Err(Error::invalid(format!(
+                "cpuTargetPercent {}: must be between 1 and 100",
+                self.cpu_target_percent
+            )));
+        }
+        if !(0..=2880).contains(&self.termination_wait_minutes) {
+            return Err(Error::invalid(format!(
+                "terminationWaitMinutes {}: must be between 0 and 2880",
+                self.termination_wait_minutes
+            )));
+        }
+        if self.poll_seconds == 0 || self.poll_seconds > 300 {
+            return Err(Error::invalid(format!(
+                "pollSeconds {}: must be between 1 and 300",
+                self.poll_seconds
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A stack name becomes part of every resource name, and the tightest limits are target
+/// group names (32 characters) and RDS identifiers (letters, digits, single hyphens).
+pub fn validate_stack_name(stack: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid(format!("stack name {stack:?}: {why}")));
+    if stack.is_empty() || stack.len() > MAX_STACK_LEN {
+        return bad(&format!("must be 1 to {MAX_STACK_LEN} characters"));
+    }
+    if !stack.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return bad("must start with a lowercase letter");
+    }
+    if !stack
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return bad("only lowercase letters, digits and hyphens are allowed");
+    }
+    if stack.ends_with('-') || stack.contains("--") {
+        return bad("must not end with a hyphen or contain two in a row");
+    }
+    Ok(())
+}
+
+/// A VPC CIDR as (network address, prefix length). The network tier carves four subnets of
+/// prefix + 4 out of it, so the prefix must leave room: /16 to /24.
+pub fn parse_vpc_cidr(cidr: &str) -> Result<(Ipv4Addr, u8)> {
+    let bad = |why: &str| Err(Error::invalid(format!("vpcCidr {cidr:?}: {why}")));
+    let Some((address, prefix)) = cidr.split_once('/') else {
+        return bad("expected a.b.c.d/n");
+    };
+    let Ok(address) = address.parse::<Ipv4Addr>() else {
+        return bad("not an IPv4 address");
+    };
+    let Ok(prefix) = prefix.parse::<u8>() else {
+        return bad("prefix is not a number");
+    };
+    if !(16..=24).contains(&prefix) {
+        return bad("prefix must be between /16 and /24");
+    }
+    let mask = u32::MAX << (32 - prefix);
+    if u32::from(address) & !mask != 0 {
+        return bad("host bits are set (not a network address)");
+    }
+    let private = address.is_private();
+    if !private {
+        return bad("must be a private range (10/8, 172.16/12, 192.168/16)");
+    }
+    Ok((address, prefix))
+}
+
+/// The `index`-th subnet of prefix + 4 inside the VPC CIDR.
+pub fn subnet_cidr(vpc_cidr: &str, index: u32) -> Result<String> {
+    let (address, prefix) = parse_vpc_cidr(vpc_cidr)?;
+    if index >= 16 {
+        return Err(Error::invalid(format!("subnet index {index} out of range")));
+    }
+    let sub_prefix = prefix + 4;
+    let size = 1u32 << (32 - sub_prefix);
+    let start = Ipv4Addr::from(u32::from(address) + index * size);
+    Ok(format!("{start}/{sub_prefix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::for_stack("vikunja");
+        settings.validate().unwrap();
+        assert_eq!(settings.vpc_cidr, "10.42.0.0/16");
+        assert_eq!((settings.min_tasks, settings.max_tasks), (1, 4));
+    }
+
+    #[test]
+    fn stack_names_that_break_resource_names_are_refused() {
+        for bad in [
+            "",
+            "Vikunja",
+            "1stack",
+            "a_b",
+            "a--b",
+            "stack-",
+            "a-very-long-stack-name-x",
+        ] {
+            let error = validate_stack_name(bad).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput", "{bad}");
+            assert!(error.to_string().contains("stack name"), "{error}");
+        }
+        for good in ["vikunja", "vikunja-staging", "a1"] {
+            validate_stack_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn cidrs_are_checked() {
+        assert_eq!(parse_vpc_cidr("10.42.0.0/16").unwrap().1, 16);
+        for bad in [
+            "10.42.0.0",
+            "10.42.0.1/16",
+            "10.0.0.0/8",
+            "10.0.0.0/28",
+            "8.8.0.0/16",
+            "x/16",
+        ] {
+            assert!(parse_vpc_cidr(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subnets_are_carved_at_prefix_plus_four() {
+        assert_eq!(subnet_cidr("10.42.0.0/16", 0).unwrap(), "10.42.0.0/20");
+        assert_eq!(subnet_cidr("10.42.0.0/16", 1).unwrap(), "10.42.16.0/20");
+        assert_eq!(subnet_cidr("10.42.0.0/16", 8).unwrap(), "10.42.128.0/20");
+        assert_eq!(
+            subnet_cidr("192.168.4.0/24", 9).unwrap(),
+            "192.168.4.144/28"
+        );
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let error =
+            serde_json::from_value::<Settings>(serde_json::json!({"stack": "v", "vpcCdir": "x"}))
+                .unwrap_err();
+        assert!(error.to_string().contains("vpcCdir"));
+    }
+}

@@ -1,0 +1,182 @@
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use tracing::info;
+use vikunja_core::names::{DB_NAME, DB_USER};
+use vikunja_core::tags::Tier;
+use vikunja_core::{inventory, DataOutputs, Error, Names, ProvisionState, Result};
+
+use crate::{rds, secret};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Create or adopt everything, answer with the database's current status.
+    #[default]
+    Ensure,
+    /// Only look at the database's status (the wait loop).
+    Status,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DataEvent {
+    #[serde(default)]
+    pub action: Action,
+    #[serde(flatten)]
+    pub state: ProvisionState,
+}
+
+pub struct Clients {
+    pub rds: aws_sdk_rds::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> {
+    let settings = &event.state.settings;
+    settings.validate()?;
+    let names = Names::new(&settings.stack);
+    let outputs = match event.action {
+        Action::Ensure => {
+            let network = ProvisionState::require(&event.state.network, "network")?;
+            let subnet_group =
+                rds::ensure_subnet_group(&clients.rds, &names, &network.isolated_subnet_ids)
+                    .await?;
+            let service_secret_arn =
+                secret::ensure_service_secret(&clients.secrets, &names).await?;
+            let instance = rds::ensure_instance(
+                &clients.rds,
+                &names,
+                settings,
+                &subnet_group,
+                &network.db_security_group_id,
+            )
+            .await?;
+            outputs_from(&names, instance, subnet_group, service_secret_arn, now())?
+        }
+        Action::Status => {
+            let previous = ProvisionState::require(&event.state.data, "data")?;
+            let instance = rds::find_instance(&clients.rds, &names.db_instance())
+                .await?
+                .ok_or_else(|| {
+                    Error::conflict(format!(
+                        "database {} disappeared while waiting for it",
+                        names.db_instance()
+                    ))
+                })?;
+            let outputs = outputs_from(
+                &names,
+                instance,
+                previous.subnet_group.clone(),
+                previous.service_secret_arn.clone(),
+                previous.waiting_since,
+            )?;
+            check_wait_budget(&outputs, settings.db_wait_minutes)?;
+            outputs
+        }
+    };
+    info!(
+        stack = settings.stack,
+        status = outputs.status,
+        "database status"
+    );
+    if outputs.is_available() {
+        inventory::record(&clients.ssm, &settings.stack, Tier::Data, &outputs).await?;
+    }
+    Ok(outputs)
+}
+
+fn outputs_from(
+    names: &Names,
+    instance: aws_sdk_rds::types::DbInstance,
+    subnet_group: String,
+    service_secret_arn: String,
+    waiting_since: u64,
+) -> Result<DataOutputs> {
+    let status = instance
+        .db_instance_status()
+        .unwrap_or("unknown")
+        .to_string();
+    rds::refuse_failed_status(&names.db_instance(), &status)?;
+    Ok(DataOutputs {
+        db_instance_id: names.db_instance(),
+        endpoint: instance
+            .endpoint()
+            .and_then(|e| e.address())
+            .map(str::to_string),
+        port: instance.endpoint().and_then(|e| e.port()),
+        master_secret_arn: instance
+            .master_user_secret()
+            .and_then(|s| s.secret_arn())
+            .map(str::to_string),
+        status,
+        db_name: DB_NAME.to_string(),
+        username: DB_USER.to_string(),
+        service_secret_arn,
+        subnet_group,
+        waiting_since,
+    })
+}
+
+fn check_wait_budget(outputs: &DataOutputs, budget_minutes: u32) -> Result<()> {
+    let waited = now().saturating_sub(outputs.waiting_since);
+    if !outputs.is_available() && waited > u64::from(budget_minutes) * 60 {
+        return Err(Error::conflict(format!(
+            "database {} still {} after {} minutes; look at its events in the RDS console, then run provision again",
+            outputs.db_instance_id, outputs.status, waited / 60
+        )));
+    }
+    Ok(())
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(status: &str, waiting_since: u64) -> DataOutputs {
+        DataOutputs {
+            db_instance_id: "v-data-mysql".into(),
+            status: status.into(),
+            endpoint: None,
+            port: None,
+            db_name: "vikunja".into(),
+            username: "vikunja".into(),
+            master_secret_arn: None,
+            service_secret_arn: "arn".into(),
+            subnet_group: "g".into(),
+            waiting_since,
+        }
+    }
+
+    #[test]
+    fn the_wait_has_a_budget() {
+        assert!(check_wait_budget(&outputs("creating", now()), 60).is_ok());
+        let error = check_wait_budget(&outputs("creating", now() - 61 * 60), 60).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("still creating after 61 minutes"),
+            "{error}"
+        );
+        assert!(check_wait_budget(&outputs("available", 0), 60).is_ok());
+    }
+
+    #[test]
+    fn events_default_to_ensure() {
+        let event: DataEvent =
+            serde_json::from_value(serde_json::json!({"settings": {"stack": "v"}})).unwrap();
+        assert_eq!(event.action, Action::Ensure);
+        let event: DataEvent = serde_json::from_value(
+            serde_json::json!({"action": "status", "settings": {"stack": "v"}, "extra": 1}),
+        )
+        .unwrap();
+        assert_eq!(event.action, Action::Status);
+    }
+}
