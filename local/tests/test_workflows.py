@@ -138,6 +138,14 @@ def test_execution_runs_the_functions_and_retries_then_catches(stack, deployed):
     assert len(failures) == 2  # the first attempt and one retry
 
 
+def test_unnamed_executions_get_unique_names(stack, deployed):
+    sfn = stack.client("stepfunctions")
+    first = sfn.start_execution(stateMachineArn=deployed["PipelineArn"], input="{}")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=deployed["PipelineArn"], input="{}")["executionArn"]
+    assert first != second
+    assert not first.endswith(":None")
+
+
 def test_eventbridge_rule_starts_the_state_machine(stack, deployed, unique):
     sfn = stack.client("stepfunctions")
     events = stack.client("events")
@@ -249,6 +257,27 @@ def test_failing_target_does_not_stop_other_rules(stack, deployed, unique):
         events.delete_rule(Name="aaa-broken-target")
 
 
+def test_parallel_branches_invoke_the_function_concurrently(stack, deployed, unique):
+    sfn = stack.client("stepfunctions")
+    echo = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:workflow-test-echo"
+    branch = {"StartAt": "Sleep", "States": {"Sleep": {
+        "Type": "Task", "Resource": echo, "Parameters": {"sleep": 1.5}, "End": True}}}
+    machine = sfn.create_state_machine(
+        name=f"parallel-{unique}", roleArn=f"arn:aws:iam::{ACCOUNT}:role/workflow-test-role",
+        definition=json.dumps({"StartAt": "Both", "States": {"Both": {
+            "Type": "Parallel", "Branches": [branch, branch], "End": True}}}))
+    began = time.monotonic()
+    started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    result = wait_for_execution(sfn, started["executionArn"])
+    elapsed = time.monotonic() - began
+
+    assert result["status"] == "SUCCEEDED", result
+    outputs = json.loads(result["output"])
+    assert len(outputs) == 2
+    assert outputs[0]["pid"] != outputs[1]["pid"]
+    assert elapsed < 2.9, f"two 1.5 s branches took {elapsed:.2f} s"
+
+
 def test_stack_update_and_delete_reach_the_state_machine(stack, deployed):
     sfn = stack.client("stepfunctions")
     cfn = stack.client("cloudformation")
@@ -277,3 +306,4 @@ def _executions_with(sfn, machine: str, needle: str) -> list[dict]:
 def _execution_with(sfn, machine: str, needle: str) -> dict | None:
     found = _executions_with(sfn, machine, needle)
     return found[0] if found else None
+

@@ -26,6 +26,7 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(f"the local stack's patches are written for moto {MOTO_VERSION}, found {moto.__version__}")
     enable_state_machine_execution()
+    unnamed_executions_get_unique_names()
     state_machines_from_cloudformation_use_executing_backend()
     eventbridge_targets_start_state_machines()
     s3_eventbridge_events_like_aws()
@@ -43,6 +44,21 @@ def enable_state_machine_execution() -> None:
     from moto.core.config import default_user_config
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+
+def unnamed_executions_get_unique_names() -> None:
+    """With execution on, moto's StartExecution without a `name` names the execution
+    `None` (ARN `...:execution:<machine>:None`), so a second unnamed start with the same
+    input returns the first execution and one with other input collides. AWS names it
+    with a UUID; so does this."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    moto_start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        return moto_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = start_execution
 
 
 def state_machines_from_cloudformation_use_executing_backend() -> None:
