@@ -189,3 +189,22 @@ def test_function_may_call_the_endpoint_while_invoked(lam, unique):
     _, answer = invoke(lam, f"outer-{unique}", {"call": f"inner-{unique}"})
     assert answer["called"]["input"] == {"from": "inside"}
     assert answer["called"]["function"] == f"inner-{unique}"
+
+
+def test_eventbridge_rule_and_s3_notification_invoke_functions(stack, lam, unique):
+    arn = create_function(lam, f"target-{unique}")
+    log_file = stack.state_dir / "logs" / "lambda" / f"target-{unique}.log"
+
+    events = stack.client("events")
+    events.put_rule(Name=f"to-lambda-{unique}", EventPattern=json.dumps({"source": [f"test.{unique}"]}))
+    events.put_targets(Rule=f"to-lambda-{unique}", Targets=[{"Id": "fn", "Arn": arn}])
+    events.put_events(Entries=[{"Source": f"test.{unique}", "DetailType": "Ping",
+                                "Detail": json.dumps({"event_marker": unique})}])
+    wait_for(lambda: log_file.exists() and "event_marker" in log_file.read_text(), what="the rule's invocation")
+
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=f"notify-{unique}")
+    s3.put_bucket_notification_configuration(Bucket=f"notify-{unique}", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket=f"notify-{unique}", Key=f"object-{unique}", Body=b"x")
+    wait_for(lambda: f"object-{unique}" in log_file.read_text(), what="the S3 notification's invocation")

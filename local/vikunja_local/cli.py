@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -93,7 +94,10 @@ def _serve(args) -> int:
 
     configure_logging()
     serve(_settings(args))
-    return 0
+    logging.shutdown()
+    # moto's Step Functions executions run on non-daemon threads (a `Wait` state can
+    # sleep for hours): everything worth cleaning up is done, so do not wait for them.
+    os._exit(0)
 
 
 def _stop(args) -> int:

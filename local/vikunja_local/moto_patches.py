@@ -131,15 +131,41 @@ def _substitution_text(value: Any) -> str:
     return str(value) if isinstance(value, (int, float)) else json.dumps(value)
 
 
+# -- Lambda -----------------------------------------------------------------------------------
+
+
+def moto_internal_invokes_use_lambda_host(lambda_host: Any) -> None:
+    """Where moto itself invokes a function (S3 `LambdaConfigurations`, SNS, SQS event
+    sources, Secrets Manager rotation, EventBridge targets below) it calls
+    `LambdaFunction.invoke`, which needs Docker. Now those run the function's real code
+    in the local Lambda host too (`Event` invocations in the background)."""
+    from moto.awslambda.models import LambdaFunction
+
+    from .lambda_host.host import spec_from_moto
+
+    def invoke(self, body, request_headers, response_headers):
+        spec = spec_from_moto(self, self.region, self.account_id)
+        payload = (body if isinstance(body, bytes) else (body or "{}").encode())
+        if (request_headers or {}).get("x-amz-invocation-type") == "Event":
+            lambda_host.invoke_in_background(spec, payload)
+            return b""
+        outcome = lambda_host.invoke(spec, payload)
+        if outcome.failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return outcome.payload
+
+    LambdaFunction.invoke = invoke
+
+
 # -- EventBridge ------------------------------------------------------------------------------
 
 
 def eventbridge_targets_start_state_machines() -> None:
     """moto's `Rule.send_to_targets` raises `NotImplementedError` for a Step Functions
-    target, and any error aborts `put_events` (and, on the S3 path, silently stops
+    or Lambda target, and any error aborts `put_events` (and, on the S3 path, silently stops
     delivery to later rules). Now a state machine target starts an execution with the
     event (time in ISO-8601, a unique execution name; `Input`, `InputPath` and
-    `InputTransformer` honoured), disabled rules deliver nothing, and each target is
+    `InputTransformer` honoured), a function target is invoked asynchronously, disabled rules deliver nothing, and each target is
     delivered on its own: a failing one is logged and the rest still get the event."""
     from moto.events.models import Rule
 
@@ -156,6 +182,8 @@ def eventbridge_targets_start_state_machines() -> None:
             try:
                 if ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]:
                     _start_execution_for_event(target, original_event)
+                elif ":lambda:" in target["Arn"] and ":function:" in target["Arn"]:
+                    _invoke_function_for_event(target, original_event)
                 else:
                     one_target_rule = copy.copy(self)
                     one_target_rule.targets = [target]
@@ -176,6 +204,17 @@ def _start_execution_for_event(target: dict, event: dict) -> None:
         arn, name=str(uuid.uuid4()), execution_input=execution_input
     )
     log.info("event %s (%s) started %s", event.get("id"), event.get("detail-type"), execution.execution_arn)
+
+
+def _invoke_function_for_event(target: dict, event: dict) -> None:
+    """Asynchronously, as EventBridge does (through the Lambda host, see above)."""
+    from moto.awslambda.models import lambda_backends
+
+    arn = target["Arn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    function = lambda_backends[account][region].get_function(arn)
+    payload = json.dumps(_target_input(target, _event_as_aws_sends_it(event)))
+    function.invoke(payload, {"x-amz-invocation-type": "Event"}, {})
 
 
 def _event_as_aws_sends_it(event: dict) -> dict:

@@ -34,6 +34,7 @@ def serve(settings: Settings) -> None:
         idle_seconds=settings.lambda_idle_seconds,
         max_workers=settings.lambda_max_workers,
     )
+    moto_patches.moto_internal_invokes_use_lambda_host(lambda_host)
     router = Router(DomainDispatcherApplication(create_backend_app))
     routes.install(router, routes.Stack(settings, lambda_host))
 

@@ -64,8 +64,7 @@ class LambdaHost:
             return Reply(204, version_header, b"")
         payload = call.body or b"{}"
         if invocation_type == "Event":
-            threading.Thread(target=self._invoke_in_background, args=(spec, payload),
-                             name=f"lambda-event-{spec.name}", daemon=True).start()
+            self.invoke_in_background(spec, payload)
             return Reply(202, [("Content-Length", "0")], b"")
         try:
             outcome = self.invoke(spec, payload, call.header("X-Amz-Client-Context"))
@@ -92,7 +91,12 @@ class LambdaHost:
         finally:
             self._release(worker)
 
-    def _invoke_in_background(self, spec: FunctionSpec, payload: bytes) -> None:
+    def invoke_in_background(self, spec: FunctionSpec, payload: bytes) -> None:
+        """Lambda's `Event` invocation type: accepted now, run later."""
+        threading.Thread(target=self._invoke_and_log, args=(spec, payload),
+                         name=f"lambda-event-{spec.name}", daemon=True).start()
+
+    def _invoke_and_log(self, spec: FunctionSpec, payload: bytes) -> None:
         try:
             outcome = self.invoke(spec, payload)
             if outcome.failed:
@@ -183,7 +187,7 @@ class LambdaHost:
             raise LookupError(getattr(error, "message", None) or f"Function not found: {name_or_arn}") from error
         if function is None:
             raise LookupError(f"Function not found: {name_or_arn}")
-        return _spec_from_moto(function, region, account)
+        return spec_from_moto(function, region, account)
 
     def _region_and_account(self, name_or_arn: str, call: CallView | None) -> tuple[str, str]:
         arn = _ARN.match(name_or_arn)
@@ -204,7 +208,8 @@ def _account_for(call: CallView | None) -> str:
     return get_account_id_from((call.access_key if call else None) or "test")
 
 
-def _spec_from_moto(function, region: str, account: str) -> FunctionSpec:
+def spec_from_moto(function, region: str, account: str) -> FunctionSpec:
+    """Copy what the host needs out of moto's LambdaFunction (a version or $LATEST)."""
     version = str(function.version)
     unqualified_arn = function.function_arn
     if version != "$LATEST" and unqualified_arn.endswith(f":{version}"):

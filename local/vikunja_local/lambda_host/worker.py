@@ -76,18 +76,20 @@ class Worker:
                 self._waiting = invocation
                 self._cond.notify_all()
 
+        # On a timeout, record the outcome before killing: the exit watcher would
+        # otherwise report the kill as Runtime.ExitError.
         if not invocation.started.wait(self.init_timeout):
-            self.stop()
             invocation.resolve(Outcome.error(
-                "Runtime.InitTimeout" ,
+                "Runtime.InitTimeout",
                 f"RequestId: {invocation.request_id} Error: the runtime did not ask for an invocation within {self.init_timeout:.0f} s",
             ))
-        elif not invocation.finished.wait(invocation.timeout):
             self.stop()
+        elif not invocation.finished.wait(invocation.timeout):
             invocation.resolve(Outcome.error(
                 "Sandbox.Timedout",
                 f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
             ))
+            self.stop()
         outcome = invocation.outcome
         assert outcome is not None
         self._emit(f"END RequestId: {invocation.request_id}")
