@@ -56,8 +56,7 @@ class LambdaHost:
         try:
             spec = self.lookup(name, qualifier, call)
         except LookupError as missing:
-            return json_reply(404, {"Type": "User", "Message": str(missing)},
-                              [("x-amzn-ErrorType", "ResourceNotFoundException")])
+            return _error_reply(404, "ResourceNotFoundException", str(missing))
         invocation_type = call.header("X-Amz-Invocation-Type") or "RequestResponse"
         version_header = [("X-Amz-Executed-Version", spec.version)]
         if invocation_type == "DryRun":
@@ -69,8 +68,8 @@ class LambdaHost:
         try:
             outcome = self.invoke(spec, payload, call.header("X-Amz-Client-Context"))
         except Throttled as throttled:
-            return json_reply(429, {"Type": "User", "Reason": "ConcurrentInvocationLimitExceeded", "message": str(throttled)},
-                              [("x-amzn-ErrorType", "TooManyRequestsException")])
+            return _error_reply(429, "TooManyRequestsException", str(throttled),
+                                Reason="ConcurrentInvocationLimitExceeded")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(outcome.payload)))] + version_header
         if outcome.failed:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
@@ -195,6 +194,13 @@ class LambdaHost:
             return arn["region"], arn["account"]
         region = (call.region if call else None) or self.default_region
         return region, _account_for(call)
+
+
+def _error_reply(status: int, code: str, message: str, **extra) -> Reply:
+    """Lambda's error shape: the code in `x-amzn-ErrorType` (and `__type` for SDKs
+    that read the body)."""
+    document = {"__type": code, "Type": "User", "Message": message, **extra}
+    return json_reply(status, document, [("x-amzn-ErrorType", code)])
 
 
 def _account_for(call: CallView | None) -> str:
