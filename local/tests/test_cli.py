@@ -7,8 +7,6 @@ import os
 import socket
 import time
 
-import pytest
-
 from conftest import ACCOUNT, LocalStack, free_port, wait_for
 from lambda_code import function_zip
 

@@ -141,6 +141,29 @@ def test_runtime_crash_and_init_error_answer_like_lambda(lam, unique):
     assert answer["errorType"] == "Custom.InitBroken"
 
 
+def test_code_without_a_runnable_bootstrap_is_an_invalid_entrypoint(lam, unique):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context): return event")
+    create_function(lam, f"nobootstrap-{unique}", code=buffer.getvalue())
+    response, answer = invoke(lam, f"nobootstrap-{unique}")
+    assert response["FunctionError"] == "Unhandled"
+    assert answer["errorType"] == "Runtime.InvalidEntrypoint"
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o100755 << 16
+        archive.writestr(info, b"\x7fELF not really a binary")
+    create_function(lam, f"badbinary-{unique}", code=buffer.getvalue())
+    response, answer = invoke(lam, f"badbinary-{unique}")
+    assert response["FunctionError"] == "Unhandled"
+    assert answer["errorType"] == "Runtime.InvalidEntrypoint"
+
+
 def test_unknown_function_is_404(lam, unique):
     with pytest.raises(ClientError) as raised:
         lam.invoke(FunctionName=f"missing-{unique}", Payload=b"{}")

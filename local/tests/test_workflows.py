@@ -123,7 +123,7 @@ def test_execution_runs_the_functions_and_retries_then_catches(stack, deployed):
     assert deployed["PipelineArn"] == machine_arn("workflow-test-pipeline")
     definition = sfn.describe_state_machine(stateMachineArn=deployed["PipelineArn"])["definition"]
     assert "${" not in definition  # substitutions applied
-    assert f"function:workflow-test-echo" in definition
+    assert "function:workflow-test-echo" in definition
 
     started = sfn.start_execution(stateMachineArn=deployed["PipelineArn"], input=json.dumps({"order": 42}))
     result = wait_for_execution(sfn, started["executionArn"])

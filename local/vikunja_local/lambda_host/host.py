@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -84,7 +83,11 @@ class LambdaHost:
             task_root = self.code.task_root(spec)
         except MissingBootstrap as missing:
             return Outcome.error("Runtime.InvalidEntrypoint", str(missing))
-        worker = self._acquire(spec, task_root)
+        try:
+            worker = self._acquire(spec, task_root)
+        except OSError as error:
+            log.warning("cannot start %s: %s", spec.name, error)
+            return Outcome.error("Runtime.InvalidEntrypoint", f"cannot execute bootstrap: {error}")
         try:
             return worker.invoke(invocation)
         finally:

@@ -46,7 +46,11 @@ class Worker:
         self._stopping = False
         self._init_error: Outcome | None = None
         self._runtime_api = RuntimeApiServer(self)
-        self.process = self._spawn(task_root, endpoint)
+        try:
+            self.process = self._spawn(task_root, endpoint)
+        except OSError:  # not executable here: wrong architecture, missing interpreter...
+            self._runtime_api.close()
+            raise
         threading.Thread(target=self._pump_output, name=f"lambda-log-{spec.name}", daemon=True).start()
         threading.Thread(target=self._watch_exit, name=f"lambda-exit-{spec.name}", daemon=True).start()
         log.info("worker %s for %s started (pid %s, runtime api %s)", self.number, spec.name, self.process.pid, self._runtime_api.address)
