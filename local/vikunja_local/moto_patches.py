@@ -33,6 +33,8 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     s3_buckets_from_cloudformation_honour_eventbridge()
     rds_instances_take_time_to_create(rds_create_seconds)
     cloudfront_distributions_take_time_to_deploy(cloudfront_deploy_seconds)
+    cloudfront_functions_can_be_published_and_updated()
+    cloudfront_distributions_keep_oac_and_function_associations()
 
 
 # -- Step Functions ---------------------------------------------------------------------------
@@ -403,3 +405,92 @@ def cloudfront_distributions_take_time_to_deploy(seconds: float) -> None:
 
     if seconds > 0:
         state_manager.set_transition("cloudfront::distribution", {"progression": "time", "seconds": seconds})
+
+
+# -- CloudFront -------------------------------------------------------------------------------
+
+
+def cloudfront_functions_can_be_published_and_updated() -> None:
+    """moto has no `PublishFunction` (404) and no `UpdateFunction` (500) for CloudFront
+    Functions, and ignores `If-Match`. Now: `UpdateFunction` replaces config and code
+    (stage `DEVELOPMENT`, status `UNPUBLISHED`, new ETag), `PublishFunction` makes it
+    `LIVE`/`UNASSOCIATED`; both answer `PreconditionFailed` (412) on a stale `If-Match`,
+    as AWS does. moto keeps one copy of a function, so `DescribeFunction` shows the
+    latest stage whatever `Stage` asks."""
+    from moto.cloudfront import urls
+    from moto.cloudfront.exceptions import CloudFrontException, InvalidIfMatchVersion
+    from moto.cloudfront.models import CloudFrontBackend, random_id
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    class PreconditionFailed(CloudFrontException):
+        def __init__(self) -> None:
+            super().__init__("PreconditionFailed", "The If-Match version does not match the current version.")
+
+    def matching(self, name: str, if_match: str | None):
+        function = self.describe_function(name)
+        if not if_match:
+            raise InvalidIfMatchVersion()
+        if if_match != function.etag:
+            raise PreconditionFailed()
+        return function
+
+    def publish_function(self, name: str, if_match: str | None):
+        function = matching(self, name, if_match)
+        function.stage, function.status = "LIVE", "UNASSOCIATED"
+        function.last_modified_time = utcnow()
+        return function
+
+    def update_function(self, name: str, if_match: str | None, function_config: dict, function_code: bytes):
+        function = matching(self, name, if_match)
+        function.config, function.code = function_config, function_code
+        function.stage, function.status = "DEVELOPMENT", "UNPUBLISHED"
+        function.last_modified_time = utcnow()
+        function.etag = random_id()
+        return function
+
+    def publish_function_response(self) -> ActionResult:
+        function = self.backend.publish_function(self._get_param("Name"), self._get_param("IfMatch"))
+        return ActionResult({"FunctionSummary": function.function_summary})
+
+    def update_function_response(self) -> ActionResult:
+        function = self.backend.update_function(
+            self._get_param("Name"), self._get_param("IfMatch"),
+            self._get_param("FunctionConfig", {}), self._get_param("FunctionCode"),
+        )
+        return ActionResult({"FunctionSummary": function.function_summary, "ETag": function.etag})
+
+    CloudFrontBackend.publish_function = publish_function
+    CloudFrontBackend.update_function = update_function
+    CloudFrontResponse.publish_function = publish_function_response
+    CloudFrontResponse.update_function = update_function_response
+    urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = CloudFrontResponse.dispatch
+
+
+def cloudfront_distributions_keep_oac_and_function_associations() -> None:
+    """moto's distributions forget an origin's `OriginAccessControlId` and
+    `S3OriginConfig`, and a cache behaviour's `FunctionAssociations` and
+    `LambdaFunctionAssociations` (always `Quantity: 0`), so a create-or-adopt step
+    cannot verify them. Now they are kept and returned by `GetDistribution(Config)`."""
+    from moto.cloudfront.models import DefaultCacheBehaviour, Origin
+
+    moto_origin_init = Origin.__init__
+    moto_behaviour_init = DefaultCacheBehaviour.__init__
+
+    def origin_init(self, origin: dict) -> None:
+        moto_origin_init(self, origin)
+        self.origin_access_control_id = origin.get("OriginAccessControlId", "")
+        if "S3OriginConfig" in origin:
+            self.s3_origin_config = origin["S3OriginConfig"]
+
+    def behaviour_init(self, config: dict) -> None:
+        moto_behaviour_init(self, config)
+        for key, attribute in (("FunctionAssociations", "function_associations"),
+                               ("LambdaFunctionAssociations", "lambda_function_associations")):
+            associations = config.get(key) or {}
+            items = associations.get("Items") or []
+            setattr(self, attribute, {"Quantity": len(items), "Items": items} if items else {"Quantity": 0})
+
+    Origin.__init__ = origin_init
+    DefaultCacheBehaviour.__init__ = behaviour_init
