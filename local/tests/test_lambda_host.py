@@ -188,6 +188,18 @@ def test_event_invocation_is_accepted_and_runs_in_background(stack, lam, unique)
     assert marker in found[0]["message"]
 
 
+def test_log_type_tail_returns_the_invocation_log(lam, unique):
+    import base64
+
+    create_function(lam, f"tail-{unique}")
+    response = lam.invoke(FunctionName=f"tail-{unique}", LogType="Tail",
+                          Payload=json.dumps({"tail_marker": unique}).encode())
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert log.startswith("START RequestId:")
+    assert f'"tail_marker": "{unique}"' in log
+    assert "REPORT RequestId:" in log
+
+
 def test_dry_run_is_204(lam, unique):
     create_function(lam, f"dry-{unique}")
     response = lam.invoke(FunctionName=f"dry-{unique}", InvocationType="DryRun")

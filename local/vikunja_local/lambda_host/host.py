@@ -72,6 +72,8 @@ class LambdaHost:
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(outcome.payload)))] + version_header
         if outcome.failed:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
+        if (call.header("X-Amz-Log-Type") or "").lower() == "tail":
+            headers.append(("X-Amz-Log-Result", outcome.log_tail()))
         return Reply(200, headers, outcome.payload)
 
     # -- invoking ---------------------------------------------------------------------

@@ -56,6 +56,12 @@ class Outcome:
 
     payload: bytes
     error_type: str | None = None  # set when the function failed
+    log_lines: list = field(default_factory=list)  # what the function logged meanwhile
+
+    def log_tail(self, limit: int = 4096) -> str:
+        """Lambda's `X-Amz-Log-Result`: the last 4 KB of the invocation's log, base64."""
+        text = "".join(line + "\n" for line in self.log_lines).encode()
+        return base64.b64encode(text[-limit:]).decode()
 
     @property
     def failed(self) -> bool:

@@ -6,6 +6,7 @@ import ctypes
 import itertools
 import logging
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -45,6 +46,7 @@ class Worker:
         self._current: Invocation | None = None  # taken, not yet answered
         self._stopping = False
         self._init_error: Outcome | None = None
+        self._captured: list[str] | None = None  # this invocation's log lines, for LogType Tail
         self._runtime_api = RuntimeApiServer(self)
         try:
             self.process = self._spawn(task_root, endpoint)
@@ -69,6 +71,7 @@ class Worker:
         """Hand the invocation to the runtime and wait for its answer, enforcing
         the init timeout and the function's timeout."""
         self.invocations += 1
+        self._captured = []
         self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
         began = time.monotonic()
         with self._cond:
@@ -96,11 +99,13 @@ class Worker:
             self.stop()
         outcome = invocation.outcome
         assert outcome is not None
+        self._let_output_drain()
         self._emit(f"END RequestId: {invocation.request_id}")
         self._emit(
             f"REPORT RequestId: {invocation.request_id}\tDuration: {(time.monotonic() - began) * 1000:.2f} ms\t"
             f"Memory Size: {self.spec.memory_size} MB"
         )
+        outcome.log_lines, self._captured = self._captured or [], None
         self.idle_since = time.monotonic()
         return outcome
 
@@ -194,7 +199,24 @@ class Worker:
         for raw in iter(self.process.stdout.readline, b""):
             self._emit(raw.decode("utf-8", "replace").rstrip("\n"))
 
+    def _let_output_drain(self, limit: float = 0.05) -> None:
+        """Give the log pump a moment to read what the function printed just before it
+        answered, so those lines belong to this invocation (START..END, LogType Tail)."""
+        stdout = self.process.stdout
+        deadline = time.monotonic() + limit
+        while stdout is not None and time.monotonic() < deadline:
+            try:
+                pending, _, _ = select.select([stdout], [], [], 0)
+            except (ValueError, OSError):  # closed: the process is gone
+                return
+            if not pending:
+                return
+            time.sleep(0.002)
+
     def _emit(self, line: str) -> None:
+        captured = self._captured
+        if captured is not None:
+            captured.append(line)
         try:
             self._log_sink(self.spec, self.log_stream, line)
         except Exception:
