@@ -182,6 +182,25 @@ def test_events_start_uniquely_named_executions(stack, deployed, unique):
     assert executions[0]["name"] != executions[1]["name"]
 
 
+def test_rule_target_input_path_and_constant_input(stack, deployed, unique):
+    events = stack.client("events")
+    sfn = stack.client("stepfunctions")
+    role = f"arn:aws:iam::{ACCOUNT}:role/workflow-test-role"
+    events.put_rule(Name=f"shaped-{unique}", EventPattern=json.dumps({"source": [f"shaped.{unique}"]}))
+    events.put_targets(Rule=f"shaped-{unique}", Targets=[
+        {"Id": "path", "Arn": machine_arn("workflow-test-on-event"), "RoleArn": role, "InputPath": "$.detail"},
+        {"Id": "constant", "Arn": machine_arn("workflow-test-on-event"), "RoleArn": role,
+         "Input": json.dumps({"constant": unique})},
+    ])
+    events.put_events(Entries=[{"Source": f"shaped.{unique}", "DetailType": "Shaped",
+                                "Detail": json.dumps({"only": "detail", "id": unique})}])
+    arn = machine_arn("workflow-test-on-event")
+    by_path = wait_for(lambda: _execution_with(sfn, arn, f'"id": "{unique}"'), what="the InputPath execution")
+    constant = wait_for(lambda: _execution_with(sfn, arn, f'"constant": "{unique}"'), what="the Input execution")
+    assert json.loads(by_path["input"]) == {"only": "detail", "id": unique}
+    assert json.loads(constant["input"]) == {"constant": unique}
+
+
 def test_s3_upload_to_cloudformation_bucket_starts_the_state_machine(stack, deployed, unique):
     sfn = stack.client("stepfunctions")
     s3 = stack.client("s3")
