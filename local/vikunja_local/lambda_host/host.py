@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -65,7 +66,7 @@ class LambdaHost:
             self.invoke_in_background(spec, payload)
             return Reply(202, [("Content-Length", "0")], b"")
         try:
-            outcome = self.invoke(spec, payload, call.header("X-Amz-Client-Context"))
+            outcome = self.invoke(spec, payload, _client_context(call))
         except Throttled as throttled:
             return _error_reply(429, "TooManyRequestsException", str(throttled),
                                 Reason="ConcurrentInvocationLimitExceeded")
@@ -199,6 +200,17 @@ class LambdaHost:
             return arn["region"], arn["account"]
         region = (call.region if call else None) or self.default_region
         return region, _account_for(call)
+
+
+def _client_context(call: CallView) -> str | None:
+    """The SDK sends it base64-encoded; the runtime receives the JSON itself."""
+    encoded = call.header("X-Amz-Client-Context")
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded).decode()
+    except ValueError:
+        return encoded
 
 
 def _error_reply(status: int, code: str, message: str, **extra) -> Reply:
