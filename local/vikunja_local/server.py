@@ -18,6 +18,7 @@ def serve(settings: Settings) -> None:
     # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT: make
     # that our router. moto reads it per call, but set it before import to be sure.
     os.environ["MOTO_PORT"] = str(settings.port)
+    _never_proxy_loopback()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -51,6 +52,17 @@ def serve(settings: Settings) -> None:
         server.server_close()
         _remove_pid_file(settings)
         log.info("stopped")
+
+
+def _never_proxy_loopback() -> None:
+    """moto calls back into this stack over HTTP (Step Functions → Lambda): an
+    HTTP(S)_PROXY in the environment must not capture those calls."""
+    for name in ("NO_PROXY", "no_proxy"):
+        entries = [e for e in os.environ.get(name, "").split(",") if e]
+        for host in ("localhost", "127.0.0.1"):
+            if host not in entries:
+                entries.append(host)
+        os.environ[name] = ",".join(entries)
 
 
 def _stop_on_signals(server) -> None:
