@@ -1,1 +1,88 @@
+//! Harness for the integration tests: they run on a local AWS stack (started by
+//! `tests/with-local-stack`, which `make test` uses) through the same library the operator
+//! CLI uses, and check the result through the AWS APIs, as a user would.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use vikunja_aws::target::{self, Aws, Target};
+use vikunja_aws::{deploy, follow, package, Output};
+
+pub struct Harness {
+    pub aws: Aws,
+    pub root: PathBuf,
+    pub binaries: PathBuf,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .expect("AWS_ENDPOINT_URL is not set: run these tests with `make test-integration` (tests/with-local-stack)");
+        let binaries = PathBuf::from(
+            std::env::var("VIKUNJA_BINARIES")
+                .expect("VIKUNJA_BINARIES: the directory of the debug function binaries"),
+        );
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let aws = target::connect(Target::Local, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("local AWS stack at {endpoint}: {e:#}"));
+        Self {
+            aws,
+            root,
+            binaries,
+        }
+    }
+
+    /// A stack name no other test uses (tests run in parallel on one local stack).
+    pub fn unique_stack(prefix: &str) -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        format!("{prefix}{}{n}", std::process::id() % 1000)
+    }
+
+    pub async fn bootstrap(&self, stack: &str) -> Result<Value> {
+        let packaged = package::package(&self.root, &self.binaries)?;
+        deploy::bootstrap(&self.aws, stack, &packaged, Output::Json).await
+    }
+
+    /// Runs the provision workflow with the given settings overrides; the outputs on success.
+    pub async fn provision(&self, stack: &str, overrides: Value) -> Result<Value> {
+        let path = std::env::temp_dir().join(format!("vikunja-settings-{stack}.json"));
+        std::fs::write(&path, overrides.to_string())?;
+        let settings = follow::load_settings(stack, Some(&path), Target::Local)?;
+        follow::provision(&self.aws, &settings, false, Output::Json).await
+    }
+
+    /// Starts the provision state machine with a raw input, as a misbehaving caller could.
+    pub async fn provision_raw(&self, stack_of_bootstrap: &str, input: &Value) -> Result<Value> {
+        let described = self
+            .aws
+            .cloudformation()
+            .describe_stacks()
+            .stack_name(deploy::stack_name(stack_of_bootstrap))
+            .send()
+            .await?;
+        let arn = described.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("ProvisionStateMachineArn"))
+            .and_then(|o| o.output_value())
+            .context("no ProvisionStateMachineArn")?
+            .to_string();
+        follow::run_execution(
+            &self.aws,
+            &arn,
+            "provision",
+            &input.to_string(),
+            false,
+            Output::Json,
+        )
+        .await
+    }
+
+    pub fn config(&self) -> &aws_config::SdkConfig {
+        &self.aws.config
+    }
+}

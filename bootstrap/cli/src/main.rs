@@ -1,1 +1,152 @@
-fn main() {}
+//! `vikunja-aws`: the operator's CLI. It packages and deploys the bootstrap stack, starts
+//! the workflows and follows them, and reads the stack's inventory. The same code path
+//! serves the local stack and AWS: only the endpoint and credentials differ.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use vikunja_core::settings::DEFAULT_STACK;
+
+use vikunja_aws::target::{self, Target};
+use vikunja_aws::{deploy, follow, package, Output};
+
+#[derive(Parser)]
+#[command(
+    name = "vikunja-aws",
+    version,
+    about = "Provision and release a self-hosted Vikunja on AWS"
+)]
+struct Cli {
+    /// Where to run: the local AWS stack (default) or a real AWS account.
+    #[arg(long, global = true, value_enum, default_value_t = Target::Local, env = "VIKUNJA_TARGET")]
+    target: Target,
+    /// Stack name: prefix and tag of everything this stack owns.
+    #[arg(long, global = true, default_value = DEFAULT_STACK, env = "VIKUNJA_STACK")]
+    stack: String,
+    /// AWS region (default: the standard chain on AWS, us-east-1 locally).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// AWS profile (the standard credential chain is used otherwise).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Output format of the result.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Zip the functions and write the packaged template (no AWS calls).
+    Package {
+        /// Directory holding one executable per function, named after it.
+        #[arg(long, env = "VIKUNJA_BINARIES")]
+        binaries: PathBuf,
+        #[arg(long, default_value = "target/package")]
+        out: PathBuf,
+    },
+    /// Upload the functions and create or update the bootstrap stack.
+    Bootstrap {
+        #[arg(long, env = "VIKUNJA_BINARIES")]
+        binaries: PathBuf,
+    },
+    /// Start the provision workflow and follow it to the end.
+    Up {
+        /// JSON file of settings (see the README); the stack name comes from --stack.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Start the execution and return at once.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show what the stack's inventory records.
+    Status,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(error) = run(cli).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    vikunja_core::settings::validate_stack_name(&cli.stack)?;
+    let root = repository_root()?;
+    match cli.command {
+        Command::Package { binaries, out } => {
+            let packaged = package::package(&root, &binaries)?;
+            package::write(&packaged, &out)?;
+            println!(
+                "packaged {} functions into {}",
+                packaged.functions.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Bootstrap { binaries } => {
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let packaged = package::package(&root, &binaries)?;
+            let outputs = deploy::bootstrap(&aws, &cli.stack, &packaged, cli.output).await?;
+            print_result(cli.output, &outputs);
+            Ok(())
+        }
+        Command::Up { settings, no_wait } => {
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let settings = follow::load_settings(&cli.stack, settings.as_deref(), cli.target)?;
+            let outputs = follow::provision(&aws, &settings, no_wait, cli.output).await?;
+            print_result(cli.output, &outputs);
+            Ok(())
+        }
+        Command::Status => {
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let status = follow::status(&aws, &cli.stack).await?;
+            print_result(cli.output, &status);
+            Ok(())
+        }
+    }
+}
+
+fn print_result(output: Output, value: &serde_json::Value) {
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        ),
+        Output::Text => {
+            if let Some(map) = value.as_object() {
+                let width = map.keys().map(String::len).max().unwrap_or(0);
+                for (key, value) in map {
+                    let shown = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    println!("  {key:width$}  {shown}");
+                }
+            }
+        }
+    }
+}
+
+/// The checkout the CLI belongs to: templates and state machines are read from it.
+fn repository_root() -> Result<PathBuf> {
+    if let Ok(root) = std::env::var("VIKUNJA_ROOT") {
+        return Ok(PathBuf::from(root));
+    }
+    let mut dir = std::env::current_dir()?;
+    loop {
+        if dir.join("bootstrap/template.yaml").is_file() {
+            return Ok(dir);
+        }
+        if !dir.pop() {
+            anyhow::bail!("run vikunja-aws inside the vikunja-aws checkout (or set VIKUNJA_ROOT): bootstrap/template.yaml not found");
+        }
+    }
+}

@@ -132,11 +132,32 @@ where
             context: what.to_string(),
             code: error.code().map(str::to_string),
             transient: is_transient(&error),
-            message: error
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(&error).to_string()),
+            message: describe(&error),
         })
+    }
+}
+
+/// A one-line description of an SDK error: AWS's own message when it gave one, else the
+/// HTTP status (an answer without a parsable error body), else the transport failure.
+fn describe<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug,
+{
+    if let Some(message) = error.message() {
+        return message.to_string();
+    }
+    match error {
+        SdkError::ServiceError(service) => format!(
+            "HTTP {} with {}",
+            service.raw().status_code(),
+            service
+                .err()
+                .code()
+                .map(|c| format!("error code {c}"))
+                .unwrap_or_else(|| "no error code".to_string())
+        ),
+        other => DisplayErrorContext(other).to_string(),
     }
 }
 

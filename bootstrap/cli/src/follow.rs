@@ -1,0 +1,243 @@
+//! Starting workflows and following them: each step as it ends, with elapsed time.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
+use serde_json::{json, Value};
+use vikunja_core::tags::Tier;
+use vikunja_core::{inventory, ProvisionState, Settings};
+
+use crate::deploy::stack_name;
+use crate::target::{Aws, Target};
+
+const LOCAL_POLL_SECONDS: u32 = 2;
+use crate::Output;
+
+/// Settings from an optional JSON file, with the stack name from the command line. On the
+/// local stack a database is ready in seconds, so polls default to every 2 s there.
+pub fn load_settings(stack: &str, file: Option<&Path>, target: Target) -> Result<Settings> {
+    let mut value = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read {}", path.display()))?;
+            serde_json::from_str::<Value>(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?
+        }
+        None => json!({}),
+    };
+    let object = value
+        .as_object_mut()
+        .context("settings must be a JSON object")?;
+    object.insert("stack".into(), Value::String(stack.to_string()));
+    if target == Target::Local {
+        object
+            .entry("pollSeconds")
+            .or_insert(json!(LOCAL_POLL_SECONDS));
+    }
+    let settings: Settings = serde_json::from_value(value).context("invalid settings")?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+async fn state_machine_arn(aws: &Aws, stack: &str, output_key: &str) -> Result<String> {
+    let name = stack_name(stack);
+    let described = aws
+        .cloudformation()
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await
+        .with_context(|| format!("stack {name} not found: run `vikunja-aws bootstrap` first"))?;
+    described
+        .stacks()
+        .first()
+        .and_then(|s| {
+            s.outputs()
+                .iter()
+                .find(|o| o.output_key() == Some(output_key))
+        })
+        .and_then(|o| o.output_value())
+        .map(str::to_string)
+        .with_context(|| {
+            format!("stack {name} has no output {output_key}: run `vikunja-aws bootstrap` again")
+        })
+}
+
+pub async fn provision(
+    aws: &Aws,
+    settings: &Settings,
+    no_wait: bool,
+    output: Output,
+) -> Result<Value> {
+    let arn = state_machine_arn(aws, &settings.stack, "ProvisionStateMachineArn").await?;
+    let input = serde_json::to_string(&ProvisionState::new(settings.clone()))?;
+    run_execution(aws, &arn, "provision", &input, no_wait, output).await
+}
+
+pub async fn run_execution(
+    aws: &Aws,
+    state_machine: &str,
+    kind: &str,
+    input: &str,
+    no_wait: bool,
+    output: Output,
+) -> Result<Value> {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
+    let started = aws
+        .sfn()
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .name(format!("{kind}-{millis}"))
+        .input(input)
+        .send()
+        .await
+        .with_context(|| format!("start {kind} on {state_machine}"))?;
+    let execution = started.execution_arn().to_string();
+    if output == Output::Text {
+        println!("{kind}: started {execution}");
+    }
+    if no_wait {
+        return Ok(json!({ "executionArn": execution }));
+    }
+    follow(aws, &execution, output).await
+}
+
+/// Polls the execution's history, printing each step as it ends, until the execution ends.
+pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value> {
+    let sfn = aws.sfn();
+    let clock = Instant::now();
+    let mut seen = 0usize;
+    let mut steps = Steps::default();
+    loop {
+        let events = history(aws, execution).await?;
+        for event in events.iter().skip(seen) {
+            if output == Output::Text {
+                steps.report(event, clock.elapsed().as_secs_f64());
+            }
+        }
+        seen = events.len();
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .context("describe execution")?;
+        match described.status() {
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {}
+            ExecutionStatus::Succeeded => {
+                let output_text = described.output().unwrap_or("{}");
+                if output == Output::Text {
+                    println!("succeeded in {:.1}s", clock.elapsed().as_secs_f64());
+                }
+                return serde_json::from_str(output_text)
+                    .context("the execution's output is not JSON");
+            }
+            status => {
+                bail!(
+                    "{execution} ended {}: {}: {}\nEverything made so far is tagged and kept; run the same command again to continue.",
+                    status.as_str(),
+                    described.error().unwrap_or("no error name"),
+                    described.cause().map(error_message).unwrap_or_else(|| "no cause given".into())
+                )
+            }
+        }
+        tokio::time::sleep(aws.poll_interval()).await;
+    }
+}
+
+async fn history(aws: &Aws, execution: &str) -> Result<Vec<HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .sfn()
+            .get_execution_history()
+            .execution_arn(execution)
+            .set_next_token(token)
+            .max_results(1000)
+            .send()
+            .await
+            .context("read execution history")?;
+        events.extend(page.events().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(events);
+        }
+    }
+}
+
+/// What the progress display remembers between events.
+#[derive(Default)]
+struct Steps {
+    entered: HashMap<String, f64>,
+    /// The error of the step that is about to exit, if its function failed.
+    failure: Option<String>,
+}
+
+impl Steps {
+    fn report(&mut self, event: &HistoryEvent, now: f64) {
+        use HistoryEventType as T;
+        match event.r#type() {
+            T::TaskStateEntered => {
+                if let Some(name) = event.state_entered_event_details().map(|d| d.name()) {
+                    self.entered.insert(name.to_string(), now);
+                }
+            }
+            T::TaskStateExited => {
+                if let Some(name) = event.state_exited_event_details().map(|d| d.name()) {
+                    let took = self.entered.get(name).map(|t| now - t).unwrap_or(0.0);
+                    match self.failure.take() {
+                        Some(error) => println!("  {now:7.1}s  ✗ {name:<24} {took:.1}s  {error}"),
+                        None => println!("  {now:7.1}s  ✓ {name:<24} {took:.1}s"),
+                    }
+                }
+            }
+            T::WaitStateEntered => {
+                if let Some(name) = event.state_entered_event_details().map(|d| d.name()) {
+                    println!("  {now:7.1}s  … {name}");
+                }
+            }
+            T::LambdaFunctionFailed | T::LambdaFunctionTimedOut => {
+                let details = event.lambda_function_failed_event_details();
+                let error = details.and_then(|d| d.error()).unwrap_or("error");
+                let cause = details
+                    .and_then(|d| d.cause())
+                    .map(error_message)
+                    .unwrap_or_default();
+                // A retried failure is shown when it happens; the exit shows the last one.
+                println!("  {now:7.1}s    {error}: {cause}");
+                self.failure = Some(error.to_string());
+            }
+            T::LambdaFunctionSucceeded => self.failure = None,
+            _ => {}
+        }
+    }
+}
+
+/// A Lambda failure's cause is the runtime's JSON; its message is what a person reads.
+pub fn error_message(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| cause.to_string())
+}
+
+pub async fn status(aws: &Aws, stack: &str) -> Result<Value> {
+    let ssm = aws.ssm();
+    let mut tiers = serde_json::Map::new();
+    for tier in Tier::ALL {
+        let recorded: Option<Value> = inventory::read(&ssm, stack, tier).await?;
+        tiers.insert(tier.as_str().to_string(), recorded.unwrap_or(Value::Null));
+    }
+    if tiers.values().all(Value::is_null) {
+        bail!("stack {stack} has no inventory: nothing was provisioned (run `vikunja-aws up --stack {stack}`)");
+    }
+    Ok(Value::Object(tiers))
+}

@@ -1,0 +1,15 @@
+//! The operator CLI's library: packaging, deploying the bootstrap stack, starting and
+//! following workflows. The binary and the integration tests share it, so the tests drive
+//! exactly what an operator runs.
+
+pub mod deploy;
+pub mod follow;
+pub mod package;
+pub mod target;
+
+/// Output format of a command's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}

@@ -1,0 +1,209 @@
+//! Packaging, the way `aws cloudformation package` does it: a function's `Code` that names
+//! a folder (`functions/<name>`) becomes a content-addressed zip in the artifacts bucket, a
+//! state machine's `DefinitionS3Location` that names a file becomes its inline definition.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub struct Function {
+    pub name: String,
+    pub zip: Vec<u8>,
+    pub key: String,
+}
+
+pub struct Packaged {
+    pub template: Value,
+    pub functions: Vec<Function>,
+}
+
+pub fn package(root: &Path, binaries: &Path) -> Result<Packaged> {
+    let path = root.join("bootstrap/template.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let mut template: Value =
+        serde_yaml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+    let resources = template
+        .get_mut("Resources")
+        .and_then(Value::as_object_mut)
+        .context("the template has no Resources")?;
+    let mut functions = Vec::new();
+    for (logical_id, resource) in resources.iter_mut() {
+        let kind = resource
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let Some(properties) = resource
+            .get_mut("Properties")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        match kind.as_str() {
+            "AWS::Lambda::Function" => {
+                if let Some(Value::String(folder)) = properties.get("Code") {
+                    let function = zip_function(binaries, folder)
+                        .with_context(|| format!("package {logical_id}"))?;
+                    properties.insert(
+                        "Code".into(),
+                        json!({"S3Bucket": {"Ref": "ArtifactsBucket"}, "S3Key": function.key}),
+                    );
+                    functions.push(function);
+                }
+            }
+            "AWS::StepFunctions::StateMachine" => {
+                if let Some(Value::String(file)) = properties.remove("DefinitionS3Location") {
+                    let definition = read_definition(&root.join(&file))
+                        .with_context(|| format!("package {logical_id}"))?;
+                    properties.insert("DefinitionString".into(), Value::String(definition));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Packaged {
+        template,
+        functions,
+    })
+}
+
+/// A state machine definition, checked to be JSON, compacted.
+fn read_definition(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    if value.get("StartAt").is_none() || value.get("States").is_none() {
+        bail!(
+            "{} has no StartAt/States: not a state machine",
+            path.display()
+        );
+    }
+    Ok(value.to_string())
+}
+
+/// The executable for `functions/<name>`: `<binaries>/<name>` (a cargo build) or
+/// `<binaries>/<name>/bootstrap` (cargo lambda's layout).
+fn find_binary(binaries: &Path, name: &str) -> Result<PathBuf> {
+    let candidates = [binaries.join(name).join("bootstrap"), binaries.join(name)];
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "no executable for function {name} in {} (build first: make build-local)",
+                binaries.display()
+            )
+        })
+}
+
+fn zip_function(binaries: &Path, folder: &str) -> Result<Function> {
+    let name = folder
+        .strip_prefix("functions/")
+        .unwrap_or(folder)
+        .trim_end_matches('/')
+        .to_string();
+    let binary = find_binary(binaries, &name)?;
+    let bytes = std::fs::read(&binary).with_context(|| format!("read {}", binary.display()))?;
+    let zip = zip_bootstrap(&bytes)?;
+    let digest = hex::encode(Sha256::digest(&zip));
+    Ok(Function {
+        key: format!("functions/{name}/{digest}.zip"),
+        name,
+        zip,
+    })
+}
+
+/// A zip with one executable entry, `bootstrap`, and fixed timestamps: the same binary
+/// always gives the same zip, so the same key, so no upload and no function update.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .unix_permissions(0o755)
+        .last_modified_time(zip::DateTime::default());
+    writer.start_file("bootstrap", options)?;
+    writer.write_all(binary)?;
+    Ok(writer.finish()?.into_inner())
+}
+
+pub fn write(packaged: &Packaged, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out.join("functions"))?;
+    std::fs::write(
+        out.join("template.json"),
+        serde_json::to_string_pretty(&packaged.template)?,
+    )?;
+    for function in &packaged.functions {
+        std::fs::write(
+            out.join("functions").join(format!("{}.zip", function.name)),
+            &function.zip,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zips_are_reproducible_and_executable() {
+        let a = zip_bootstrap(b"#!/bin/sh\necho hi\n").unwrap();
+        let b = zip_bootstrap(b"#!/bin/sh\necho hi\n").unwrap();
+        assert_eq!(a, b);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name(), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn the_repository_template_packages() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let binaries = tempdir();
+        for name in [
+            "network",
+            "data",
+            "loadbalancer",
+            "frontend",
+            "backend",
+            "delivery",
+        ] {
+            std::fs::write(binaries.join(name), name.as_bytes()).unwrap();
+        }
+        let packaged = package(&root, &binaries).unwrap();
+        assert_eq!(packaged.functions.len(), 6);
+        let resources = packaged.template["Resources"].as_object().unwrap();
+        for (id, resource) in resources {
+            let properties = &resource["Properties"];
+            if resource["Type"] == "AWS::Lambda::Function" {
+                assert!(
+                    properties["Code"]["S3Key"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(".zip"),
+                    "{id}"
+                );
+            }
+            if resource["Type"] == "AWS::StepFunctions::StateMachine" {
+                assert!(properties.get("DefinitionS3Location").is_none(), "{id}");
+                let definition: Value =
+                    serde_json::from_str(properties["DefinitionString"].as_str().unwrap()).unwrap();
+                assert!(definition["States"].is_object());
+            }
+        }
+        assert!(!serde_json::to_string(&packaged.template)
+            .unwrap()
+            .contains("\"Action\":\"*\""));
+    }
+
+    fn tempdir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vikunja-package-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
