@@ -178,21 +178,27 @@ class Router:
 
     def _answer_with_moto(self, call: CallView) -> Reply:
         call.body  # buffer the request so hooks can read it after moto did
-        captured: dict = {}
+        return call_wsgi(self.fallback, call.environ)
 
-        def capture(status: str, headers: list, exc_info=None):
-            captured["status"] = int(status.split(" ", 1)[0])
-            captured["headers"] = list(headers)
-            return lambda data: chunks.append(data)
 
-        chunks: list[bytes] = []
-        result = self.fallback(call.environ, capture)
-        try:
-            chunks.extend(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return Reply(captured["status"], captured["headers"], b"".join(chunks))
+def call_wsgi(app: WsgiApp, environ: dict) -> Reply:
+    """Run a WSGI app to completion and keep its whole answer (for hooks, and for
+    routes that re-dispatch a translated request through the router)."""
+    captured: dict = {}
+    chunks: list[bytes] = []
+
+    def capture(status: str, headers: list, exc_info=None):
+        captured["status"] = int(status.split(" ", 1)[0])
+        captured["headers"] = list(headers)
+        return chunks.append
+
+    result = app(environ, capture)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return Reply(captured["status"], captured["headers"], b"".join(chunks))
 
 
 def json_reply(status: int, document, headers: list[tuple[str, str]] | None = None) -> Reply:
