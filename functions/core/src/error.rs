@@ -36,6 +36,9 @@ pub enum Error {
     /// A resource is still on its way; the state machine waits and asks again.
     #[error("not ready: {0}")]
     NotReady(String),
+    /// A deployment ended without success; the message is the deployment's own reason.
+    #[error("{0}")]
+    DeploymentFailed(String),
     /// An AWS call failed. `transient` errors (throttling, 5xx, timeouts) are worth retrying.
     #[error("{context}: {message}")]
     Aws {
@@ -61,6 +64,7 @@ impl Error {
             Self::Invalid(_) => "InvalidInput",
             Self::Conflict(_) => "Conflict",
             Self::NotReady(_) => "NotReady",
+            Self::DeploymentFailed(_) => "DeploymentFailed",
             Self::Aws {
                 transient: true, ..
             } => "Retryable",

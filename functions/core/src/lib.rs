@@ -6,7 +6,9 @@
 //! the one place SDK configuration is built.
 
 pub mod aws;
+pub mod endpoints;
 pub mod error;
+pub mod image;
 pub mod inventory;
 pub mod names;
 pub mod outputs;

@@ -89,6 +89,9 @@ impl Names {
     pub fn alarm(&self, colour: &str) -> String {
         self.of(Tier::Delivery, &format!("{colour}-unhealthy"))
     }
+    pub fn hook_function(&self) -> String {
+        format!("{}-hook", self.stack)
+    }
     /// SSM parameter holding one tier's outputs.
     pub fn inventory_parameter(&self, tier: Tier) -> String {
         format!("{}/{}", self.inventory_path(), tier.as_str())

@@ -1,0 +1,14 @@
+//! Backend release: an image pushed to the stack's ECR repository becomes a new task
+//! definition revision (the live one with only the image changed, pinned by digest) and a
+//! CodeDeploy blue/green deployment whose `BeforeAllowTraffic` hook smoke-tests green.
+//!
+//! The state machine calls one function with four actions — `prepare`, `register`,
+//! `deploy`, `status` — and carries a [`Release`] between them.
+
+pub mod appspec;
+pub mod event;
+pub mod handler;
+pub mod steps;
+
+pub use handler::{handle, Clients, Config, Request};
+pub use steps::Release;

@@ -1,0 +1,19 @@
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use release_backend::{Clients, Config, Request};
+use vikunja_core::{aws::sdk_config, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let aws = sdk_config().await;
+    let clients = Clients {
+        ecr: aws_sdk_ecr::Client::new(&aws),
+        ecs: aws_sdk_ecs::Client::new(&aws),
+        codedeploy: aws_sdk_codedeploy::Client::new(&aws),
+    };
+    run(service_fn(|event: LambdaEvent<Request>| {
+        release_backend::handle(&clients, &config, event.payload)
+    }))
+    .await
+}

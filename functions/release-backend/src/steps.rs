@@ -1,0 +1,422 @@
+//! The four release steps. Each is safe to repeat: a retry after a crash finds what the
+//! first attempt did and carries on from there.
+
+use aws_sdk_codedeploy::types::{
+    AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
+};
+use aws_sdk_ecr::types::ImageIdentifier;
+use aws_sdk_ecs::types::{TaskDefinition, TaskDefinitionField};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::tags::{self, Tier};
+use vikunja_core::{Error, Names, Result, SdkContext};
+
+use crate::appspec;
+use crate::handler::{Clients, Config};
+
+/// Tag on each task definition revision a release registers: the hook expects green to
+/// report this version.
+pub const IMAGE_TAG_TAG: &str = "vikunja:image-tag";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub stack: String,
+    pub repository: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub digest: String,
+    /// `<repository URI>@<digest>`: the task runs exactly the pushed bytes.
+    #[serde(default)]
+    pub image: String,
+    /// Set when the event does not start a release; the workflow ends without error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl Release {
+    pub fn ignored(stack: &str, repository: &str, reason: String) -> Self {
+        info!(reason, "event ignored");
+        Self {
+            stack: stack.to_string(),
+            repository: repository.to_string(),
+            tag: String::new(),
+            digest: String::new(),
+            image: String::new(),
+            ignored: Some(reason),
+            task_definition_arn: None,
+            deployment_id: None,
+            status: None,
+        }
+    }
+
+    fn description(&self) -> String {
+        format!("vikunja-aws release {} {}", self.tag, self.digest)
+    }
+}
+
+/// Checks the pushed image exists and is not already live or on its way.
+pub async fn prepare(
+    clients: &Clients,
+    config: &Config,
+    tag: String,
+    digest: String,
+) -> Result<Release> {
+    let names = Names::new(&config.stack);
+    let repository = names.repository();
+    let uri = repository_uri(clients, &repository).await?;
+    image_exists(clients, &repository, &digest).await?;
+    let release = Release {
+        stack: config.stack.clone(),
+        image: format!("{uri}@{digest}"),
+        repository,
+        tag,
+        digest,
+        ignored: None,
+        task_definition_arn: None,
+        deployment_id: None,
+        status: None,
+    };
+    if live_image(clients, &names).await?.as_deref() == Some(release.image.as_str()) {
+        return Ok(Release {
+            ignored: Some(format!("{} is already live", release.image)),
+            ..release
+        });
+    }
+    if let Some(id) = in_flight_for(clients, &names, &release.digest).await? {
+        return Ok(Release {
+            ignored: Some(format!(
+                "deployment {id} is already releasing {}",
+                release.digest
+            )),
+            ..release
+        });
+    }
+    info!(tag = release.tag, image = release.image, "release prepared");
+    Ok(release)
+}
+
+async fn repository_uri(clients: &Clients, repository: &str) -> Result<String> {
+    let found = clients
+        .ecr
+        .describe_repositories()
+        .repository_names(repository)
+        .send()
+        .await
+        .context(format!(
+            "find repository {repository} (was the stack provisioned?)"
+        ))?;
+    found
+        .repositories()
+        .first()
+        .and_then(|r| r.repository_uri())
+        .map(str::to_string)
+        .ok_or_else(|| Error::conflict(format!("repository {repository} has no URI")))
+}
+
+async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Result<()> {
+    let described = clients
+        .ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(ImageIdentifier::builder().image_digest(digest).build())
+        .send()
+        .await;
+    match described {
+        Ok(out) if !out.image_details().is_empty() => Ok(()),
+        Ok(_) => Err(Error::invalid(format!(
+            "image {digest} is not in {repository}"
+        ))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_image_not_found_exception()) =>
+        {
+            Err(Error::invalid(format!(
+                "image {digest} is not in {repository}"
+            )))
+        }
+        Err(e) => Err(e).context(format!("look up image {digest} in {repository}")),
+    }
+}
+
+/// The task definition serving production: the primary task set's (CodeDeploy swaps task
+/// sets; the service's own field may lag).
+async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String> {
+    let found = clients
+        .ecs
+        .describe_services()
+        .cluster(names.cluster())
+        .services(names.service())
+        .send()
+        .await
+        .context(format!("find service {}", names.service()))?;
+    let service = found
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "service {} is not active: provision the stack first",
+                names.service()
+            ))
+        })?;
+    let primary = service
+        .task_sets()
+        .iter()
+        .find(|t| t.status() == Some("PRIMARY"))
+        .and_then(|t| t.task_definition());
+    primary
+        .or(service.task_definition())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "service {} has no task definition",
+                names.service()
+            ))
+        })
+}
+
+async fn describe_task_definition(
+    clients: &Clients,
+    arn: &str,
+) -> Result<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)> {
+    let out = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .context(format!("describe task definition {arn}"))?;
+    let definition = out
+        .task_definition()
+        .cloned()
+        .ok_or_else(|| Error::conflict(format!("{arn} answered empty")))?;
+    Ok((definition, out.tags().to_vec()))
+}
+
+async fn live_image(clients: &Clients, names: &Names) -> Result<Option<String>> {
+    let live = live_task_definition(clients, names).await?;
+    let (definition, _) = describe_task_definition(clients, &live).await?;
+    Ok(container_image(&definition))
+}
+
+fn container_image(definition: &TaskDefinition) -> Option<String> {
+    definition
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(CONTAINER_NAME))
+        .and_then(|c| c.image())
+        .map(str::to_string)
+}
+
+const IN_FLIGHT: [DeploymentStatus; 4] = [
+    DeploymentStatus::Created,
+    DeploymentStatus::Queued,
+    DeploymentStatus::InProgress,
+    DeploymentStatus::Ready,
+];
+
+/// A deployment of the group, not yet ended, that releases this digest.
+async fn in_flight_for(clients: &Clients, names: &Names, digest: &str) -> Result<Option<String>> {
+    let listed = clients
+        .codedeploy
+        .list_deployments()
+        .application_name(names.codedeploy_application())
+        .deployment_group_name(names.deployment_group())
+        .set_include_only_statuses(Some(IN_FLIGHT.to_vec()))
+        .send()
+        .await
+        .context(format!("list deployments of {}", names.deployment_group()))?;
+    if listed.deployments().is_empty() {
+        return Ok(None);
+    }
+    let described = clients
+        .codedeploy
+        .batch_get_deployments()
+        .set_deployment_ids(Some(listed.deployments().to_vec()))
+        .send()
+        .await
+        .context("describe in-flight deployments")?;
+    Ok(described
+        .deployments_info()
+        .iter()
+        .find(|d| d.description().is_some_and(|text| text.contains(digest)))
+        .and_then(|d| d.deployment_id())
+        .map(str::to_string))
+}
+
+/// The live task definition again, with only the image changed. A retry that finds the
+/// family's latest revision already running this image reuses it.
+pub async fn register(clients: &Clients, mut release: Release) -> Result<Release> {
+    let names = Names::new(&release.stack);
+    let latest = describe_task_definition(clients, &names.task_family()).await?;
+    if container_image(&latest.0).as_deref() == Some(release.image.as_str()) {
+        release.task_definition_arn = latest.0.task_definition_arn().map(str::to_string);
+        return Ok(release);
+    }
+    let live = live_task_definition(clients, &names).await?;
+    let (definition, _) = describe_task_definition(clients, &live).await?;
+    let containers = definition
+        .container_definitions()
+        .iter()
+        .cloned()
+        .map(|c| {
+            if c.name() == Some(CONTAINER_NAME) {
+                with_image(c, &release.image)
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut tag_list: Vec<aws_sdk_ecs::types::Tag> = tags::standard(&release.stack, Tier::Backend)
+        .into_iter()
+        .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+        .collect();
+    tag_list.push(
+        aws_sdk_ecs::types::Tag::builder()
+            .key(IMAGE_TAG_TAG)
+            .value(&release.tag)
+            .build(),
+    );
+    let registered = clients
+        .ecs
+        .register_task_definition()
+        .family(names.task_family())
+        .set_task_role_arn(definition.task_role_arn().map(str::to_string))
+        .set_execution_role_arn(definition.execution_role_arn().map(str::to_string))
+        .set_network_mode(definition.network_mode().cloned())
+        .set_container_definitions(Some(containers))
+        .set_volumes(Some(definition.volumes().to_vec()))
+        .set_requires_compatibilities(Some(definition.requires_compatibilities().to_vec()))
+        .set_cpu(definition.cpu().map(str::to_string))
+        .set_memory(definition.memory().map(str::to_string))
+        .set_runtime_platform(definition.runtime_platform().cloned())
+        .set_ephemeral_storage(definition.ephemeral_storage().cloned())
+        .set_tags(Some(tag_list))
+        .send()
+        .await
+        .context(format!(
+            "register task definition {} with {}",
+            names.task_family(),
+            release.image
+        ))?;
+    let arn = registered
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .ok_or_else(|| Error::conflict("ECS answered without the task definition ARN"))?;
+    info!(arn, image = release.image, "registered task definition");
+    release.task_definition_arn = Some(arn.to_string());
+    Ok(release)
+}
+
+fn with_image(
+    container: aws_sdk_ecs::types::ContainerDefinition,
+    image: &str,
+) -> aws_sdk_ecs::types::ContainerDefinition {
+    let mut container = container;
+    container.image = Some(image.to_string());
+    container
+}
+
+/// Starts the blue/green deployment. A deployment already releasing this digest (a retry)
+/// is adopted; one releasing something else makes this step wait its turn (`NotReady`).
+pub async fn deploy(clients: &Clients, config: &Config, mut release: Release) -> Result<Release> {
+    let names = Names::new(&release.stack);
+    if let Some(id) = in_flight_for(clients, &names, &release.digest).await? {
+        release.deployment_id = Some(id);
+        return Ok(release);
+    }
+    let task_definition = release.task_definition_arn.clone().ok_or_else(|| {
+        Error::invalid("deploy: the release has no task definition (register first)")
+    })?;
+    let content = appspec::ecs_appspec(
+        &task_definition,
+        CONTAINER_NAME,
+        CONTAINER_PORT,
+        &config.hook_function_arn,
+    );
+    let revision = RevisionLocation::builder()
+        .revision_type(RevisionLocationType::AppSpecContent)
+        .app_spec_content(
+            AppSpecContent::builder()
+                .sha256(appspec::sha256_hex(&content))
+                .content(content)
+                .build(),
+        )
+        .build();
+    let created = clients
+        .codedeploy
+        .create_deployment()
+        .application_name(names.codedeploy_application())
+        .deployment_group_name(names.deployment_group())
+        .revision(revision)
+        .description(release.description())
+        .send()
+        .await;
+    let id = match created {
+        Ok(out) => out.deployment_id().map(str::to_string),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_deployment_limit_exceeded_exception()) =>
+        {
+            return Err(Error::NotReady(format!(
+                "another deployment is running on {}; this release waits for it",
+                names.deployment_group()
+            )))
+        }
+        Err(e) => {
+            return Err(e).context(format!("create deployment on {}", names.deployment_group()))
+        }
+    };
+    let id = id.ok_or_else(|| Error::conflict("CodeDeploy answered without a deployment id"))?;
+    info!(deployment_id = id, tag = release.tag, "deployment started");
+    release.deployment_id = Some(id);
+    Ok(release)
+}
+
+/// The deployment's status; an unsuccessful end is an error carrying CodeDeploy's reason.
+pub async fn status(clients: &Clients, mut release: Release) -> Result<Release> {
+    let id = release
+        .deployment_id
+        .clone()
+        .ok_or_else(|| Error::invalid("status: the release has no deployment id"))?;
+    let found = clients
+        .codedeploy
+        .get_deployment()
+        .deployment_id(&id)
+        .send()
+        .await
+        .context(format!("get deployment {id}"))?;
+    let info = found
+        .deployment_info()
+        .ok_or_else(|| Error::conflict(format!("deployment {id} answered empty")))?;
+    let status = info.status().cloned().unwrap_or(DeploymentStatus::Created);
+    if matches!(status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
+        let reason = info
+            .error_information()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.code().map(|c| c.as_str()).unwrap_or("ERROR"),
+                    e.message().unwrap_or("no message")
+                )
+            })
+            .unwrap_or_else(|| "no reason given".into());
+        return Err(Error::DeploymentFailed(format!(
+            "deployment {id} of {} {}: {reason}",
+            release.tag,
+            status.as_str()
+        )));
+    }
+    release.status = Some(status.as_str().to_string());
+    Ok(release)
+}
