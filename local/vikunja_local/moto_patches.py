@@ -35,6 +35,8 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     cloudfront_distributions_take_time_to_deploy(cloudfront_deploy_seconds)
     cloudfront_functions_can_be_published_and_updated()
     cloudfront_distributions_keep_oac_and_function_associations()
+    code_deploy_services_start_with_a_task_set()
+    target_health_follows_loopback_targets()
 
 
 # -- Step Functions ---------------------------------------------------------------------------
@@ -494,3 +496,108 @@ def cloudfront_distributions_keep_oac_and_function_associations() -> None:
 
     Origin.__init__ = origin_init
     DefaultCacheBehaviour.__init__ = behaviour_init
+
+
+# -- ECS and ELBv2 (the CodeDeploy simulator's ground) ----------------------------------------
+
+
+def code_deploy_services_start_with_a_task_set() -> None:
+    """On AWS, `CreateService` with the `CODE_DEPLOY` deployment controller creates the
+    service's first task set (PRIMARY, on the service's load balancers); blue/green
+    deployments then replace it. moto creates none, so a first deployment had nothing
+    to shift traffic from. Now the task set is there. It is made without moto's
+    `run_task` (no `scale`), which fails for task definitions without container
+    `memory`: a CreateService that worked before still works."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    moto_create_service = EC2ContainerServiceBackend.create_service
+
+    def create_service(self, cluster_str, service_name, *args, **kwargs):
+        service = moto_create_service(self, cluster_str, service_name, *args, **kwargs)
+        controller = (service.deployment_controller or {}).get("type")
+        if controller == "CODE_DEPLOY" and service.task_definition and not service.task_sets:
+            try:
+                task_set = self.create_task_set(
+                    service_name, cluster_str, service.task_definition,
+                    network_configuration=service.network_configuration,
+                    load_balancers=service.load_balancers,
+                    launch_type=service.launch_type,
+                    platform_version=getattr(service, "platform_version", None),
+                )
+                task_set.status = "PRIMARY"
+                task_set.scale = {"value": 100.0, "unit": "PERCENT"}
+            except Exception:
+                log.exception("service %s: could not create its first task set", service_name)
+        return service
+
+    EC2ContainerServiceBackend.create_service = create_service
+
+
+def target_health_follows_loopback_targets() -> None:
+    """moto reports every registered target `healthy`. Targets on a loopback address are
+    the local stack's stand-ins (see vikunja_local/dataplane): their health is now the
+    target group's real health check against them — HTTP(S): `GET <HealthCheckPath>`
+    and the matcher's codes; TCP: a connection — with AWS's reasons
+    (`Target.ResponseCodeMismatch`, `Target.Timeout`, `Target.FailedHealthChecks`)."""
+    from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+    moto_health_for = FakeTargetGroup.health_for
+
+    def health_for(self, target, ec2_backend):
+        status = moto_health_for(self, target, ec2_backend)
+        if status.status != "healthy" or not _is_loopback(status.instance_id):
+            return status
+        failure = _health_check_failure(self, status.instance_id, int(status.port))
+        if failure is None:
+            return status
+        reason, description = failure
+        return FakeHealthStatus(status.instance_id, status.port, self.health_check_port, "unhealthy", reason, description)
+
+    FakeTargetGroup.health_for = health_for
+
+
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _health_check_failure(target_group: Any, ip: str, port: int) -> tuple[str, str] | None:
+    """None when healthy, else (reason, description) as ELBv2 words them. The stand-in
+    answers everything on its traffic port, so that is where it is checked."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    protocol = (target_group.health_check_protocol or "TCP").upper()
+    timeout = min(float(target_group.health_check_timeout_seconds or 5), 2.0)
+    if protocol == "TCP":
+        try:
+            socket.create_connection((ip, port), timeout=timeout).close()
+            return None
+        except OSError:
+            return "Target.FailedHealthChecks", "Health checks failed"
+    url = f"http://{ip}:{port}{target_group.health_check_path or '/'}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as answer:
+            code = answer.status
+    except urllib.error.HTTPError as error:
+        code = error.code
+    except (OSError, ValueError):
+        return "Target.Timeout", "Request timed out"
+    if _code_matches(code, (getattr(target_group, "matcher", None) or {}).get("HttpCode") or "200-399"):
+        return None
+    return "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{code}]"
+
+
+def _code_matches(code: int, matcher: str) -> bool:
+    """ELBv2 matchers: `200`, `200,202`, `200-399`."""
+    for part in str(matcher).split(","):
+        low, _, high = part.strip().partition("-")
+        if low and int(low) <= code <= int(high or low):
+            return True
+    return False

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
+from . import ecr_events
 from .cbor_rpc import CborRpcTranslator, is_rpc_v2_cbor
+from .codedeploy import CodeDeploySimulator
+from .dataplane import DataPlane
 from .lambda_host import LambdaHost
 from .router import CallView, Reply, Router, json_reply
 from .settings import Settings
 
 HEALTH_PATH = "/_vikunja_local/health"
+LISTENERS_PATH = "/_vikunja_local/listeners"
+ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
 
 
 @dataclass
@@ -20,19 +26,40 @@ class Stack:
 
     settings: Settings
     lambda_host: LambdaHost
+    data_plane: DataPlane
+    codedeploy: CodeDeploySimulator
 
 
 def install(router: Router, stack: Stack) -> None:
     router.add_route("health", _is_health_check, lambda call: _health(stack))
+    router.add_route("listeners", _is_listener_map, lambda call: json_reply(200, stack.data_plane.listener_map()))
     router.add_route("lambda-invoke", LambdaHost.is_invoke, stack.lambda_host.handle_invoke)
     # Smithy RPC v2 CBOR (the Rust SDK's CloudWatch) → AWS JSON, back through this router.
     router.add_route("rpc-v2-cbor", is_rpc_v2_cbor, CborRpcTranslator(router).handle)
-    # Planned: router.add_route("codedeploy", lambda c: c.amz_target.startswith("CodeDeploy_20141006."), ...)
-    # Planned: router.add_hook("ecr-image-action", <is ECR PutImage>, <emit the EventBridge event>)
+    # Deployments (not applications or groups, which stay moto's) run in the simulator.
+    router.add_route("codedeploy", stack.codedeploy.handles, stack.codedeploy.handle)
+
+    router.add_hook("ecr-image-push", ecr_events.is_put_image, ecr_events.after_put_image)
+    router.add_hook("ecr-image-delete", ecr_events.is_batch_delete_image, ecr_events.after_batch_delete_image)
+    # Task sets and listeners changed: stand-ins and loopback ports follow at once.
+    router.add_hook("data-plane", _changes_ecs_or_elbv2, lambda call, reply: stack.data_plane.sync())
 
 
 def _is_health_check(call: CallView) -> bool:
     return call.method == "GET" and call.path == HEALTH_PATH
+
+
+def _is_listener_map(call: CallView) -> bool:
+    return call.method == "GET" and call.path == LISTENERS_PATH
+
+
+def _changes_ecs_or_elbv2(call: CallView) -> bool:
+    if call.amz_target.startswith(ECS_TARGET):
+        return not call.amz_target[len(ECS_TARGET):].startswith(("Describe", "List"))
+    if call.signing_service == "elasticloadbalancing" and call.method == "POST":
+        action = (parse_qs(call.body.decode("utf-8", "replace")).get("Action") or [""])[0]
+        return not action.startswith("Describe")
+    return False
 
 
 def _health(stack: Stack) -> Reply:

@@ -23,6 +23,8 @@ def serve(settings: Settings) -> None:
     from werkzeug.serving import make_server
 
     from . import moto_patches, routes
+    from .codedeploy import CodeDeploySimulator, Timings
+    from .dataplane import LISTENERS_ENV, DataPlane
     from .lambda_host import LambdaHost
     from .router import Router
 
@@ -34,10 +36,18 @@ def serve(settings: Settings) -> None:
         init_timeout=settings.lambda_init_timeout,
         idle_seconds=settings.lambda_idle_seconds,
         max_workers=settings.lambda_max_workers,
+        stack_environment={LISTENERS_ENV: str(settings.listeners_file)},
     )
     moto_patches.moto_internal_invokes_use_lambda_host(lambda_host)
+    data_plane = DataPlane(settings.listeners_file)
+    codedeploy = CodeDeploySimulator(lambda_host, data_plane, Timings(
+        hook_timeout=settings.hook_timeout_seconds,
+        termination_wait=settings.termination_wait_seconds,
+        ready_wait=settings.ready_wait_seconds,
+    ))
     router = Router(DomainDispatcherApplication(create_backend_app))
-    routes.install(router, routes.Stack(settings, lambda_host))
+    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy))
+    data_plane.start()
 
     server = make_server(settings.host, settings.port, router, threaded=True, request_handler=MotoRequestHandler)
     server.daemon_threads = True
@@ -49,6 +59,7 @@ def serve(settings: Settings) -> None:
     finally:
         log.info("stopping: %s lambda workers", lambda_host.worker_count())
         lambda_host.close()
+        data_plane.close()
         server.server_close()
         _remove_pid_file(settings)
         log.info("stopped")

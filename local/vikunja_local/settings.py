@@ -51,6 +51,22 @@ class Settings:
         default_factory=lambda: _int_env("VIKUNJA_LOCAL_LAMBDA_MAX_WORKERS", 16)
     )
 
+    # CodeDeploy: how long a lifecycle hook may take to call
+    # PutLifecycleEventHookExecutionStatus (AWS: one hour).
+    hook_timeout_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_HOOK_TIMEOUT_SECONDS", 120.0)
+    )
+    # CodeDeploy: the blue task set's termination wait, whatever the deployment group's
+    # terminationWaitTimeInMinutes (0 minutes stays 0).
+    termination_wait_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_TERMINATION_WAIT_SECONDS", 3.0)
+    )
+    # CodeDeploy: the wait for ContinueDeployment when the group says STOP_DEPLOYMENT
+    # on ready timeout, whatever its waitTimeInMinutes.
+    ready_wait_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_READY_WAIT_SECONDS", 30.0)
+    )
+
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
@@ -67,6 +83,11 @@ class Settings:
     @property
     def lambda_code_dir(self) -> Path:
         return self.state_dir / "lambda"
+
+    @property
+    def listeners_file(self) -> Path:
+        """The listener map our functions read (VIKUNJA_LOCAL_LISTENERS)."""
+        return self.state_dir / "listeners.json"
 
     @property
     def lambda_log_dir(self) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
 import threading
 import time
@@ -30,8 +29,11 @@ class Throttled(Exception):
 
 class LambdaHost:
     def __init__(self, endpoint: str, state_dir: Path, default_region: str,
-                 init_timeout: float = 10.0, idle_seconds: float = 600.0, max_workers: int = 16):
+                 init_timeout: float = 10.0, idle_seconds: float = 600.0, max_workers: int = 16,
+                 stack_environment: dict[str, str] | None = None):
         self.endpoint = endpoint
+        # Variables every worker gets from the stack itself (e.g. VIKUNJA_LOCAL_LISTENERS).
+        self.stack_environment = dict(stack_environment or {})
         self.default_region = default_region
         self.init_timeout = init_timeout
         self.idle_seconds = idle_seconds
@@ -122,7 +124,8 @@ class LambdaHost:
                     return worker
             if len(self._busy[spec.arn]) >= self.max_workers:
                 raise Throttled(f"{spec.name}: {self.max_workers} concurrent invocations already running")
-            worker = Worker(spec, task_root, self.endpoint, self.init_timeout, self.logs.write)
+            worker = Worker(spec, task_root, self.endpoint, self.init_timeout, self.logs.write,
+                            self.stack_environment)
             self._busy[spec.arn].add(worker)
             return worker
 
@@ -221,14 +224,9 @@ def _error_reply(status: int, code: str, message: str, **extra) -> Reply:
 
 
 def _account_for(call: CallView | None) -> str:
-    """The same account moto would pick for this request."""
-    if "MOTO_ACCOUNT_ID" in os.environ:
-        return os.environ["MOTO_ACCOUNT_ID"]
-    if call is not None and call.header("x-moto-account-id"):
-        return call.header("x-moto-account-id")  # type: ignore[return-value]
-    from moto.iam.models import get_account_id_from
+    from ..accounts import account_for
 
-    return get_account_id_from((call.access_key if call else None) or "test")
+    return account_for(call)
 
 
 def spec_from_moto(function, region: str, account: str) -> FunctionSpec:

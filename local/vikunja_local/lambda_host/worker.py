@@ -33,8 +33,10 @@ LogSink = Callable[[FunctionSpec, str, str], None]  # (spec, stream name, line)
 class Worker:
     """Runs one invocation at a time, like a Lambda execution environment."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint: str, init_timeout: float, log_sink: LogSink):
+    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint: str, init_timeout: float, log_sink: LogSink,
+                 stack_environment: dict[str, str] | None = None):
         self.spec = spec
+        self.stack_environment = dict(stack_environment or {})
         self.number = next(_worker_numbers)
         self.init_timeout = init_timeout
         self.log_stream = time.strftime("%Y/%m/%d") + f"/[{spec.version}]local{self.number:06d}"
@@ -174,6 +176,9 @@ class Worker:
         env.setdefault("TZ", ":UTC")
         env["AWS_ENDPOINT_URL"] = endpoint
         env.update({str(k): str(v) for k, v in (spec.environment or {}).items()})
+        # The stack's own inputs (the listener map) win over the function's: they
+        # describe this stack, and a function cannot know them in advance.
+        env.update(self.stack_environment)
         # The runtime's own variables: a function cannot override these on AWS either.
         env.update({
             "AWS_LAMBDA_RUNTIME_API": self._runtime_api.address,

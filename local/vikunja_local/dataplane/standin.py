@@ -1,0 +1,143 @@
+"""A stand-in for one ECS task set: a tiny HTTP server that answers like Vikunja's API.
+
+Nothing runs containers here. What the release machinery needs from a task set is
+what its smoke tests ask: `GET /health` and `GET /api/v1/info` with the deployed
+version. An image tag containing `broken` answers 500 on both, so rollbacks can be
+exercised.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log = logging.getLogger(__name__)
+
+# Each stand-in gets its own loopback address (Linux routes all of 127.0.0.0/8 to lo),
+# so target IDs in a target group never collide, like task IPs in a VPC.
+_addresses = itertools.count(0)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a task set runs, as far as the stand-in can tell."""
+
+    image: str
+    version: str
+
+    @property
+    def broken(self) -> bool:
+        return "broken" in self.version
+
+
+class StandIn:
+    def __init__(self, task_set_arn: str, release: Release):
+        self.task_set_arn = task_set_arn
+        self.release = release
+        self._server = _bind(_handler_for(release))
+        threading.Thread(target=self._server.serve_forever, name=f"stand-in-{release.version}", daemon=True).start()
+        log.info("stand-in for %s (%s) serving on %s", task_set_arn, release.image, self.address)
+
+    @property
+    def ip(self) -> str:
+        return self._server.server_address[0]
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        log.info("stand-in for %s on %s stopped", self.task_set_arn, self.address)
+
+
+def _bind(handler: type) -> ThreadingHTTPServer:
+    number = next(_addresses)
+    ip = f"127.42.{number // 250 % 250}.{number % 250 + 2}"
+    try:
+        server = ThreadingHTTPServer((ip, 0), handler)
+    except OSError:  # a loopback without 127.0.0.0/8 (not Linux): share 127.0.0.1
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    return server
+
+
+def info_document(release: Release) -> dict:
+    """The fields of Vikunja's `/api/v1/info` a client is likely to read."""
+    return {
+        "version": release.version,
+        "frontend_url": "",
+        "motd": "",
+        "link_sharing_enabled": True,
+        "max_file_size": "20MB",
+        "registration_enabled": True,
+        "available_migrators": [],
+        "task_attachments_enabled": True,
+        "enabled_background_providers": [],
+        "totp_enabled": True,
+        "legal": {"imprint_url": "", "privacy_policy_url": ""},
+        "caldav_enabled": True,
+        "auth": {"local": {"enabled": True}, "openid_connect": {"enabled": False, "providers": None}},
+        "email_reminders_enabled": False,
+        "user_deletion_enabled": True,
+        "task_comments_enabled": True,
+        "demo_mode_enabled": False,
+        "webhooks_enabled": True,
+        "public_teams_enabled": False,
+    }
+
+
+def _handler_for(release: Release) -> type:
+    class Handler(_VikunjaLikeHandler):
+        pass
+
+    Handler.release = release
+    return Handler
+
+
+class _VikunjaLikeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    release: Release
+    server_version = "vikunja-local-stand-in"
+
+    def log_message(self, format, *args):  # noqa: A002 - keep the stack log quiet
+        log.debug("stand-in %s: " + format, self.release.version, *args)
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/health":
+            if self.release.broken:
+                return self._send(500, b"database ping failed", "text/plain; charset=utf-8")
+            return self._send(200, b"OK", "text/plain; charset=utf-8")
+        if path == "/api/v1/info":
+            if self.release.broken:
+                return self._send_json(500, {"message": "Internal Server Error"})
+            return self._send_json(200, info_document(self.release))
+        return self._send_json(404, {"message": "Not Found"})
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def _send_json(self, status: int, document: dict) -> None:
+        self._send(status, json.dumps(document).encode(), "application/json; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                pass

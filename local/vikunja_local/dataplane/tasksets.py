@@ -1,0 +1,109 @@
+"""Every ECS task set in moto gets a stand-in, registered as the task set's target.
+
+Reconciled from moto's state rather than told: a task set made by the CodeDeploy
+simulator, by `CreateService` (a CODE_DEPLOY service's first task set) or by anyone
+calling `CreateTaskSet` gets a stand-in on the next sync, and a deleted one loses it.
+ECS does the same on AWS: it registers each task's IP in the task set's target
+groups and deregisters it when the task stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..accounts import existing_backends
+from .releases import release_of
+from .standin import StandIn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Placement:
+    stand_in: StandIn
+    account: str
+    region: str
+    target_group_arns: list[str]
+
+
+@dataclass(frozen=True)
+class LiveTaskSet:
+    account: str
+    region: str
+    backend: object
+    task_set: object
+
+
+class TaskSetStandIns:
+    def __init__(self):
+        self._placements: dict[str, Placement] = {}  # task set ARN -> its stand-in
+
+    def sync(self) -> None:
+        live = live_task_sets()
+        for arn in [arn for arn in self._placements if arn not in live]:
+            self._retire(arn)
+        for arn, found in live.items():
+            if arn not in self._placements:
+                self._place(found)
+
+    def stand_in_for(self, task_set_arn: str) -> StandIn | None:
+        placement = self._placements.get(task_set_arn)
+        return placement.stand_in if placement else None
+
+    def close(self) -> None:
+        for arn in list(self._placements):
+            self._retire(arn, deregister=False)
+
+    def _place(self, found: LiveTaskSet) -> None:
+        task_set = found.task_set
+        balancers = list(task_set.load_balancers or [])
+        container = balancers[0].get("containerName") if balancers else None
+        try:
+            task_definition = found.backend.describe_task_definition(task_set.task_definition)
+        except Exception:
+            log.exception("task set %s: no task definition %s", task_set.task_set_arn, task_set.task_definition)
+            return
+        stand_in = StandIn(task_set.task_set_arn, release_of(task_definition, container, found.account, found.region))
+        target_groups = [lb["targetGroupArn"] for lb in balancers if lb.get("targetGroupArn")]
+        self._placements[task_set.task_set_arn] = Placement(stand_in, found.account, found.region, target_groups)
+        for target_group in target_groups:
+            _register(found.account, found.region, target_group, stand_in)
+
+    def _retire(self, task_set_arn: str, deregister: bool = True) -> None:
+        placement = self._placements.pop(task_set_arn)
+        if deregister:
+            for target_group in placement.target_group_arns:
+                _deregister(placement.account, placement.region, target_group, placement.stand_in)
+        placement.stand_in.stop()
+
+
+def live_task_sets() -> dict[str, LiveTaskSet]:
+    from moto.ecs.models import ecs_backends
+
+    found: dict[str, LiveTaskSet] = {}
+    for account, region, backend in existing_backends(ecs_backends):
+        for service in list(backend.services.values()):
+            if getattr(service, "status", "ACTIVE") != "ACTIVE":
+                continue
+            for task_set in list(service.task_sets):
+                found[task_set.task_set_arn] = LiveTaskSet(account, region, backend, task_set)
+    return found
+
+
+def _register(account: str, region: str, target_group_arn: str, stand_in: StandIn) -> None:
+    from moto.elbv2.models import elbv2_backends
+
+    try:
+        elbv2_backends[account][region].register_targets(target_group_arn, [{"Id": stand_in.ip, "Port": stand_in.port}])
+    except Exception:
+        log.exception("could not register %s in %s", stand_in.address, target_group_arn)
+
+
+def _deregister(account: str, region: str, target_group_arn: str, stand_in: StandIn) -> None:
+    from moto.elbv2.models import elbv2_backends
+
+    try:
+        elbv2_backends[account][region].deregister_targets(target_group_arn, [{"Id": stand_in.ip, "Port": stand_in.port}])
+    except Exception:  # the target group may be gone already
+        log.debug("could not deregister %s from %s", stand_in.address, target_group_arn, exc_info=True)
