@@ -21,7 +21,12 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 # Fast latency model for the tests; the stack reads these at start.
-STACK_ENV = {"VIKUNJA_LOCAL_RDS_CREATE_SECONDS": "1.5", "RUST_LOG": "debug"}
+STACK_ENV = {
+    "VIKUNJA_LOCAL_RDS_CREATE_SECONDS": "1.5",
+    "RUST_LOG": "debug",
+    "VIKUNJA_LOCAL_TERMINATION_WAIT_SECONDS": "1",
+    "VIKUNJA_LOCAL_HOOK_TIMEOUT_SECONDS": "10",
+}
 
 
 def free_port() -> int:

@@ -206,7 +206,7 @@ class DeploymentRunner:
     def _invoke(self, spec, payload: bytes, execution: HookExecution, finished: threading.Event) -> None:
         try:
             outcome = self.lambda_host.invoke(spec, payload)
-            execution.log_tail = outcome.log_tail()
+            execution.log_tail = "".join(line + "\n" for line in outcome.log_lines)
             if outcome.failed:
                 execution.invoke_error = outcome.payload.decode("utf-8", "replace")[:1000]
                 log.warning("hook %s failed: %s", execution.function, execution.invoke_error)

@@ -58,7 +58,7 @@ def version_of(reference: ImageReference, account: str, region: str) -> str:
     if reference.digest is None:
         return reference.tag or "latest"
     tags = ecr_tags_of(reference.repository, reference.digest, account, region)
-    return preferred_tag(tags) or reference.digest
+    return preferred_tag(tags) or reference.tag or reference.digest
 
 
 def ecr_tags_of(repository: str, digest: str, account: str, region: str) -> list[str]:
