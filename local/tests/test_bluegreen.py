@@ -135,6 +135,33 @@ def test_any_task_set_gets_a_stand_in_and_listeners_follow_any_modify_listener(s
     assert bg.served_version(bg.listener_address(stack, env.dns_name, 80)) == "v1"
 
 
+def test_open_connections_stay_on_their_target_until_its_task_set_goes(stack, env, clients):
+    """NLB semantics: ModifyListener moves new connections only; a stopped task cuts its own."""
+    import http.client
+
+    host, port = bg.listener_address(stack, env.dns_name, 8080).split(":")
+    kept = http.client.HTTPConnection(host, int(port), timeout=5)
+    kept.request("GET", "/api/v1/info")
+    assert json.loads(kept.getresponse().read())["version"] == "v1"
+
+    task_definition = bg.register_task_definition(clients["ecs"], f"{env.name}-api", bg.image("v9"))
+    clients["ecs"].create_task_set(
+        cluster=env.cluster, service=env.service, taskDefinition=task_definition, launchType="FARGATE",
+        loadBalancers=[{"targetGroupArn": env.green_target_group, "containerName": bg.CONTAINER,
+                        "containerPort": bg.PORT}])
+    clients["elbv2"].modify_listener(ListenerArn=env.test_listener,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": env.green_target_group}])
+    kept.request("GET", "/api/v1/info")
+    assert json.loads(kept.getresponse().read())["version"] == "v1"
+
+    [blue] = [ts for ts in task_sets(clients, env) if ts["taskDefinition"].endswith(":1")]
+    clients["ecs"].delete_task_set(cluster=env.cluster, service=env.service, taskSet=blue["taskSetArn"])
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        kept.request("GET", "/api/v1/info")
+        kept.getresponse().read()
+    assert bg.served_version(f"{host}:{port}") == "v9"
+
+
 def test_an_image_by_digest_reports_its_ecr_tag(stack, unique, clients):
     ecr = stack.client("ecr")
     repository = f"vikunja-{unique}"

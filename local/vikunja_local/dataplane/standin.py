@@ -56,20 +56,51 @@ class StandIn:
         return f"{self.ip}:{self.port}"
 
     def stop(self) -> None:
+        """Like a stopped task: no new connections, and the open ones (keep-alive
+        clients, flows an NLB still holds) are cut rather than served on."""
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         log.info("stand-in for %s on %s stopped", self.task_set_arn, self.address)
 
 
-def _bind(handler: type) -> ThreadingHTTPServer:
+class _TrackingServer(ThreadingHTTPServer):
+    """Remembers its open connections: shutdown() alone leaves keep-alive ones served."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _bind(handler: type) -> _TrackingServer:
     number = next(_addresses)
     ip = f"127.42.{number // 250 % 250}.{number % 250 + 2}"
     try:
-        server = ThreadingHTTPServer((ip, 0), handler)
+        return _TrackingServer((ip, 0), handler)
     except OSError:  # a loopback without 127.0.0.0/8 (not Linux): share 127.0.0.1
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    return server
+        return _TrackingServer(("127.0.0.1", 0), handler)
 
 
 def info_document(release: Release) -> dict:
