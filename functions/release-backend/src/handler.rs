@@ -17,6 +17,7 @@ pub struct Config {
     pub hook_function_arn: String,
     /// EventBridge-style wildcard the pushed tag must match (`*` by default).
     pub tag_filter: String,
+    pub poll_seconds: u32,
 }
 
 impl Config {
@@ -34,6 +35,7 @@ impl Config {
             stack,
             hook_function_arn: read("HOOK_FUNCTION_ARN")?,
             tag_filter: std::env::var("RELEASE_TAG_FILTER").unwrap_or_else(|_| "*".to_string()),
+            poll_seconds: std::env::var("RELEASE_POLL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15),
         })
     }
 }
@@ -64,15 +66,14 @@ pub async fn handle(clients: &Clients, config: &Config, request: Request) -> Res
             let parsed: EcrEvent = match serde_json::from_value(event) {
                 Ok(parsed) => parsed,
                 Err(e) => {
-                    return Ok(Release::ignored(
-                        &config.stack,
+                    return Ok(Release::ignored(config,
                         &repository,
                         format!("malformed ECR event: {e}"),
                     ))
                 }
             };
             match judge(&parsed, &repository, &config.tag_filter) {
-                Verdict::Ignore(reason) => Ok(Release::ignored(&config.stack, &repository, reason)),
+                Verdict::Ignore(reason) => Ok(Release::ignored(config, &repository, reason)),
                 Verdict::Release { tag, digest } => {
                     steps::prepare(clients, config, tag, digest).await
                 }

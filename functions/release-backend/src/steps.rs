@@ -40,11 +40,19 @@ pub struct Release {
     pub deployment_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Seconds the workflow waits between two deployment status polls.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u32,
+}
+
+fn default_poll_seconds() -> u32 {
+    15
 }
 
 impl Release {
-    pub fn ignored(stack: &str, repository: &str, reason: String) -> Self {
+    pub fn ignored(config: &Config, repository: &str, reason: String) -> Self {
         info!(reason, "event ignored");
+        let stack = &config.stack;
         Self {
             stack: stack.to_string(),
             repository: repository.to_string(),
@@ -55,6 +63,7 @@ impl Release {
             task_definition_arn: None,
             deployment_id: None,
             status: None,
+            poll_seconds: config.poll_seconds,
         }
     }
 
@@ -84,6 +93,7 @@ pub async fn prepare(
         task_definition_arn: None,
         deployment_id: None,
         status: None,
+        poll_seconds: config.poll_seconds,
     };
     if live_image(clients, &names).await?.as_deref() == Some(release.image.as_str()) {
         return Ok(Release {
