@@ -58,16 +58,7 @@ pub async fn bootstrap(
     } else {
         None
     };
-    let parameters = vec![
-        Parameter::builder()
-            .parameter_key("VikunjaStack")
-            .parameter_value(stack)
-            .build(),
-        Parameter::builder()
-            .parameter_key("ArtifactsBucket")
-            .parameter_value(&bucket)
-            .build(),
-    ];
+    let parameters = stack_parameters(aws, stack, &bucket);
     let cfn = aws.cloudformation();
     let existing = describe_stack(aws, &name).await?;
     let changed = match existing.as_ref().and_then(|s| s.stack_status().cloned()) {
@@ -117,6 +108,23 @@ pub async fn bootstrap(
         serde_json::json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0),
     );
     Ok(serde_json::to_value(outputs)?)
+}
+
+/// The template's parameters. On the local stack deployments take seconds, not minutes,
+/// so polls and the hook's patience are scaled down; on AWS the template's defaults hold.
+fn stack_parameters(aws: &Aws, stack: &str, bucket: &str) -> Vec<Parameter> {
+    let mut values = vec![("VikunjaStack", stack.to_string()), ("ArtifactsBucket", bucket.to_string())];
+    if aws.target == crate::target::Target::Local {
+        values.extend([
+            ("ReleasePollSeconds", "1".to_string()),
+            ("SmokeTestBudgetSeconds", "12".to_string()),
+            ("SmokeTestIntervalSeconds", "2".to_string()),
+        ]);
+    }
+    values
+        .into_iter()
+        .map(|(key, value)| Parameter::builder().parameter_key(key).parameter_value(value).build())
+        .collect()
 }
 
 async fn ensure_artifacts_bucket(aws: &Aws, bucket: &str) -> Result<()> {
