@@ -14,6 +14,7 @@ pub mod names;
 pub mod outputs;
 pub mod settings;
 pub mod tags;
+pub mod teardown;
 pub mod telemetry;
 
 pub use error::{Error, Result, SdkContext};

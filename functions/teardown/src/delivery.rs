@@ -1,0 +1,205 @@
+//! Delivery: the CodeDeploy application (its deployment groups go with it) and the
+//! unhealthy-host alarms. Running deployments are stopped first, without rollback.
+
+use aws_sdk_codedeploy::types::DeploymentStatus;
+use vikunja_core::teardown::PlannedTier;
+use vikunja_core::{Result, SdkContext};
+
+use crate::handler::Clients;
+use crate::step::Step;
+use crate::Ctx;
+
+#[derive(Debug, Default)]
+pub struct Found {
+    pub application: Option<String>,
+    pub deployment_groups: Vec<String>,
+    pub running_deployments: Vec<String>,
+    pub alarms: Vec<String>,
+}
+
+pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
+    let mut found = Found {
+        alarms: find_alarms(clients, ctx).await?,
+        ..Found::default()
+    };
+    let name = ctx.names.codedeploy_application();
+    match clients
+        .codedeploy
+        .get_application()
+        .application_name(&name)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_application_does_not_exist_exception()) =>
+        {
+            return Ok(found)
+        }
+        Err(e) => return Err(e).context(format!("find CodeDeploy application {name}")),
+    }
+    let arn = ctx.arn("codedeploy", &format!("application:{name}"));
+    let tags = clients
+        .codedeploy
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .context(format!("read tags of CodeDeploy application {name}"))?;
+    if !ctx.owns(
+        tags.tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?))),
+    ) {
+        return Ok(found);
+    }
+    let groups = clients
+        .codedeploy
+        .list_deployment_groups()
+        .application_name(&name)
+        .send()
+        .await
+        .context(format!("list deployment groups of {name}"))?;
+    found.deployment_groups = groups.deployment_groups().to_vec();
+    for group in &found.deployment_groups {
+        let running = clients
+            .codedeploy
+            .list_deployments()
+            .application_name(&name)
+            .deployment_group_name(group)
+            .include_only_statuses(DeploymentStatus::Created)
+            .include_only_statuses(DeploymentStatus::Queued)
+            .include_only_statuses(DeploymentStatus::InProgress)
+            .include_only_statuses(DeploymentStatus::Ready)
+            .send()
+            .await
+            .context(format!("list running deployments of {group}"))?;
+        found
+            .running_deployments
+            .extend(running.deployments().iter().cloned());
+    }
+    found.application = Some(name);
+    Ok(found)
+}
+
+/// Alarms whose name has the delivery tier's prefix and that carry our tag.
+async fn find_alarms(clients: &Clients, ctx: &Ctx) -> Result<Vec<String>> {
+    let prefix = format!("{}-delivery-", ctx.stack());
+    let mut alarms = Vec::new();
+    let mut token = None;
+    loop {
+        let page = clients
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(&prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .context(format!("list alarms named {prefix}*"))?;
+        for alarm in page.metric_alarms() {
+            let (Some(name), Some(arn)) = (alarm.alarm_name(), alarm.alarm_arn()) else {
+                continue;
+            };
+            let tags = clients
+                .cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .context(format!("read tags of alarm {name}"))?;
+            if ctx.owns(
+                tags.tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?, t.value()?))),
+            ) {
+                alarms.push(name.to_string());
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(alarms);
+        }
+    }
+}
+
+pub fn plan(found: &Found) -> PlannedTier {
+    let mut delete = Vec::new();
+    let mut add = |kind: &str, id: &str| {
+        delete.push(vikunja_core::teardown::Resource {
+            kind: kind.into(),
+            id: id.into(),
+        })
+    };
+    for id in &found.running_deployments {
+        add("codedeploy deployment (stopped)", id);
+    }
+    if let Some(app) = &found.application {
+        add("codedeploy application", app);
+    }
+    for group in &found.deployment_groups {
+        add("codedeploy deployment group", group);
+    }
+    for alarm in &found.alarms {
+        add("cloudwatch alarm", alarm);
+    }
+    PlannedTier {
+        tier: "delivery".into(),
+        delete,
+        keep: vec![],
+        refuse: vec![],
+    }
+}
+
+pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<()> {
+    let found = find(clients, ctx).await?;
+    for id in &found.running_deployments {
+        let stopped = clients
+            .codedeploy
+            .stop_deployment()
+            .deployment_id(id)
+            .auto_rollback_enabled(false)
+            .send()
+            .await
+            .context(format!("stop deployment {id}"));
+        if step.record("codedeploy deployment (stopped)", id, stopped.map(|_| ())) {
+            step.wait(format!("CodeDeploy deployment {id} to stop"));
+        }
+    }
+    if let Some(app) = &found.application {
+        if found.running_deployments.is_empty() {
+            let deleted = clients
+                .codedeploy
+                .delete_application()
+                .application_name(app)
+                .send()
+                .await
+                .context(format!("delete CodeDeploy application {app}"));
+            if step.record("codedeploy application", app, deleted.map(|_| ())) {
+                for group in &found.deployment_groups {
+                    step.deleted("codedeploy deployment group", group);
+                }
+            }
+        }
+    }
+    if !found.alarms.is_empty() {
+        let deleted = clients
+            .cloudwatch
+            .delete_alarms()
+            .set_alarm_names(Some(found.alarms.clone()))
+            .send()
+            .await
+            .context(format!("delete alarms {}", found.alarms.join(", ")));
+        match deleted {
+            Ok(_) => found
+                .alarms
+                .iter()
+                .for_each(|a| step.deleted("cloudwatch alarm", a)),
+            Err(error) => found
+                .alarms
+                .iter()
+                .for_each(|a| step.refused("cloudwatch alarm", a, &error)),
+        }
+    }
+    Ok(())
+}

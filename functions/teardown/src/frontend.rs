@@ -1,0 +1,757 @@
+//! Frontend: the CloudFront distribution (disabled, then deleted once CloudFront has
+//! deployed that — minutes on AWS, so the state machine loops), its Origin Access Control
+//! and SPA function, and the buckets, emptied of every version and delete marker first.
+//!
+//! Origin Access Controls and CloudFront Functions cannot carry tags: they are deleted only
+//! when the stack's inventory or its own (tagged) distribution names them.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use vikunja_core::error::built;
+use vikunja_core::tags::Tier;
+use vikunja_core::teardown::{Kept, PlannedTier, Resource};
+use vikunja_core::{inventory, Error, FrontendOutputs, Result, SdkContext};
+
+use crate::handler::Clients;
+use crate::step::Step;
+use crate::Ctx;
+
+const MEMO_OACS: &str = "originAccessControls";
+const MEMO_FUNCTIONS: &str = "functions";
+
+#[derive(Debug, Default)]
+pub struct Found {
+    pub distributions: Vec<Distribution>,
+    pub origin_access_controls: Vec<String>,
+    pub functions: Vec<String>,
+    pub buckets: Vec<Bucket>,
+    /// Things that look like ours but carry no evidence that they are: never touched.
+    pub not_ours: Vec<Kept>,
+}
+
+#[derive(Debug)]
+pub struct Distribution {
+    pub id: String,
+    pub enabled: bool,
+    pub deployed: bool,
+    pub origin_access_controls: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Bucket {
+    pub name: String,
+    pub site: bool,
+}
+
+/// What names an untaggable piece as ours: the inventory, the distribution, or an earlier
+/// call of this step that read the distribution before deleting it.
+#[derive(Debug, Default)]
+struct Evidence {
+    origin_access_controls: BTreeSet<String>,
+    functions: BTreeSet<String>,
+}
+
+pub async fn find(clients: &Clients, ctx: &Ctx, memo: Option<&Step>) -> Result<Found> {
+    let recorded = read_inventory(clients, ctx).await?;
+    let mut evidence = Evidence::default();
+    if let Some(outputs) = &recorded {
+        evidence
+            .origin_access_controls
+            .insert(outputs.origin_access_control_id.clone());
+        evidence
+            .functions
+            .extend(function_name(&outputs.spa_function_arn).map(str::to_string));
+    }
+    if let Some(step) = memo {
+        for (key, set) in [
+            (MEMO_OACS, &mut evidence.origin_access_controls),
+            (MEMO_FUNCTIONS, &mut evidence.functions),
+        ] {
+            set.extend(
+                step.memo(key)
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    let distributions = find_distributions(clients, ctx, recorded.as_ref()).await?;
+    for d in &distributions {
+        evidence
+            .origin_access_controls
+            .extend(d.origin_access_controls.iter().cloned());
+        evidence.functions.extend(
+            d.functions
+                .iter()
+                .filter_map(|arn| function_name(arn))
+                .map(str::to_string),
+        );
+    }
+    let mut found = Found {
+        distributions,
+        ..Found::default()
+    };
+    find_origin_access_controls(clients, ctx, &evidence, &mut found).await?;
+    find_functions(clients, ctx, &evidence, &mut found).await?;
+    find_buckets(clients, ctx, recorded.as_ref(), &mut found).await?;
+    Ok(found)
+}
+
+async fn read_inventory(clients: &Clients, ctx: &Ctx) -> Result<Option<FrontendOutputs>> {
+    match inventory::read(&clients.ssm, ctx.stack(), Tier::Frontend).await {
+        Ok(outputs) => Ok(outputs),
+        // A record that does not parse names nothing; the tags still find the rest.
+        Err(Error::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `arn:aws:cloudfront::<account>:function/<name>` → `<name>`.
+pub fn function_name(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":function/")
+        .map(|(_, name)| name)
+        .filter(|n| !n.is_empty())
+}
+
+async fn find_distributions(
+    clients: &Clients,
+    ctx: &Ctx,
+    recorded: Option<&FrontendOutputs>,
+) -> Result<Vec<Distribution>> {
+    let mut candidates: Vec<String> = recorded
+        .map(|r| r.distribution_id.clone())
+        .into_iter()
+        .filter(|id| !id.is_empty())
+        .collect();
+    let comment = ctx.names.distribution_comment();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = clients
+            .cloudfront
+            .list_distributions()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .context("list distributions")?;
+        let Some(list) = page.distribution_list() else {
+            break;
+        };
+        candidates.extend(
+            list.items()
+                .iter()
+                .filter(|d| d.comment() == comment)
+                .map(|d| d.id().to_string()),
+        );
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    let mut ours = Vec::new();
+    for id in candidates {
+        if let Some(found) = read_distribution(clients, ctx, &id).await? {
+            ours.push(found);
+        }
+    }
+    Ok(ours)
+}
+
+async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str) -> Result<Option<Distribution>> {
+    let got = match clients.cloudfront.get_distribution().id(id).send().await {
+        Ok(got) => got,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_distribution()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e).context(format!("read distribution {id}")),
+    };
+    let Some(distribution) = got.distribution() else {
+        return Ok(None);
+    };
+    let tags = clients
+        .cloudfront
+        .list_tags_for_resource()
+        .resource(distribution.arn())
+        .send()
+        .await
+        .context(format!("read tags of distribution {id}"))?;
+    let items = tags.tags().map(|t| t.items()).unwrap_or_default();
+    if !ctx.owns(
+        items
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    ) {
+        return Ok(None);
+    }
+    let config = distribution.distribution_config();
+    let origin_access_controls = config
+        .and_then(|c| c.origins())
+        .map(|o| o.items())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| o.origin_access_control_id())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut functions: Vec<String> = config
+        .and_then(|c| c.default_cache_behavior())
+        .and_then(|b| b.function_associations())
+        .map(|f| f.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.function_arn().to_string())
+        .collect();
+    for behaviour in config
+        .and_then(|c| c.cache_behaviors())
+        .map(|b| b.items())
+        .unwrap_or_default()
+    {
+        functions.extend(
+            behaviour
+                .function_associations()
+                .map(|f| f.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|f| f.function_arn().to_string()),
+        );
+    }
+    Ok(Some(Distribution {
+        id: id.to_string(),
+        enabled: config.is_some_and(|c| c.enabled()),
+        deployed: distribution.status() == "Deployed",
+        origin_access_controls,
+        functions,
+    }))
+}
+
+async fn find_origin_access_controls(
+    clients: &Clients,
+    ctx: &Ctx,
+    evidence: &Evidence,
+    found: &mut Found,
+) -> Result<()> {
+    let name = ctx.names.origin_access_control();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = clients
+            .cloudfront
+            .list_origin_access_controls()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .context("list origin access controls")?;
+        let Some(list) = page.origin_access_control_list() else {
+            return Ok(());
+        };
+        for oac in list.items().iter().filter(|o| o.name() == name) {
+            if evidence.origin_access_controls.contains(oac.id()) {
+                found.origin_access_controls.push(oac.id().to_string());
+            } else {
+                found.not_ours.push(Kept {
+                    kind: "cloudfront origin access control".into(),
+                    id: oac.id().to_string(),
+                    reason: format!(
+                        "named {name}, but Origin Access Controls carry no tags and neither the inventory nor the stack's distribution names this one; if it is this stack's, delete it: aws cloudfront delete-origin-access-control --id {}",
+                        oac.id()
+                    ),
+                });
+            }
+        }
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn find_functions(
+    clients: &Clients,
+    ctx: &Ctx,
+    evidence: &Evidence,
+    found: &mut Found,
+) -> Result<()> {
+    let name = ctx.names.spa_function();
+    match clients.cloudfront.describe_function().name(&name).send().await {
+        Ok(_) if evidence.functions.contains(&name) => found.functions.push(name),
+        Ok(_) => found.not_ours.push(Kept {
+            kind: "cloudfront function".into(),
+            id: name.clone(),
+            reason: format!(
+                "CloudFront Functions carry no tags and neither the inventory nor the stack's distribution names this one; if it is this stack's, delete it: aws cloudfront delete-function --name {name}"
+            ),
+        }),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_function_exists()) => {}
+        Err(e) => return Err(e).context(format!("find CloudFront function {name}")),
+    }
+    Ok(())
+}
+
+async fn find_buckets(
+    clients: &Clients,
+    ctx: &Ctx,
+    recorded: Option<&FrontendOutputs>,
+    found: &mut Found,
+) -> Result<()> {
+    let site = ctx.names.site_bucket(&ctx.account, &ctx.region);
+    let uploads = ctx.names.uploads_bucket(&ctx.account, &ctx.region);
+    let mut candidates = vec![(site, true), (uploads, false)];
+    if let Some(r) = recorded {
+        candidates.push((r.site_bucket.clone(), true));
+        candidates.push((r.uploads_bucket.clone(), false));
+    }
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.0 == b.0);
+    for (name, site) in candidates.into_iter().filter(|(n, _)| !n.is_empty()) {
+        let tagging = clients
+            .s3
+            .get_bucket_tagging()
+            .bucket(&name)
+            .expected_bucket_owner(&ctx.account)
+            .send()
+            .await;
+        let why_not = match tagging {
+            Ok(out) if ctx.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))) => {
+                found.buckets.push(Bucket { name, site });
+                continue;
+            }
+            Ok(_) => format!("not tagged {}={}", vikunja_core::tags::STACK, ctx.stack()),
+            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404)
+                    if aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                        == Some("NoSuchTagSet") =>
+                {
+                    "has no tags".to_string()
+                }
+                Some(404) => continue,
+                Some(403) => "owned by another account (or not readable by teardown)".to_string(),
+                _ => return Err(e).context(format!("read tags of bucket {name}")),
+            },
+        };
+        found.not_ours.push(Kept {
+            kind: "s3 bucket".into(),
+            id: name,
+            reason: format!("{why_not}: not this stack's, never touched"),
+        });
+    }
+    Ok(())
+}
+
+fn resource(kind: &str, id: &str) -> Resource {
+    Resource {
+        kind: kind.into(),
+        id: id.into(),
+    }
+}
+
+pub fn plan(found: &Found, ctx: &Ctx) -> PlannedTier {
+    let mut delete = Vec::new();
+    let mut keep = found.not_ours.clone();
+    for d in &found.distributions {
+        delete.push(resource("cloudfront distribution", &d.id));
+    }
+    for id in &found.origin_access_controls {
+        delete.push(resource("cloudfront origin access control", id));
+    }
+    for name in &found.functions {
+        delete.push(resource("cloudfront function", name));
+    }
+    for bucket in &found.buckets {
+        if bucket.site && ctx.options.keep_data {
+            keep.push(Kept {
+                kind: "s3 bucket".into(),
+                id: bucket.name.clone(),
+                reason: "--keep-data".into(),
+            });
+        } else {
+            delete.push(resource("s3 bucket (every version)", &bucket.name));
+        }
+    }
+    PlannedTier {
+        tier: "frontend".into(),
+        delete,
+        keep,
+        refuse: vec![],
+    }
+}
+
+pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<()> {
+    let found = find(clients, ctx, Some(step)).await?;
+    for kept in &found.not_ours {
+        step.kept(&kept.kind, &kept.id, &kept.reason);
+    }
+    // Once the distribution is gone nothing else names its OAC and function: remember them.
+    let oacs: Vec<String> = found
+        .distributions
+        .iter()
+        .flat_map(|d| d.origin_access_controls.iter().cloned())
+        .collect();
+    let functions: Vec<String> = found
+        .distributions
+        .iter()
+        .flat_map(|d| d.functions.iter().filter_map(|arn| function_name(arn)))
+        .map(str::to_string)
+        .collect();
+    remember(step, MEMO_OACS, &oacs);
+    remember(step, MEMO_FUNCTIONS, &functions);
+
+    let mut remaining = 0;
+    let mut deleted_one = false;
+    for d in &found.distributions {
+        if retire_distribution(clients, d, step).await {
+            deleted_one = true;
+        } else {
+            remaining += 1;
+        }
+    }
+    // The OAC and the function are in use until the distribution is gone.
+    if remaining == 0 {
+        for id in &found.origin_access_controls {
+            delete_origin_access_control(clients, id, deleted_one, step).await;
+        }
+        for name in &found.functions {
+            delete_function(clients, name, deleted_one, step).await;
+        }
+    }
+    for bucket in &found.buckets {
+        if bucket.site && ctx.options.keep_data {
+            step.kept("s3 bucket", &bucket.name, "--keep-data");
+        } else {
+            delete_bucket(clients, ctx, &bucket.name, step).await;
+        }
+    }
+    Ok(())
+}
+
+fn remember(step: &mut Step, key: &str, values: &[String]) {
+    let mut all: BTreeSet<String> = step
+        .memo(key)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    all.extend(values.iter().cloned());
+    if !all.is_empty() {
+        step.remember(key, all.into_iter().collect::<Vec<_>>().join(","));
+    }
+}
+
+/// Disable → wait until deployed → delete. True once the distribution is deleted.
+async fn retire_distribution(clients: &Clients, d: &Distribution, step: &mut Step) -> bool {
+    let id = &d.id;
+    if d.enabled {
+        match disable_distribution(clients, id).await {
+            Ok(()) => step.wait(format!("CloudFront distribution {id} to finish disabling")),
+            Err(error) if error.code() == Some("PreconditionFailed") => step.wait(format!(
+                "CloudFront distribution {id} to settle (it changed while being disabled)"
+            )),
+            Err(error) if crate::step::is_gone(&error) => return true,
+            Err(error) => step.refused("cloudfront distribution", id, &error),
+        }
+        return false;
+    }
+    if !d.deployed {
+        step.wait(format!("CloudFront distribution {id} to finish disabling"));
+        return false;
+    }
+    let deleted = async {
+        let etag = clients
+            .cloudfront
+            .get_distribution()
+            .id(id)
+            .send()
+            .await
+            .context(format!("read distribution {id}"))?
+            .e_tag()
+            .unwrap_or_default()
+            .to_string();
+        clients
+            .cloudfront
+            .delete_distribution()
+            .id(id)
+            .if_match(etag)
+            .send()
+            .await
+            .context(format!("delete distribution {id}"))
+            .map(|_| ())
+    }
+    .await;
+    match deleted {
+        Err(error)
+            if matches!(
+                error.code(),
+                Some("DistributionNotDisabled" | "PreconditionFailed" | "InvalidIfMatchVersion")
+            ) =>
+        {
+            step.wait(format!("CloudFront distribution {id} to be deletable"));
+            false
+        }
+        other => step.record("cloudfront distribution", id, other),
+    }
+}
+
+async fn disable_distribution(clients: &Clients, id: &str) -> Result<()> {
+    let current = clients
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .context(format!("read the configuration of distribution {id}"))?;
+    let mut config = current.distribution_config().cloned().ok_or_else(|| {
+        Error::conflict(format!(
+            "distribution {id} answered without its configuration"
+        ))
+    })?;
+    config.enabled = false;
+    clients
+        .cloudfront
+        .update_distribution()
+        .id(id)
+        .if_match(current.e_tag().unwrap_or_default())
+        .distribution_config(config)
+        .send()
+        .await
+        .context(format!("disable distribution {id}"))?;
+    Ok(())
+}
+
+async fn delete_origin_access_control(
+    clients: &Clients,
+    id: &str,
+    just_freed: bool,
+    step: &mut Step,
+) {
+    let kind = "cloudfront origin access control";
+    let deleted = async {
+        let current = clients
+            .cloudfront
+            .get_origin_access_control()
+            .id(id)
+            .send()
+            .await
+            .context(format!("read origin access control {id}"))?;
+        clients
+            .cloudfront
+            .delete_origin_access_control()
+            .id(id)
+            .if_match(current.e_tag().unwrap_or_default())
+            .send()
+            .await
+            .context(format!("delete origin access control {id}"))
+            .map(|_| ())
+    }
+    .await;
+    match deleted {
+        Err(error) if error.code() == Some("OriginAccessControlInUse") && just_freed => {
+            step.wait(format!("origin access control {id} to be released"))
+        }
+        other => {
+            step.record(kind, id, other);
+        }
+    }
+}
+
+async fn delete_function(clients: &Clients, name: &str, just_freed: bool, step: &mut Step) {
+    let deleted = async {
+        let current = clients
+            .cloudfront
+            .describe_function()
+            .name(name)
+            .send()
+            .await
+            .context(format!("find CloudFront function {name}"))?;
+        clients
+            .cloudfront
+            .delete_function()
+            .name(name)
+            .if_match(current.e_tag().unwrap_or_default())
+            .send()
+            .await
+            .context(format!("delete CloudFront function {name}"))
+            .map(|_| ())
+    }
+    .await;
+    match deleted {
+        Err(error) if error.code() == Some("FunctionInUse") && just_freed => {
+            step.wait(format!("CloudFront function {name} to be released"))
+        }
+        other => {
+            step.record("cloudfront function", name, other);
+        }
+    }
+}
+
+/// Empties the bucket of every version, delete marker and unfinished upload (in slices,
+/// so a large bucket takes several calls), then deletes it.
+async fn delete_bucket(clients: &Clients, ctx: &Ctx, bucket: &str, step: &mut Step) {
+    let memo_key = format!("objects:{bucket}");
+    let before: u64 = step
+        .memo(&memo_key)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let emptied = empty_bucket(clients, ctx, bucket).await;
+    let (removed, done) = match emptied {
+        Ok(progress) => progress,
+        Err(error) => {
+            step.refused("s3 bucket", bucket, &error);
+            return;
+        }
+    };
+    let total = before + removed;
+    step.remember(&memo_key, total.to_string());
+    if !done {
+        step.wait(format!(
+            "bucket {bucket} to be emptied ({total} object versions deleted so far)"
+        ));
+        return;
+    }
+    let deleted = clients
+        .s3
+        .delete_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(&ctx.account)
+        .send()
+        .await
+        .context(format!("delete bucket {bucket}"));
+    match deleted {
+        // Someone wrote to it while it was being emptied: empty it again next time.
+        Err(error) if error.code() == Some("BucketNotEmpty") => step.wait(format!(
+            "bucket {bucket} to stay empty (new objects arrived)"
+        )),
+        other => {
+            if step.record("s3 bucket", bucket, other.map(|_| ())) && total > 0 {
+                step.deleted("s3 object versions", format!("{total} in {bucket}"));
+            }
+        }
+    }
+}
+
+/// Deletes object versions and delete markers until the bucket is empty or this call's
+/// time is up. Returns how many were deleted and whether the bucket is empty.
+async fn empty_bucket(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<(u64, bool)> {
+    let mut removed = 0u64;
+    loop {
+        if ctx.out_of_time() {
+            return Ok((removed, false));
+        }
+        let page = clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .expected_bucket_owner(&ctx.account)
+            .max_keys(1000)
+            .send()
+            .await
+            .context(format!("list object versions of {bucket}"))?;
+        let mut objects = Vec::new();
+        for (key, version) in page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            )
+        {
+            let Some(key) = key else { continue };
+            objects.push(built(
+                ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_string))
+                    .build(),
+                "object identifier",
+            )?);
+        }
+        if objects.is_empty() {
+            break;
+        }
+        let count = objects.len() as u64;
+        let answer = clients
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .expected_bucket_owner(&ctx.account)
+            .delete(built(
+                Delete::builder()
+                    .set_objects(Some(objects))
+                    .quiet(true)
+                    .build(),
+                "delete request",
+            )?)
+            .send()
+            .await
+            .context(format!("delete objects of {bucket}"))?;
+        if let Some(refused) = answer.errors().first() {
+            return Err(Error::Aws {
+                context: format!("delete objects of {bucket}"),
+                code: refused.code().map(str::to_string),
+                message: format!(
+                    "{} (object {}; {} of {count} refused)",
+                    refused.message().unwrap_or("refused"),
+                    refused.key().unwrap_or("?"),
+                    answer.errors().len()
+                ),
+                transient: false,
+            });
+        }
+        removed += count;
+    }
+    abort_uploads(clients, ctx, bucket).await?;
+    Ok((removed, true))
+}
+
+async fn abort_uploads(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<()> {
+    let uploads = clients
+        .s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .expected_bucket_owner(&ctx.account)
+        .send()
+        .await
+        .context(format!("list unfinished uploads of {bucket}"))?;
+    for upload in uploads.uploads() {
+        let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
+            continue;
+        };
+        match clients
+            .s3
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .send()
+            .await
+            .context(format!("abort upload {id} of {bucket}/{key}"))
+        {
+            Err(error) if !crate::step::is_gone(&error) => return Err(error),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_come_from_their_arn() {
+        assert_eq!(
+            function_name("arn:aws:cloudfront::123456789012:function/v-frontend-spa-fallback"),
+            Some("v-frontend-spa-fallback")
+        );
+        assert_eq!(function_name("arn:aws:cloudfront::1:function/"), None);
+        assert_eq!(function_name(""), None);
+    }
+}
