@@ -422,6 +422,19 @@ def test_ecr_push_and_delete_start_the_release_workflow(stack, unique, clients):
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
 
 
+def test_ecr_digest_is_the_manifest_hash(stack, unique):
+    import hashlib
+
+    ecr = stack.client("ecr")
+    ecr.create_repository(repositoryName=f"digests-{unique}")
+    first, second = _manifest(unique + "a"), _manifest(unique + "b")  # no layers: moto gave both one digest
+    digests = [ecr.put_image(repositoryName=f"digests-{unique}", imageManifest=manifest, imageTag=tag)["image"]
+               ["imageId"]["imageDigest"] for manifest, tag in ((first, "v1"), (second, "v2"))]
+    assert digests == ["sha256:" + hashlib.sha256(m.encode()).hexdigest() for m in (first, second)]
+    retagged = ecr.put_image(repositoryName=f"digests-{unique}", imageManifest=first, imageTag="stable")["image"]
+    assert retagged["imageId"]["imageDigest"] == digests[0]
+
+
 def _manifest(seed: str) -> str:
     return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,

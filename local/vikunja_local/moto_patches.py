@@ -37,6 +37,7 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     cloudfront_distributions_keep_oac_and_function_associations()
     code_deploy_services_start_with_a_task_set()
     target_health_follows_loopback_targets()
+    ecr_image_digests_are_manifest_hashes()
 
 
 # -- Step Functions ---------------------------------------------------------------------------
@@ -601,3 +602,19 @@ def _code_matches(code: int, matcher: str) -> bool:
         if low and int(low) <= code <= int(high or low):
             return True
     return False
+
+
+def ecr_image_digests_are_manifest_hashes() -> None:
+    """moto makes an image's digest from its layers' digests only (and a random one of
+    101 values without layers), so two different manifests — a new config on the same
+    layers, or any two layer-less test manifests — got the same digest, and a release
+    by digest deployed the wrong image or none. A registry's digest is the sha256 of
+    the manifest bytes; so is moto's now (an explicit `imageDigest` is still kept)."""
+    import hashlib
+
+    from moto.ecr.models import Image
+
+    def create_digest(self) -> None:
+        self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode("utf-8")).hexdigest()
+
+    Image._create_digest = create_digest

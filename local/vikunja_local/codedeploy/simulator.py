@@ -122,7 +122,7 @@ class CodeDeploySimulator:
         statuses = request.get("includeOnlyStatuses") or []
         window = request.get("createTimeRange") or {}
         matching = [
-            d for d in reversed(self._deployments.values())  # newest first, as AWS lists them
+            d for d in reversed(list(self._deployments.values()))  # newest first, as AWS lists them
             if _visible(d, call)
             and (not application or (d.application_name, d.group_name) == (application, group_name))
             and (not statuses or d.status in statuses)
@@ -236,7 +236,7 @@ class CodeDeploySimulator:
                                   f"The deployment {deployment.deployment_id} has already completed")
 
     def _last_successful_revision(self, account: str, region: str, application: str, group: str) -> dict | None:
-        for deployment in reversed(self._deployments.values()):
+        for deployment in reversed(list(self._deployments.values())):
             if ((deployment.account, deployment.region, deployment.application_name, deployment.group_name)
                     == (account, region, application, group) and deployment.status == "Succeeded"):
                 return deployment.revision
