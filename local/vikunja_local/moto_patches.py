@@ -31,6 +31,7 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     eventbridge_targets_start_state_machines()
     s3_eventbridge_events_like_aws()
     s3_buckets_from_cloudformation_honour_eventbridge()
+    s3_notification_configuration_shows_eventbridge()
     rds_instances_take_time_to_create(rds_create_seconds)
     cloudfront_distributions_take_time_to_deploy(cloudfront_deploy_seconds)
     cloudfront_functions_can_be_published_and_updated()
@@ -335,6 +336,33 @@ def _s3_event_detail(account_id: str, bucket: Any, event_name: Any, key: Any) ->
             "Delete Marker Created" if event_name.endswith("DeleteMarkerCreated") else "Permanently Deleted"
         )
     return detail
+
+
+def s3_notification_configuration_shows_eventbridge() -> None:
+    """moto stores `EventBridgeConfiguration` (and sends the events) but
+    GetBucketNotificationConfiguration leaves it out, so a caller cannot see that a bucket
+    sends its events to EventBridge. AWS answers with an empty `<EventBridgeConfiguration/>`."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+    closing = "</NotificationConfiguration>"
+
+    def get_bucket_notification(self: Any) -> Any:
+        response = original(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return response
+        status, headers, body = response
+        text = body.decode() if isinstance(body, bytes) else body
+        if "<EventBridgeConfiguration" in text:
+            return response
+        if closing in text:
+            text = text.replace(closing, "<EventBridgeConfiguration/>" + closing)
+        else:  # nothing else configured: moto wrote a self-closing element
+            text = text.replace('"/>', '"><EventBridgeConfiguration/>' + closing, 1)
+        return status, headers, text
+
+    S3Response.get_bucket_notification = get_bucket_notification
 
 
 def s3_buckets_from_cloudformation_honour_eventbridge() -> None:
