@@ -68,8 +68,6 @@ class CodeDeploySimulator:
         group_name = _required(request, "deploymentGroupName", "DeploymentGroupNameRequiredException",
                                "Deployment group name is required")
         revision = request.get("revision") or _raise(CodeDeployError("RevisionRequiredException", "Revision is required"))
-        if len(request.get("description") or "") > 100:
-            raise CodeDeployError("DescriptionTooLongException", "The description is longer than 100 characters")
         group = deployment_group(account, region, application, group_name)
         appspec = parse_appspec(appspec_content(revision))
         check_against_task_definition(appspec, task_definition(account, region, appspec))
