@@ -99,6 +99,10 @@ impl Names {
     pub fn inventory_path(&self) -> String {
         format!("/vikunja/{}", self.stack)
     }
+    /// SSM parameter recording the live frontend release (written by release-frontend).
+    pub fn frontend_release_parameter(&self) -> String {
+        format!("{}/frontend-release", self.inventory_path())
+    }
 }
 
 /// The container everything refers to: task definition, AppSpec, target groups.

@@ -1,0 +1,170 @@
+//! The event that starts a release: S3 `Object Created` through EventBridge, for a zip under
+//! the uploads bucket's `releases/` prefix. Anything else is refused with what to do instead.
+
+use serde::Deserialize;
+use vikunja_core::{Error, Result};
+
+pub const RELEASE_PREFIX: &str = "releases/";
+const MAX_VERSION_LEN: usize = 64;
+
+/// The parts of an EventBridge S3 event a release needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ObjectCreated {
+    /// EventBridge's event id: one per upload, so one invalidation per upload.
+    pub id: String,
+    pub detail: Detail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Detail {
+    pub bucket: Bucket,
+    pub object: Object,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Object {
+    pub key: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub etag: Option<String>,
+}
+
+impl ObjectCreated {
+    pub fn parse(event: serde_json::Value) -> Result<Self> {
+        serde_json::from_value(event).map_err(|e| {
+            Error::invalid(format!(
+                "not an S3 Object Created event (want id, detail.bucket.name, detail.object.key): {e}"
+            ))
+        })
+    }
+
+    pub fn location(&self) -> String {
+        format!(
+            "s3://{}/{}",
+            self.detail.bucket.name, self.detail.object.key
+        )
+    }
+
+    /// The ETag without the quotes S3 puts around it in headers (events carry it bare).
+    pub fn etag(&self) -> Option<String> {
+        self.detail
+            .object
+            .etag
+            .as_deref()
+            .map(|e| e.trim_matches('"').to_string())
+            .filter(|e| !e.is_empty())
+    }
+}
+
+/// `releases/<version>.zip` → `<version>`; every other key is refused, saying why.
+pub fn release_version(key: &str) -> Result<String> {
+    let how = "upload the build as releases/<version>.zip (`vikunja-aws release frontend <dir or zip>` does it)";
+    let Some(rest) = key.strip_prefix(RELEASE_PREFIX) else {
+        return Err(Error::invalid(format!(
+            "{key:?} is outside the {RELEASE_PREFIX} prefix, so it is not a release: {how}"
+        )));
+    };
+    if rest.contains('/') {
+        return Err(Error::invalid(format!(
+            "{key:?}: folders under {RELEASE_PREFIX} are not releases (a release is one zip): {how}"
+        )));
+    }
+    let Some(version) = rest.strip_suffix(".zip") else {
+        return Err(Error::invalid(format!("{key:?} is not a .zip: {how}")));
+    };
+    validate_version(version)?;
+    Ok(version.to_string())
+}
+
+/// A version names the release in manifests, SSM and the CLI: short, plain characters.
+pub fn validate_version(version: &str) -> Result<()> {
+    let plain = version
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if version.is_empty()
+        || version.len() > MAX_VERSION_LEN
+        || !plain
+        || !version.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(Error::invalid(format!(
+            "release version {version:?}: use 1 to {MAX_VERSION_LEN} letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )));
+    }
+    Ok(())
+}
+
+/// A release's identity: its version and the upload's content, so re-running the same upload
+/// converges on the same manifest while a changed zip under the same version is a new release.
+pub fn release_id(version: &str, etag: Option<&str>) -> String {
+    match etag {
+        Some(etag) => {
+            let short: String = etag
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(12)
+                .collect();
+            format!("{version}-{short}")
+        }
+        None => version.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn releases_are_zips_directly_under_the_prefix() {
+        assert_eq!(release_version("releases/0.24.6.zip").unwrap(), "0.24.6");
+        assert_eq!(release_version("releases/v1_rc-2.zip").unwrap(), "v1_rc-2");
+        for (key, says) in [
+            ("uploads/0.24.6.zip", "outside"),
+            ("0.24.6.zip", "outside"),
+            ("releases/0.24.6/index.html", "folders"),
+            ("releases/0.24.6.tar.gz", "not a .zip"),
+            ("releases/.zip", "release version"),
+            ("releases/..zip", "release version"),
+            ("releases/a b.zip", "release version"),
+            ("releases/-x.zip", "release version"),
+        ] {
+            let error = release_version(key).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput", "{key}");
+            assert!(error.to_string().contains(says), "{key}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_eventbridge_s3_event_parses() {
+        let event = json!({
+            "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
+            "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": "2021-11-12T00:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:s3:::v-uploads-123456789012-us-east-1"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": "v-uploads-123456789012-us-east-1"},
+                "object": {"key": "releases/0.24.6.zip", "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "00617F08299329D189"},
+                "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+                "source-ip-address": "1.2.3.4", "reason": "PutObject"
+            }
+        });
+        let parsed = ObjectCreated::parse(event).unwrap();
+        assert_eq!(
+            parsed.location(),
+            "s3://v-uploads-123456789012-us-east-1/releases/0.24.6.zip"
+        );
+        assert_eq!(
+            release_id("0.24.6", parsed.etag().as_deref()),
+            "0.24.6-b1946ac92492"
+        );
+        let error = ObjectCreated::parse(json!({"detail": {}})).unwrap_err();
+        assert_eq!(error.name(), "InvalidInput");
+    }
+}

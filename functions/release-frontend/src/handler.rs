@@ -1,0 +1,273 @@
+//! The Lambda boundary: one request per state-machine step, one error type out.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+use vikunja_core::{Error, Result};
+
+use crate::live::{self, LiveRelease};
+use crate::{invalidation, manifest, site, sync};
+
+/// How long the previous release's files stay after a new one is live, unless the upload
+/// says otherwise (object metadata `keep-previous-seconds`, set by `vikunja-aws release`).
+pub const DEFAULT_KEEP_PREVIOUS_SECONDS: u64 = 24 * 3600;
+pub const MAX_KEEP_PREVIOUS_SECONDS: u64 = 30 * 24 * 3600;
+/// Give up on an invalidation after this long (they usually take under five minutes).
+const INVALIDATION_WAIT: Duration = Duration::from_secs(3600);
+const DEFAULT_POLL_SECONDS: u64 = 10;
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum Request {
+    /// The state machine's input: the EventBridge event of the upload.
+    Sync {
+        event: serde_json::Value,
+    },
+    Invalidate {
+        release: Release,
+    },
+    InvalidationStatus {
+        release: Release,
+        invalidation: Invalidation,
+    },
+    Publish {
+        release: Release,
+        invalidation: Invalidation,
+    },
+    Prune {
+        release: Release,
+    },
+}
+
+/// What the sync step hands to the next steps. Small: file lists live in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub stack: String,
+    pub version: String,
+    pub release_id: String,
+    pub event_id: String,
+    pub source: String,
+    pub uploads_bucket: String,
+    pub site_bucket: String,
+    pub distribution_id: String,
+    pub url: String,
+    pub files: usize,
+    pub uploaded: usize,
+    pub unchanged: usize,
+    pub uploaded_bytes: u64,
+    pub invalidation_paths: Vec<String>,
+    pub keep_previous_seconds: u64,
+    pub poll_seconds: u64,
+    pub started_at_ms: u64,
+    pub sync_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invalidation {
+    pub id: String,
+    pub status: String,
+    pub created_at_ms: u64,
+}
+
+pub async fn handle(clients: &Clients, request: Request) -> Result<serde_json::Value> {
+    let answer = match request {
+        Request::Sync { event } => {
+            let stack = stack_from_env()?;
+            to_json(sync::sync(clients, &stack, event, poll_seconds()).await?)
+        }
+        Request::Invalidate { release } => to_json(invalidate(clients, &release).await?),
+        Request::InvalidationStatus {
+            release,
+            invalidation,
+        } => to_json(invalidation_status(clients, &release, invalidation).await?),
+        Request::Publish {
+            release,
+            invalidation,
+        } => to_json(publish(clients, &release, &invalidation).await?),
+        Request::Prune { release } => to_json(prune(clients, &release).await?),
+    };
+    answer
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::invalid(format!("serialize the answer: {e}")))
+}
+
+fn stack_from_env() -> Result<String> {
+    let stack = std::env::var("VIKUNJA_STACK")
+        .map_err(|_| Error::invalid("VIKUNJA_STACK is not set (the bootstrap template sets it)"))?;
+    vikunja_core::settings::validate_stack_name(&stack)?;
+    Ok(stack)
+}
+
+fn poll_seconds() -> u64 {
+    std::env::var("POLL_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (1..=300).contains(s))
+        .unwrap_or(DEFAULT_POLL_SECONDS)
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// RFC 3339 in UTC, for people reading `status`.
+pub fn rfc3339(time: SystemTime) -> String {
+    DateTime::from(time)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+async fn invalidate(clients: &Clients, release: &Release) -> Result<Invalidation> {
+    let (id, status) = invalidation::create(
+        &clients.cloudfront,
+        &release.distribution_id,
+        &release.event_id,
+        &release.invalidation_paths,
+    )
+    .await?;
+    info!(
+        release = release.release_id,
+        id,
+        paths = ?release.invalidation_paths,
+        "created invalidation"
+    );
+    Ok(Invalidation {
+        id,
+        status,
+        created_at_ms: now_ms(),
+    })
+}
+
+async fn invalidation_status(
+    clients: &Clients,
+    release: &Release,
+    mut invalidation: Invalidation,
+) -> Result<Invalidation> {
+    invalidation.status = invalidation::status(
+        &clients.cloudfront,
+        &release.distribution_id,
+        &invalidation.id,
+    )
+    .await?;
+    let waited = Duration::from_millis(now_ms().saturating_sub(invalidation.created_at_ms));
+    if invalidation.status != "Completed" && waited > INVALIDATION_WAIT {
+        return Err(Error::conflict(format!(
+            "invalidation {} of distribution {} is still {} after {} minutes; the new files are in place and will be served once it completes",
+            invalidation.id,
+            release.distribution_id,
+            invalidation.status,
+            waited.as_secs() / 60
+        )));
+    }
+    Ok(invalidation)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    pub version: String,
+    pub release_id: String,
+    pub published_at: String,
+    pub url: String,
+    pub previous: Option<String>,
+    /// When files only older releases use are deleted.
+    pub prune_at: String,
+}
+
+/// The new `index.html` is live at the edges: record the release as the live one.
+async fn publish(
+    clients: &Clients,
+    release: &Release,
+    invalidation: &Invalidation,
+) -> Result<Published> {
+    let current = live::read(&clients.ssm, &release.stack).await?;
+    let previous = LiveRelease::previous_of(current.as_ref(), &release.release_id);
+    let now = SystemTime::now();
+    let record = LiveRelease {
+        version: release.version.clone(),
+        release_id: release.release_id.clone(),
+        published_at: rfc3339(now),
+        source: release.source.clone(),
+        files: release.files,
+        invalidation_id: invalidation.id.clone(),
+        url: release.url.clone(),
+        previous: previous.clone(),
+    };
+    live::write(&clients.ssm, &release.stack, &record).await?;
+    info!(release = release.release_id, "release is live");
+    Ok(Published {
+        version: record.version,
+        release_id: record.release_id,
+        published_at: record.published_at,
+        url: record.url,
+        previous: previous.map(|p| p.version),
+        prune_at: rfc3339(now + Duration::from_secs(release.keep_previous_seconds)),
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pruned {
+    pub deleted_files: usize,
+    pub pruned_releases: Vec<String>,
+}
+
+/// Deletes the files only releases older than this one used, then their manifests.
+async fn prune(clients: &Clients, release: &Release) -> Result<Pruned> {
+    let all = manifest::list(&clients.s3, &release.uploads_bucket).await?;
+    let Some(current) = all.iter().find(|m| m.release_id == release.release_id) else {
+        // A later release pruned this one already: nothing of ours is left to decide on.
+        return Ok(Pruned {
+            deleted_files: 0,
+            pruned_releases: Vec::new(),
+        });
+    };
+    let plan = manifest::plan_prune(current, &all);
+    let files: Vec<String> = plan.files.into_iter().collect();
+    let deleted_files = site::delete_keys(&clients.s3, &release.site_bucket, &files).await?;
+    for release_id in &plan.manifests {
+        manifest::delete(&clients.s3, &release.uploads_bucket, release_id).await?;
+    }
+    info!(
+        release = release.release_id,
+        deleted_files,
+        releases = ?plan.manifests,
+        "pruned older releases"
+    );
+    Ok(Pruned {
+        deleted_files,
+        pruned_releases: plan.manifests,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse_from_state_machine_input() {
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "action": "sync",
+            "event": {"id": "e"}
+        }))
+        .unwrap();
+        assert!(matches!(request, Request::Sync { .. }));
+        assert!(serde_json::from_value::<Request>(serde_json::json!({"action": "nope"})).is_err());
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,139 @@
+//! The live release, as recorded in SSM next to the tiers' inventory
+//! (`/vikunja/<stack>/frontend-release`), read by `vikunja-aws status` and by the next release.
+
+use aws_sdk_ssm::types::{ParameterType, Tag};
+use serde::{Deserialize, Serialize};
+use vikunja_core::error::built;
+use vikunja_core::tags::{self, Tier};
+use vikunja_core::{Error, Names, Result, SdkContext};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveRelease {
+    pub version: String,
+    pub release_id: String,
+    /// When the release's invalidation completed (RFC 3339, UTC).
+    pub published_at: String,
+    pub source: String,
+    pub files: usize,
+    pub invalidation_id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousRelease>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousRelease {
+    pub version: String,
+    pub release_id: String,
+    pub published_at: String,
+}
+
+impl LiveRelease {
+    /// The release before `release_id`: the live one, unless `release_id` is live already
+    /// (a re-run), in which case the one before it.
+    pub fn previous_of(live: Option<&LiveRelease>, release_id: &str) -> Option<PreviousRelease> {
+        let live = live?;
+        if live.release_id == release_id {
+            return live.previous.clone();
+        }
+        Some(PreviousRelease {
+            version: live.version.clone(),
+            release_id: live.release_id.clone(),
+            published_at: live.published_at.clone(),
+        })
+    }
+}
+
+pub async fn read(ssm: &aws_sdk_ssm::Client, stack: &str) -> Result<Option<LiveRelease>> {
+    let name = Names::new(stack).frontend_release_parameter();
+    match ssm.get_parameter().name(&name).send().await {
+        Ok(out) => {
+            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+            serde_json::from_str(value).map(Some).map_err(|e| {
+                Error::conflict(format!("{name} is not a frontend release record: {e}"))
+            })
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).context(format!("read {name}")),
+    }
+}
+
+pub async fn write(ssm: &aws_sdk_ssm::Client, stack: &str, live: &LiveRelease) -> Result<()> {
+    let name = Names::new(stack).frontend_release_parameter();
+    let value = serde_json::to_string(live)
+        .map_err(|e| Error::invalid(format!("serialize the live release: {e}")))?;
+    // Tags can only be given when a parameter is created; later writes overwrite the value.
+    let tag_list = tags::standard(stack, Tier::Frontend)
+        .into_iter()
+        .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "tag"))
+        .collect::<Result<Vec<_>>>()?;
+    let created = ssm
+        .put_parameter()
+        .name(&name)
+        .r#type(ParameterType::String)
+        .value(&value)
+        .set_tags(Some(tag_list))
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_already_exists()) =>
+        {
+            ssm.put_parameter()
+                .name(&name)
+                .r#type(ParameterType::String)
+                .value(&value)
+                .overwrite(true)
+                .send()
+                .await
+                .context(format!("record the live release in {name}"))?;
+            Ok(())
+        }
+        Err(e) => Err(e).context(format!("record the live release in {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(id: &str, previous: Option<&str>) -> LiveRelease {
+        LiveRelease {
+            version: id.into(),
+            release_id: id.into(),
+            published_at: "2025-01-01T00:00:00Z".into(),
+            source: "s3://u/releases/x.zip".into(),
+            files: 1,
+            invalidation_id: "I1".into(),
+            url: "https://d.cloudfront.net".into(),
+            previous: previous.map(|p| PreviousRelease {
+                version: p.into(),
+                release_id: p.into(),
+                published_at: "2024-12-31T00:00:00Z".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_rerun_keeps_the_release_before_it() {
+        let current = live("two", Some("one"));
+        assert_eq!(
+            LiveRelease::previous_of(Some(&current), "three").map(|p| p.release_id),
+            Some("two".into())
+        );
+        assert_eq!(
+            LiveRelease::previous_of(Some(&current), "two").map(|p| p.release_id),
+            Some("one".into())
+        );
+        assert_eq!(LiveRelease::previous_of(None, "one"), None);
+    }
+}
