@@ -42,7 +42,7 @@ pub fn load_settings(stack: &str, file: Option<&Path>, target: Target) -> Result
     Ok(settings)
 }
 
-async fn state_machine_arn(aws: &Aws, stack: &str, output_key: &str) -> Result<String> {
+pub async fn state_machine_arn(aws: &Aws, stack: &str, output_key: &str) -> Result<String> {
     let name = stack_name(stack);
     let described = aws
         .cloudformation()
@@ -175,6 +175,8 @@ struct Steps {
     entered: HashMap<String, f64>,
     /// The error of the step that is about to exit, if its function failed.
     failure: Option<String>,
+    /// The last Wait state shown: a polling loop is shown once, not once per poll.
+    last_wait: Option<String>,
 }
 
 impl Steps {
@@ -191,13 +193,18 @@ impl Steps {
                     let took = self.entered.get(name).map(|t| now - t).unwrap_or(0.0);
                     match self.failure.take() {
                         Some(error) => println!("  {now:7.1}s  ✗ {name:<24} {took:.1}s  {error}"),
+                        // Polls of a status are shown by the Wait before them, not one line each.
+                        None if name.ends_with("Status") => {}
                         None => println!("  {now:7.1}s  ✓ {name:<24} {took:.1}s"),
                     }
                 }
             }
             T::WaitStateEntered => {
                 if let Some(name) = event.state_entered_event_details().map(|d| d.name()) {
-                    println!("  {now:7.1}s  … {name}");
+                    if self.last_wait.as_deref() != Some(name) {
+                        println!("  {now:7.1}s  … {name}");
+                        self.last_wait = Some(name.to_string());
+                    }
                 }
             }
             T::LambdaFunctionFailed | T::LambdaFunctionTimedOut => {

@@ -3,8 +3,10 @@
 //! exactly what an operator runs.
 
 pub mod deploy;
+pub mod down;
 pub mod follow;
 pub mod package;
+pub mod release_backend;
 pub mod target;
 
 /// Output format of a command's result.

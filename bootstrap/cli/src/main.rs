@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use vikunja_core::settings::DEFAULT_STACK;
 
 use vikunja_aws::target::{self, Target};
-use vikunja_aws::{deploy, follow, package, Output};
+use vikunja_aws::{deploy, down, follow, package, Output};
 
 #[derive(Parser)]
 #[command(
@@ -61,8 +61,44 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Show what the stack's inventory records.
+    /// Release a new version (the push or upload alone also starts a release).
+    Release {
+        #[command(subcommand)]
+        what: ReleaseWhat,
+    },
+    /// Show what the stack's inventory records, the live version and the last deployments.
     Status,
+    /// Delete everything the stack created (and nothing else), then its bootstrap stack.
+    Down {
+        /// Do not ask for confirmation (scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Keep the database (and what it lives in) and the site bucket.
+        #[arg(long, conflicts_with_all = ["delete_data", "skip_final_snapshot"])]
+        keep_data: bool,
+        /// Lift the database's deletion protection and delete it (after a final snapshot).
+        #[arg(long)]
+        delete_data: bool,
+        /// Delete the database without a final snapshot.
+        #[arg(long)]
+        skip_final_snapshot: bool,
+        /// Keep the backend's log group.
+        #[arg(long)]
+        keep_logs: bool,
+        /// Keep the bootstrap stack (functions and workflows) after the teardown.
+        #[arg(long)]
+        keep_bootstrap: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseWhat {
+    /// Push an image to the stack's repository and follow the blue/green release it starts.
+    Backend {
+        /// Image reference with a tag, e.g. vikunja/vikunja:0.24.6 (on AWS: already in the stack's repository).
+        #[arg(long)]
+        image: String,
+    },
 }
 
 #[tokio::main]
@@ -104,14 +140,76 @@ async fn run(cli: Cli) -> Result<()> {
             print_result(cli.output, &outputs);
             Ok(())
         }
+        Command::Release { what } => {
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let result = match what {
+                ReleaseWhat::Backend { image } => {
+                    vikunja_aws::release_backend::release(&aws, &cli.stack, &image, cli.output)
+                        .await?
+                }
+            };
+            print_result(cli.output, &result);
+            Ok(())
+        }
         Command::Status => {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
-            let status = follow::status(&aws, &cli.stack).await?;
+            let mut status = follow::status(&aws, &cli.stack).await?;
+            if let Some(map) = status.as_object_mut() {
+                let backend =
+                    vikunja_aws::release_backend::backend_status(&aws, &cli.stack).await?;
+                map.insert("backendRelease".into(), backend);
+            }
             print_result(cli.output, &status);
             Ok(())
         }
+        Command::Down {
+            yes,
+            keep_data,
+            delete_data,
+            skip_final_snapshot,
+            keep_logs,
+            keep_bootstrap,
+        } => {
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let options = down::DownOptions {
+                keep_data,
+                delete_data,
+                skip_final_snapshot,
+                keep_logs,
+                keep_bootstrap,
+            };
+            let mut confirm = |plan: &vikunja_core::teardown::Plan| confirm_down(plan, yes);
+            let report = down::down(&aws, &cli.stack, &options, cli.output, &mut confirm).await?;
+            if cli.output == Output::Json {
+                print_result(cli.output, &down::to_json(&report));
+            }
+            if !report.complete {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
+}
+
+/// `--yes`, or the operator types the stack's name; without a terminal, `--yes` is required.
+fn confirm_down(plan: &vikunja_core::teardown::Plan, yes: bool) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes || plan.is_empty() {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to delete without confirmation: pass --yes (stdin is not a terminal)"
+        );
+    }
+    print!("Type the stack name ({}) to delete the above: ", plan.stack);
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == plan.stack)
 }
 
 fn print_result(output: Output, value: &serde_json::Value) {

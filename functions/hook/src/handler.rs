@@ -135,7 +135,7 @@ async fn report(
         .send()
         .await
         .context(format!(
-            "report the verdict to deployment {}",
+            "report {verdict:?} to deployment {}",
             ids.deployment_id
         ))?;
     Ok(())

@@ -10,7 +10,11 @@ async fn main() -> Result<(), Error> {
         codedeploy: aws_sdk_codedeploy::Client::new(&config),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         ecs: aws_sdk_ecs::Client::new(&config),
-        http: reqwest::Client::builder().build()?,
+        // No pooled connections: an NLB keeps an open flow on its old target after the listener
+        // moves, so a reused connection would test the previous release, not green.
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()?,
     };
     let budget = Budget::from_env();
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {

@@ -35,7 +35,10 @@ impl Config {
             stack,
             hook_function_arn: read("HOOK_FUNCTION_ARN")?,
             tag_filter: std::env::var("RELEASE_TAG_FILTER").unwrap_or_else(|_| "*".to_string()),
-            poll_seconds: std::env::var("RELEASE_POLL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15),
+            poll_seconds: std::env::var("RELEASE_POLL_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(15),
         })
     }
 }
@@ -66,7 +69,8 @@ pub async fn handle(clients: &Clients, config: &Config, request: Request) -> Res
             let parsed: EcrEvent = match serde_json::from_value(event) {
                 Ok(parsed) => parsed,
                 Err(e) => {
-                    return Ok(Release::ignored(config,
+                    return Ok(Release::ignored(
+                        config,
                         &repository,
                         format!("malformed ECR event: {e}"),
                     ))

@@ -68,7 +68,7 @@ impl Release {
     }
 
     fn description(&self) -> String {
-        format!("vikunja-aws release {} {}", self.tag, self.digest)
+        format!("release {} {}", self.tag, self.digest)
     }
 }
 
@@ -421,12 +421,88 @@ pub async fn status(clients: &Clients, mut release: Release) -> Result<Release> 
                 )
             })
             .unwrap_or_else(|| "no reason given".into());
+        let diagnosis = failed_lifecycle_event(clients, &id)
+            .await
+            .unwrap_or_default();
         return Err(Error::DeploymentFailed(format!(
-            "deployment {id} of {} {}: {reason}",
+            "deployment {id} of {} {}: {reason}{diagnosis}",
             release.tag,
             status.as_str()
         )));
     }
     release.status = Some(status.as_str().to_string());
     Ok(release)
+}
+
+/// The failed lifecycle event's own diagnosis (for a hook: the last line of its log, which
+/// carries its reason), as `" — <event>: <message>"`; empty when CodeDeploy has none.
+async fn failed_lifecycle_event(clients: &Clients, deployment_id: &str) -> Result<String> {
+    let targets = clients
+        .codedeploy
+        .list_deployment_targets()
+        .deployment_id(deployment_id)
+        .send()
+        .await
+        .context(format!("list targets of {deployment_id}"))?;
+    if targets.target_ids().is_empty() {
+        return Ok(String::new());
+    }
+    let described = clients
+        .codedeploy
+        .batch_get_deployment_targets()
+        .deployment_id(deployment_id)
+        .set_target_ids(Some(targets.target_ids().to_vec()))
+        .send()
+        .await
+        .context(format!("describe targets of {deployment_id}"))?;
+    let failed = described
+        .deployment_targets()
+        .iter()
+        .filter_map(|t| t.ecs_target())
+        .flat_map(|t| t.lifecycle_events())
+        .find(|e| e.status() == Some(&aws_sdk_codedeploy::types::LifecycleEventStatus::Failed));
+    let Some(event) = failed else {
+        return Ok(String::new());
+    };
+    let diagnostics = event.diagnostics();
+    let reason = diagnostics
+        .and_then(|d| d.log_tail())
+        .and_then(reason_in_log);
+    let detail = reason
+        .or(diagnostics.and_then(|d| d.message()).map(str::to_string))
+        .unwrap_or_else(|| "no diagnostics".into());
+    Ok(format!(
+        " — {}: {}",
+        event.lifecycle_event_name().unwrap_or("lifecycle event"),
+        detail.trim()
+    ))
+}
+
+/// The hook logs its verdict as a JSON line with a `reason` field; the last one is it.
+fn reason_in_log(tail: &str) -> Option<String> {
+    tail.lines().rev().find_map(|line| {
+        let value: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+        value["fields"]["reason"].as_str().map(str::to_string)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hooks_reason_is_read_from_its_log_tail() {
+        let tail = concat!(
+            "START RequestId: 1\n",
+            r#"{"level":"INFO","fields":{"message":"green not ready yet","reason":"old"}}"#,
+            "\n",
+            r#"{"level":"WARN","fields":{"message":"green failed","reason":"/health answered 500: boom"}}"#,
+            "\nEND RequestId: 1\nREPORT RequestId: 1\n"
+        );
+        assert_eq!(
+            reason_in_log(tail).as_deref(),
+            Some("/health answered 500: boom")
+        );
+        assert_eq!(reason_in_log("no json here"), None);
+    }
 }

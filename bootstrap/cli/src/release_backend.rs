@@ -1,0 +1,242 @@
+//! `vikunja-aws release backend --image REF`: put the image in the stack's repository —
+//! the push alone starts the release (EventBridge → release-backend state machine) — then
+//! find that execution and follow it, with CodeDeploy's lifecycle events as they happen.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_ecr::types::ImageIdentifier;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use vikunja_core::image::ImageRef;
+use vikunja_core::Names;
+
+use crate::target::{Aws, Target};
+use crate::{follow, Output};
+
+/// How long the push event may take to start an execution before we say so.
+const EXECUTION_APPEARS_WITHIN: Duration = Duration::from_secs(60);
+
+pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Result<Value> {
+    let reference = ImageRef::parse(image)
+        .with_context(|| format!("{image:?} is not an image reference (repository:tag)"))?;
+    let tag = reference
+        .tag
+        .clone()
+        .context("the image needs a tag: the tag is the version the release must report")?;
+    let names = Names::new(stack);
+    let repository = names.repository();
+    let digest = push(aws, &repository, &reference, &tag).await?;
+    if output == Output::Text {
+        println!("pushed {repository}:{tag} ({digest}); the push starts the release");
+    }
+    let state_machine =
+        follow::state_machine_arn(aws, stack, "ReleaseBackendStateMachineArn").await?;
+    let execution = find_execution(aws, &state_machine, &digest).await?;
+    let result = follow::follow(aws, &execution, output).await?;
+    if let Some(reason) = result.get("ignored").and_then(Value::as_str) {
+        if output == Output::Text {
+            println!("not released: {reason}");
+        }
+    }
+    Ok(result)
+}
+
+/// On the local stack the push is ECR `PutImage` with a manifest derived from the reference
+/// (no registry holds image bytes there). On AWS the image must already be in the
+/// repository (pushed with docker or crane): the tag is added to it, which is a push.
+async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> Result<String> {
+    let ecr = aws_sdk_ecr::Client::new(&aws.config);
+    let manifest = match aws.target {
+        Target::Local => local_manifest(&reference.repository, tag),
+        Target::Aws => existing_manifest(&ecr, repository, reference).await?,
+    };
+    let put = ecr
+        .put_image()
+        .repository_name(repository)
+        .image_manifest(&manifest)
+        .image_manifest_media_type("application/vnd.docker.distribution.manifest.v2+json")
+        .image_tag(tag)
+        .send()
+        .await;
+    match put {
+        Ok(out) => out
+            .image()
+            .and_then(|i| i.image_id())
+            .and_then(|id| id.image_digest())
+            .map(str::to_string)
+            .context("ECR answered without the image digest"),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_image_already_exists_exception()) =>
+        {
+            bail!("{repository}:{tag} already exists (tags are immutable): release a new tag")
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_repository_not_found_exception()) =>
+        {
+            bail!("repository {repository} does not exist: provision the stack first (vikunja-aws up)")
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("push {repository}:{tag}"))),
+    }
+}
+
+/// A schema-2 manifest whose config digest names the reference: the same reference gives
+/// the same manifest, hence the same image digest, as re-pushing the same image would.
+fn local_manifest(source_repository: &str, tag: &str) -> String {
+    let config = hex::encode(Sha256::digest(
+        format!("{source_repository}:{tag}").as_bytes(),
+    ));
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1024, "digest": format!("sha256:{config}")},
+        "layers": []
+    })
+    .to_string()
+}
+
+async fn existing_manifest(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    reference: &ImageRef,
+) -> Result<String> {
+    let id = match (&reference.digest, &reference.tag) {
+        (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
+        (None, Some(tag)) => ImageIdentifier::builder().image_tag(tag).build(),
+        (None, None) => bail!("name the image by tag or digest"),
+    };
+    let found = ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(id)
+        .send()
+        .await
+        .context("look up the image")?;
+    found.images().first().and_then(|i| i.image_manifest()).map(str::to_string).with_context(|| {
+        format!("{} is not in {repository}: push it there first (docker push / crane copy); the push itself starts the release", reference.repository)
+    })
+}
+
+/// The execution the push started: the newest whose input carries this digest.
+async fn find_execution(aws: &Aws, state_machine: &str, digest: &str) -> Result<String> {
+    let sfn = aws.sfn();
+    let started = Instant::now();
+    while started.elapsed() < EXECUTION_APPEARS_WITHIN {
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(state_machine)
+            .max_results(20)
+            .send()
+            .await
+            .context("list release executions")?;
+        for execution in listed.executions() {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution.execution_arn())
+                .send()
+                .await?;
+            if described
+                .input()
+                .is_some_and(|input| input.contains(digest))
+            {
+                return Ok(execution.execution_arn().to_string());
+            }
+        }
+        tokio::time::sleep(aws.poll_interval()).await;
+    }
+    bail!("no release started within {}s of the push: is the EventBridge rule {{stack}}-ecr-push enabled?", EXECUTION_APPEARS_WITHIN.as_secs())
+}
+
+/// The live version and the last deployments with their outcome, for `status`.
+pub async fn backend_status(aws: &Aws, stack: &str) -> Result<Value> {
+    let names = Names::new(stack);
+    let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
+    let ecs = aws_sdk_ecs::Client::new(&aws.config);
+    let services = ecs
+        .describe_services()
+        .cluster(names.cluster())
+        .services(names.service())
+        .send()
+        .await?;
+    let live = match services.services().first() {
+        Some(service) => {
+            let task_definition = service
+                .task_sets()
+                .iter()
+                .find(|t| t.status() == Some("PRIMARY"))
+                .and_then(|t| t.task_definition())
+                .or(service.task_definition())
+                .unwrap_or_default()
+                .to_string();
+            let described = ecs
+                .describe_task_definition()
+                .task_definition(&task_definition)
+                .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                .send()
+                .await
+                .ok();
+            let image = described
+                .as_ref()
+                .and_then(|d| d.task_definition())
+                .and_then(|t| t.container_definitions().first())
+                .and_then(|c| c.image())
+                .unwrap_or_default()
+                .to_string();
+            let version = described
+                .as_ref()
+                .and_then(|d| {
+                    d.tags()
+                        .iter()
+                        .find(|t| t.key() == Some("vikunja:image-tag"))
+                        .and_then(|t| t.value())
+                })
+                .map(str::to_string)
+                .or_else(|| ImageRef::parse(&image).and_then(|r| r.tag))
+                .unwrap_or_default();
+            json!({"version": version, "image": image, "taskDefinition": task_definition})
+        }
+        None => Value::Null,
+    };
+    let listed = codedeploy
+        .list_deployments()
+        .application_name(names.codedeploy_application())
+        .deployment_group_name(names.deployment_group())
+        .send()
+        .await;
+    let mut deployments = Vec::new();
+    if let Ok(listed) = listed {
+        let ids: Vec<String> = listed.deployments().iter().take(5).cloned().collect();
+        if !ids.is_empty() {
+            let described = codedeploy
+                .batch_get_deployments()
+                .set_deployment_ids(Some(ids))
+                .send()
+                .await?;
+            let mut infos: Vec<_> = described.deployments_info().to_vec();
+            infos
+                .sort_by_key(|d| std::cmp::Reverse(d.create_time().map(|t| t.secs()).unwrap_or(0)));
+            for info in infos {
+                let mut entry = BTreeMap::new();
+                entry.insert("id", json!(info.deployment_id()));
+                entry.insert("status", json!(info.status().map(|s| s.as_str())));
+                entry.insert("description", json!(info.description()));
+                entry.insert("created", json!(info.create_time().map(|t| t.to_string())));
+                if let Some(error) = info.error_information() {
+                    entry.insert(
+                        "error",
+                        json!(format!(
+                            "{}: {}",
+                            error.code().map(|c| c.as_str()).unwrap_or(""),
+                            error.message().unwrap_or("")
+                        )),
+                    );
+                }
+                deployments.push(json!(entry));
+            }
+        }
+    }
+    Ok(json!({"live": live, "deployments": deployments}))
+}
