@@ -7,6 +7,7 @@ pub mod down;
 pub mod follow;
 pub mod package;
 pub mod release_backend;
+pub mod release_frontend;
 pub mod target;
 
 /// Output format of a command's result.

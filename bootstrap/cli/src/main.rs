@@ -99,6 +99,21 @@ enum ReleaseWhat {
         #[arg(long)]
         image: String,
     },
+    /// Upload a frontend build (its folder, e.g. ./dist, or a zip of it) and follow the
+    /// release it starts until the new version is live.
+    Frontend {
+        /// The build folder or zip.
+        path: PathBuf,
+        /// Release version (default: the zip's name, or the upload time for a folder).
+        #[arg(long = "release-version")]
+        version: Option<String>,
+        /// How long the previous release's files stay for pages still open (seconds; default 86400).
+        #[arg(long)]
+        keep_previous_seconds: Option<u64>,
+        /// Also wait for that period and the pruning of older files.
+        #[arg(long)]
+        wait_prune: bool,
+    },
 }
 
 #[tokio::main]
@@ -148,6 +163,21 @@ async fn run(cli: Cli) -> Result<()> {
                     vikunja_aws::release_backend::release(&aws, &cli.stack, &image, cli.output)
                         .await?
                 }
+                ReleaseWhat::Frontend {
+                    path,
+                    version,
+                    keep_previous_seconds,
+                    wait_prune,
+                } => {
+                    let request = vikunja_aws::release_frontend::FrontendRelease {
+                        path,
+                        version,
+                        keep_previous: keep_previous_seconds.map(std::time::Duration::from_secs),
+                        wait_prune,
+                    };
+                    vikunja_aws::release_frontend::release(&aws, &cli.stack, &request, cli.output)
+                        .await?
+                }
             };
             print_result(cli.output, &result);
             Ok(())
@@ -160,6 +190,9 @@ async fn run(cli: Cli) -> Result<()> {
                 let backend =
                     vikunja_aws::release_backend::backend_status(&aws, &cli.stack).await?;
                 map.insert("backendRelease".into(), backend);
+                let frontend =
+                    vikunja_aws::release_frontend::frontend_status(&aws, &cli.stack).await?;
+                map.insert("frontendRelease".into(), frontend);
             }
             print_result(cli.output, &status);
             Ok(())

@@ -1,0 +1,414 @@
+//! `vikunja-aws release frontend <dir or zip>`: upload the build to the stack's uploads
+//! bucket as `releases/<version>.zip` — the upload alone starts the release (EventBridge →
+//! release-frontend state machine) — then find that execution and follow it until the new
+//! release is live (or, with `--wait-prune`, until older files are pruned).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use serde_json::{json, Value};
+use vikunja_core::tags::Tier;
+use vikunja_core::{inventory, FrontendOutputs, Names};
+
+use crate::target::Aws;
+use crate::{follow, Output};
+
+/// How long the upload event may take to start an execution before we say so.
+const EXECUTION_APPEARS_WITHIN: Duration = Duration::from_secs(60);
+/// The object metadata the release reads its keep-previous period from.
+pub const KEEP_PREVIOUS_METADATA: &str = "keep-previous-seconds";
+
+#[derive(Debug, Clone)]
+pub struct FrontendRelease {
+    /// A build folder (zipped here) or a zip of one.
+    pub path: PathBuf,
+    /// Default: the zip's name without `.zip`, or the upload time for a folder.
+    pub version: Option<String>,
+    /// How long the previous release's files stay after this one is live (default: 24 h).
+    pub keep_previous: Option<Duration>,
+    /// Follow past publication, through the keep-previous wait and the pruning.
+    pub wait_prune: bool,
+}
+
+pub async fn release(
+    aws: &Aws,
+    stack: &str,
+    request: &FrontendRelease,
+    output: Output,
+) -> Result<Value> {
+    let frontend: FrontendOutputs = inventory::read(&aws.ssm(), stack, Tier::Frontend)
+        .await?
+        .with_context(|| {
+            format!("stack {stack} has no frontend tier yet: run `vikunja-aws up --stack {stack}` first")
+        })?;
+    let state_machine =
+        follow::state_machine_arn(aws, stack, "ReleaseFrontendStateMachineArn").await?;
+    let version = match &request.version {
+        Some(version) => version.clone(),
+        None => default_version(&request.path),
+    };
+    validate_version(&version)?;
+    let (zip, _temporary) = zip_of(&request.path)?;
+    let key = format!("releases/{version}.zip");
+    let clock = Instant::now();
+    let etag = upload(
+        aws,
+        &frontend.uploads_bucket,
+        &key,
+        &zip,
+        request.keep_previous,
+    )
+    .await?;
+    if output == Output::Text {
+        println!(
+            "uploaded s3://{}/{key} in {:.1}s; the upload starts the release",
+            frontend.uploads_bucket,
+            clock.elapsed().as_secs_f64()
+        );
+    }
+    let execution = find_execution(aws, &state_machine, &key, &etag).await?;
+    let mut result = follow_release(aws, &execution, request.wait_prune, output).await?;
+    if let Some(map) = result.as_object_mut() {
+        map.insert("execution".into(), Value::String(execution));
+        map.insert(
+            "seconds".into(),
+            json!((clock.elapsed().as_secs_f64() * 10.0).round() / 10.0),
+        );
+    }
+    Ok(result)
+}
+
+/// The live frontend release for `status`: version, when it was published, and the one before.
+pub async fn frontend_status(aws: &Aws, stack: &str) -> Result<Value> {
+    let name = Names::new(stack).frontend_release_parameter();
+    match aws.ssm().get_parameter().name(&name).send().await {
+        Ok(found) => {
+            let value = found.parameter().and_then(|p| p.value()).unwrap_or("null");
+            serde_json::from_str(value).with_context(|| format!("{name} is not JSON"))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(json!(
+                "none yet: `vikunja-aws release frontend <dir or zip>`"
+            ))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("read {name}"))),
+    }
+}
+
+fn default_version(path: &Path) -> String {
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".zip"))
+        .filter(|stem| validate_version(stem).is_ok());
+    match stem {
+        Some(stem) => stem.to_string(),
+        None => {
+            // 2025-01-31T12:34:56Z → 20250131-123456: sortable, and unique per second.
+            let digits: String = DateTime::from(SystemTime::now())
+                .fmt(DateTimeFormat::DateTime)
+                .unwrap_or_default()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            format!(
+                "{}-{}",
+                &digits[..8.min(digits.len())],
+                &digits[8.min(digits.len())..]
+            )
+        }
+    }
+}
+
+/// The same rule the release function applies, checked before uploading anything.
+pub fn validate_version(version: &str) -> Result<()> {
+    let plain = version
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if version.is_empty()
+        || version.len() > 64
+        || !plain
+        || !version.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        bail!("release version {version:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    }
+    Ok(())
+}
+
+/// The zip to upload: the file itself, or a zip of the folder written to a temporary file
+/// (removed when the returned guard is dropped).
+fn zip_of(path: &Path) -> Result<(PathBuf, Option<TempZip>)> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("{} not found", path.display()))?;
+    if metadata.is_file() {
+        if path.extension().and_then(|e| e.to_str()) != Some("zip") {
+            bail!(
+                "{} is neither a folder nor a .zip of a frontend build",
+                path.display()
+            );
+        }
+        return Ok((path.to_path_buf(), None));
+    }
+    if !path.join("index.html").is_file() {
+        bail!(
+            "{} has no index.html: give the build's output folder (e.g. dist/)",
+            path.display()
+        );
+    }
+    let temp = TempZip(std::env::temp_dir().join(format!(
+        "vikunja-frontend-{}-{}.zip",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    )));
+    zip_folder(path, &temp.0)?;
+    Ok((temp.0.clone(), Some(temp)))
+}
+
+/// Zips the folder's files (not the folder itself), relative paths with '/', in a stable order.
+pub fn zip_folder(folder: &Path, out: &Path) -> Result<usize> {
+    let mut files = Vec::new();
+    collect_files(folder, folder, &mut files)?;
+    files.sort();
+    let file = std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
+    let mut writer = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6));
+    for (name, path) in &files {
+        writer.start_file(name.as_str(), options)?;
+        let mut source =
+            std::fs::File::open(path).with_context(|| format!("read {}", path.display()))?;
+        std::io::copy(&mut source, &mut writer)?;
+    }
+    writer.finish()?.flush()?;
+    Ok(files.len())
+}
+
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(root, &path, files)?;
+        } else if path.is_file() {
+            let relative = path.strip_prefix(root)?;
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .with_context(|| format!("{} is not a UTF-8 path", path.display()))?
+                .join("/");
+            files.push((name, path));
+        }
+    }
+    Ok(())
+}
+
+struct TempZip(PathBuf);
+
+impl Drop for TempZip {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Uploads the zip; returns its ETag (without quotes), which the release's event carries.
+async fn upload(
+    aws: &Aws,
+    bucket: &str,
+    key: &str,
+    zip: &Path,
+    keep_previous: Option<Duration>,
+) -> Result<String> {
+    let body = ByteStream::from_path(zip)
+        .await
+        .with_context(|| format!("read {}", zip.display()))?;
+    let mut request = aws
+        .s3()
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/zip")
+        .body(body);
+    if let Some(keep) = keep_previous {
+        request = request.metadata(KEEP_PREVIOUS_METADATA, keep.as_secs().to_string());
+    }
+    let put = request
+        .send()
+        .await
+        .with_context(|| format!("upload s3://{bucket}/{key}"))?;
+    Ok(put
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string())
+}
+
+/// The execution the upload started: its input (the S3 event) names this key and ETag.
+async fn find_execution(aws: &Aws, state_machine: &str, key: &str, etag: &str) -> Result<String> {
+    let sfn = aws.sfn();
+    let started = Instant::now();
+    while started.elapsed() < EXECUTION_APPEARS_WITHIN {
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(state_machine)
+            .max_results(20)
+            .send()
+            .await
+            .context("list frontend release executions")?;
+        for execution in listed.executions() {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution.execution_arn())
+                .send()
+                .await
+                .context("describe a release execution")?;
+            let input: Value =
+                serde_json::from_str(described.input().unwrap_or("{}")).unwrap_or(Value::Null);
+            let object = &input["detail"]["object"];
+            if object["key"] == key
+                && object["etag"].as_str().map(|e| e.trim_matches('"')) == Some(etag)
+            {
+                return Ok(execution.execution_arn().to_string());
+            }
+        }
+        tokio::time::sleep(aws.poll_interval()).await;
+    }
+    bail!(
+        "no release started within {}s of the upload: is the bootstrap stack's EventBridge rule <stack>-frontend-upload there (run `vikunja-aws bootstrap`)?",
+        EXECUTION_APPEARS_WITHIN.as_secs()
+    )
+}
+
+/// Follows the execution, printing each step as it ends, until `Publish` has run (the release
+/// is live) or, with `to_the_end`, until the execution ends. Returns what the steps reported.
+pub async fn follow_release(
+    aws: &Aws,
+    execution: &str,
+    to_the_end: bool,
+    output: Output,
+) -> Result<Value> {
+    let sfn = aws.sfn();
+    let clock = Instant::now();
+    let mut seen = 0usize;
+    let mut state = Value::Null;
+    loop {
+        let history = sfn
+            .get_execution_history()
+            .execution_arn(execution)
+            .max_results(1000)
+            .send()
+            .await
+            .context("read the release's history")?;
+        let events = history.events();
+        let mut published = false;
+        for event in events.iter().skip(seen) {
+            if event.r#type() != &HistoryEventType::TaskStateExited {
+                continue;
+            }
+            let Some(details) = event.state_exited_event_details() else {
+                continue;
+            };
+            if let Some(out) = details.output() {
+                state = serde_json::from_str(out).unwrap_or(Value::Null);
+            }
+            if output == Output::Text {
+                println!(
+                    "  {:7.1}s  ✓ {}",
+                    clock.elapsed().as_secs_f64(),
+                    details.name()
+                );
+            }
+            published |= details.name() == "Publish";
+        }
+        seen = events.len();
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .context("describe the release")?;
+        match described.status() {
+            ExecutionStatus::Succeeded => return Ok(summary(&state, true)),
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
+                if published && !to_the_end {
+                    return Ok(summary(&state, false));
+                }
+            }
+            status => bail!(
+                "frontend release {execution} ended {}: {}: {}",
+                status.as_str(),
+                described.error().unwrap_or("no error name"),
+                described
+                    .cause()
+                    .map(follow::error_message)
+                    .unwrap_or_else(|| "no cause given".into())
+            ),
+        }
+        tokio::time::sleep(aws.poll_interval()).await;
+    }
+}
+
+/// The result from the execution's state after `Publish` (and `Prune`, when it ran).
+fn summary(state: &Value, pruned: bool) -> Value {
+    let release = &state["release"];
+    let mut result = json!({
+        "version": release["version"],
+        "releaseId": release["releaseId"],
+        "url": release["url"],
+        "publishedAt": state["published"]["publishedAt"],
+        "files": release["files"],
+        "uploaded": release["uploaded"],
+        "unchanged": release["unchanged"],
+        "syncSeconds": release["syncSeconds"],
+        "invalidationPaths": release["invalidationPaths"],
+        "invalidationId": state["invalidation"]["id"],
+        "pruneAt": state["published"]["pruneAt"],
+    });
+    if pruned {
+        result["prunedFiles"] = state["pruned"]["deletedFiles"].clone();
+        result["prunedReleases"] = state["pruned"]["prunedReleases"].clone();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_default_to_the_zip_name_or_the_time() {
+        assert_eq!(
+            default_version(Path::new("/x/vikunja-frontend-0.24.6.zip")),
+            "vikunja-frontend-0.24.6"
+        );
+        let timed = default_version(Path::new("./dist"));
+        assert_eq!(timed.len(), 15, "{timed}");
+        assert!(validate_version(&timed).is_ok());
+        assert!(validate_version("a b").is_err());
+    }
+
+    #[test]
+    fn a_folder_is_zipped_with_relative_names() {
+        let dir = std::env::temp_dir().join(format!("vikunja-zip-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<html></html>").unwrap();
+        std::fs::write(dir.join("assets/a-12345678.js"), "x").unwrap();
+        let out = dir.with_extension("zip");
+        assert_eq!(zip_folder(&dir, &out).unwrap(), 2);
+        let archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+        let names: Vec<_> = archive.file_names().collect();
+        assert_eq!(names, ["assets/a-12345678.js", "index.html"]);
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::remove_file(&out).ok();
+    }
+}
