@@ -86,3 +86,29 @@ impl Harness {
         &self.aws.config
     }
 }
+
+impl Harness {
+    /// The loopback address that stands for a load balancer listener on the local stack
+    /// (the map the local stack publishes; on AWS it would be the DNS name itself).
+    pub async fn listener_address(&self, stack: &str, port: i32) -> Result<String> {
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(self.config());
+        let lbs = elb
+            .describe_load_balancers()
+            .names(format!("{stack}-nlb"))
+            .send()
+            .await?;
+        let dns = lbs.load_balancers()[0]
+            .dns_name()
+            .context("no DNS name")?
+            .to_string();
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")?;
+        let map: std::collections::HashMap<String, String> =
+            reqwest::get(format!("{endpoint}/_vikunja_local/listeners"))
+                .await?
+                .json()
+                .await?;
+        map.get(&format!("{dns}:{port}"))
+            .cloned()
+            .with_context(|| format!("no local address for {dns}:{port} in {map:?}"))
+    }
+}

@@ -1,0 +1,315 @@
+//! Backend releases on the local stack: an ECR push starts a CodeDeploy blue/green
+//! deployment whose hook smoke-tests green through the test listener; a bad green is rolled
+//! back before production ever serves it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vikunja_aws::{release_backend, Output};
+use vikunja_tests::Harness;
+
+async fn version_at(address: &str) -> Result<(u16, String), String> {
+    let response = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+        .get(format!("http://{address}/api/v1/info"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Ok((
+        status,
+        body["version"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+async fn task_sets(h: &Harness, stack: &str) -> usize {
+    let ecs = aws_sdk_ecs::Client::new(h.config());
+    let services = ecs
+        .describe_services()
+        .cluster(stack)
+        .services(format!("{stack}-backend-api"))
+        .send()
+        .await
+        .unwrap();
+    services.services()[0].task_sets().len()
+}
+
+async fn deployments(h: &Harness, stack: &str) -> Vec<String> {
+    let codedeploy = aws_sdk_codedeploy::Client::new(h.config());
+    let listed = codedeploy
+        .list_deployments()
+        .application_name(stack)
+        .deployment_group_name(format!("{stack}-delivery-api"))
+        .send()
+        .await
+        .unwrap();
+    let ids = listed.deployments().to_vec();
+    if ids.is_empty() {
+        return ids;
+    }
+    // Rollback records are CodeDeploy's own; count the releases we started.
+    let described = codedeploy
+        .batch_get_deployments()
+        .set_deployment_ids(Some(ids))
+        .send()
+        .await
+        .unwrap();
+    described
+        .deployments_info()
+        .iter()
+        .filter(|d| d.creator().map(|c| c.as_str()) != Some("codeDeployRollback"))
+        .filter_map(|d| d.deployment_id().map(str::to_string))
+        .collect()
+}
+
+/// Polls production until stopped, recording every answer.
+fn watch_production(
+    address: String,
+) -> (
+    Arc<AtomicBool>,
+    Arc<Mutex<Vec<Result<(u16, String), String>>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (stop_flag, log) = (stop.clone(), seen.clone());
+    let handle = tokio::spawn(async move {
+        while !stop_flag.load(Ordering::SeqCst) {
+            let answer = version_at(&address).await;
+            log.lock().unwrap().push(answer);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    (stop, seen, handle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
+    let h = Harness::new().await;
+    let stack = Harness::unique_stack("rel");
+    h.bootstrap(&stack).await.expect("bootstrap");
+    h.provision(&stack, json!({})).await.expect("provision");
+    let production = h.listener_address(&stack, 80).await.unwrap();
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "0.24.6".to_string())),
+        "the provisioned image serves first"
+    );
+
+    // A good release: green passes the hook, production moves, blue goes after the wait.
+    let started = Instant::now();
+    let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:0.24.7", Output::Json)
+        .await
+        .expect("good release");
+    println!(
+        "good release end to end: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(released["status"], "Succeeded");
+    assert_eq!(released["tag"], "0.24.7");
+    assert!(
+        released["image"].as_str().unwrap().contains("@sha256:"),
+        "pinned by digest: {released}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "0.24.7".to_string()))
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while task_sets(&h, &stack).await > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "blue's task set is removed after the termination wait"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // A broken release: the hook fails, CodeDeploy rolls back, production never sees it.
+    let (stop, seen, watcher) = watch_production(production.clone());
+    let failed = release_backend::release(
+        &h.aws,
+        &stack,
+        "vikunja/vikunja:0.24.8-broken",
+        Output::Json,
+    )
+    .await
+    .unwrap_err();
+    stop.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+    let message = format!("{failed:#}");
+    assert!(
+        message.contains("DeploymentFailed") && message.contains("0.24.8-broken"),
+        "{message}"
+    );
+    assert!(
+        message.contains("BeforeAllowTraffic"),
+        "names the failed lifecycle event: {message}"
+    );
+    assert!(
+        message.contains("/health answered 500"),
+        "carries the hook's reason: {message}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.len() > 10,
+        "production was probed throughout ({} probes)",
+        seen.len()
+    );
+    assert!(
+        seen.iter()
+            .all(|answer| answer == &Ok((200, "0.24.7".to_string()))),
+        "production only ever served 0.24.7: {seen:?}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "0.24.7".to_string())),
+        "blue still serves"
+    );
+
+    // The same digest again, under another tag: no second deployment.
+    let before = deployments(&h, &stack).await;
+    let ecr = aws_sdk_ecr::Client::new(h.config());
+    let repository = format!("{stack}/vikunja");
+    let image = ecr
+        .batch_get_image()
+        .repository_name(&repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag("0.24.7")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let manifest = image.images()[0].image_manifest().unwrap().to_string();
+    ecr.put_image()
+        .repository_name(&repository)
+        .image_manifest(&manifest)
+        .image_tag("0.24.7-again")
+        .send()
+        .await
+        .unwrap();
+    let ignored = wait_for_execution_output(&h, &stack, "0.24.7-again").await;
+    assert!(
+        ignored["ignored"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already live"),
+        "{ignored}"
+    );
+    assert_eq!(
+        deployments(&h, &stack).await,
+        before,
+        "one deployment per digest"
+    );
+
+    // A deleted tag is an image action too; it is ignored with its reason.
+    ecr.batch_delete_image()
+        .repository_name(&repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag("0.24.7-again")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deleted = wait_for_execution_output(&h, &stack, "DELETE").await;
+    assert!(
+        deleted["ignored"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a push"),
+        "{deleted}"
+    );
+    assert_eq!(deployments(&h, &stack).await, before);
+}
+
+/// The output of the release execution whose input mentions `needle`, once it ends.
+async fn wait_for_execution_output(h: &Harness, stack: &str, needle: &str) -> Value {
+    let sfn = h.aws.sfn();
+    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-release-backend");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no finished execution for {needle}"
+        );
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        for execution in listed.executions() {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution.execution_arn())
+                .send()
+                .await
+                .unwrap();
+            if described.input().is_some_and(|i| i.contains(needle))
+                && described.status().as_str() == "SUCCEEDED"
+            {
+                return serde_json::from_str(described.output().unwrap_or("{}")).unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hook_always_reports_and_says_why() {
+    let h = Harness::new().await;
+    let stack = Harness::unique_stack("hook");
+    h.bootstrap(&stack).await.expect("bootstrap");
+    let lambda = aws_sdk_lambda::Client::new(h.config());
+    let invoke = |payload: Value| {
+        let lambda = lambda.clone();
+        let name = format!("{stack}-hook");
+        async move {
+            let out = lambda
+                .invoke()
+                .function_name(name)
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+                .send()
+                .await
+                .unwrap();
+            let body: Value =
+                serde_json::from_slice(out.payload().map(|p| p.as_ref()).unwrap_or(b"{}"))
+                    .unwrap_or(Value::Null);
+            (out.function_error().map(str::to_string), body)
+        }
+    };
+    // An unknown deployment: the verdict is Failed, and the hook tries to report it.
+    let (error, body) =
+        invoke(json!({"DeploymentId": "d-UNKNOWN00", "LifecycleEventHookExecutionId": "abc"}))
+            .await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("cannot find green for d-UNKNOWN00"),
+        "{body}"
+    );
+    assert!(
+        message.contains("report Failed"),
+        "it reported (or tried to): {body}"
+    );
+    // Not a lifecycle event at all: a clear error, no panic.
+    let (error, body) = invoke(json!({"hello": "world"})).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(body["errorType"], "InvalidInput", "{body}");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a CodeDeploy lifecycle event"),
+        "{body}"
+    );
+}
