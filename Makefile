@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build-local up status down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
+.PHONY: help tools build-local up demo status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,8 +38,21 @@ up: tools build-local local-up ## local stack + bootstrap stack + provision work
 	@$(LOCAL_ENV) $(CLI) up --stack $(STACK) $(if $(SETTINGS),--settings $(SETTINGS))
 	@echo "The local AWS stack keeps running at $(ENDPOINT) (make down-local stops it)."
 
+demo: up ## a good backend release, then a broken one that is rolled back, end to end on the local stack
+	@tag=0.24.7-demo.$$(date +%s); echo "== releasing $$tag (passes the smoke test)"; \
+	  $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag
+	@tag=0.24.8-broken.$$(date +%s); echo "== releasing $$tag (its green answers 500: the hook fails, CodeDeploy rolls back)"; \
+	  if $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag; then echo "the broken release was not rolled back" >&2; exit 1; fi
+	@echo "== production still serves the good release:"
+	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
+
 status: ## the stack's inventory
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK)
+
+DOWN_ARGS ?=
+down: ## delete everything the stack made on the local stack, then its bootstrap stack (asks first; DOWN_ARGS="--yes --delete-data" or "--keep-data")
+	@test -x $(CLI) || cargo build -p vikunja-aws
+	@$(LOCAL_ENV) $(CLI) down --stack $(STACK) $(DOWN_ARGS)
 
 test: tools build-local test-unit test-integration test-local-stack ## everything: unit, workflows on the local stack, the local stack's own tests
 
