@@ -161,6 +161,11 @@ where
                 .map(|c| format!("error code {c}"))
                 .unwrap_or_else(|| "no error code".to_string())
         ),
+        // An answer that is no AWS error at all (an HTML error page): its status says enough.
+        SdkError::ResponseError(response) => format!(
+            "HTTP {} with a body that is not an AWS error",
+            response.raw().status_code()
+        ),
         other => DisplayErrorContext(other).to_string(),
     }
 }

@@ -139,14 +139,17 @@ async fn foreign_services(clients: &Clients, cluster: &str, ours: &str) -> Resul
         .collect())
 }
 
-/// The service's scalable target. Its own tags decide; where the API cannot read them
-/// (the local stack), a target that scales our service in our cluster is ours.
+/// The service's scalable target. Its resource id names our service in our cluster, which
+/// is what makes it ours (provision tags it too, which the IAM policy checks on AWS).
 async fn find_scalable_target(
     clients: &Clients,
     ctx: &Ctx,
     cluster: &str,
     scales_ours: bool,
 ) -> Result<Option<String>> {
+    if !scales_ours {
+        return Ok(None);
+    }
     let resource = format!("service/{cluster}/{}", ctx.names.service());
     let described = clients
         .autoscaling
@@ -156,29 +159,7 @@ async fn find_scalable_target(
         .send()
         .await
         .context(format!("find scalable target {resource}"))?;
-    let Some(target) = described.scalable_targets().first() else {
-        return Ok(None);
-    };
-    let tagged = match target.scalable_target_arn() {
-        Some(arn) => clients
-            .autoscaling
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .ok()
-            .map(|out| {
-                ctx.owns(
-                    out.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-            }),
-        None => None,
-    };
-    let ours = tagged.unwrap_or(scales_ours);
-    Ok(ours.then_some(resource))
+    Ok((!described.scalable_targets().is_empty()).then_some(resource))
 }
 
 async fn find_task_definitions(clients: &Clients, ctx: &Ctx) -> Result<(Vec<String>, Vec<String>)> {

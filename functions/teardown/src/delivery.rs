@@ -73,11 +73,19 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
             .include_only_statuses(DeploymentStatus::InProgress)
             .include_only_statuses(DeploymentStatus::Ready)
             .send()
-            .await
-            .context(format!("list running deployments of {group}"))?;
-        found
-            .running_deployments
-            .extend(running.deployments().iter().cloned());
+            .await;
+        match running {
+            Ok(running) => found
+                .running_deployments
+                .extend(running.deployments().iter().cloned()),
+            // A group whose ECS service is gone (a teardown resumed after the backend went)
+            // cannot be deploying. AWS answers an empty list; the local CodeDeploy simulator
+            // validates the group as for a new deployment and answers this instead.
+            Err(e)
+                if aws_sdk_codedeploy::error::ProvideErrorMetadata::code(&e)
+                    == Some("InvalidECSServiceException") => {}
+            Err(e) => return Err(e).context(format!("list running deployments of {group}")),
+        }
     }
     found.application = Some(name);
     Ok(found)

@@ -121,10 +121,11 @@ async fn find_distributions(
     ctx: &Ctx,
     recorded: Option<&FrontendOutputs>,
 ) -> Result<Vec<Distribution>> {
-    let mut candidates: Vec<String> = recorded
-        .map(|r| r.distribution_id.clone())
+    // (id, ARN): the tags are read first, so nothing else is asked of a stranger's distribution.
+    let mut candidates: Vec<(String, String)> = recorded
+        .map(|r| (r.distribution_id.clone(), r.distribution_arn.clone()))
         .into_iter()
-        .filter(|id| !id.is_empty())
+        .filter(|(id, arn)| !id.is_empty() && !arn.is_empty())
         .collect();
     let comment = ctx.names.distribution_comment();
     let mut marker: Option<String> = None;
@@ -143,7 +144,7 @@ async fn find_distributions(
             list.items()
                 .iter()
                 .filter(|d| d.comment() == comment)
-                .map(|d| d.id().to_string()),
+                .map(|d| (d.id().to_string(), d.arn().to_string())),
         );
         match list.next_marker() {
             Some(next) if list.is_truncated() => marker = Some(next.to_string()),
@@ -153,15 +154,44 @@ async fn find_distributions(
     candidates.sort();
     candidates.dedup();
     let mut ours = Vec::new();
-    for id in candidates {
-        if let Some(found) = read_distribution(clients, ctx, &id).await? {
+    for (id, arn) in candidates {
+        if let Some(found) = read_distribution(clients, ctx, &id, &arn).await? {
             ours.push(found);
         }
     }
     Ok(ours)
 }
 
-async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str) -> Result<Option<Distribution>> {
+async fn read_distribution(
+    clients: &Clients,
+    ctx: &Ctx,
+    id: &str,
+    arn: &str,
+) -> Result<Option<Distribution>> {
+    let tags = match clients
+        .cloudfront
+        .list_tags_for_resource()
+        .resource(arn)
+        .send()
+        .await
+    {
+        Ok(tags) => tags,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_resource()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e).context(format!("read tags of distribution {id}")),
+    };
+    let items = tags.tags().map(|t| t.items()).unwrap_or_default();
+    if !ctx.owns(
+        items
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    ) {
+        return Ok(None);
+    }
     let got = match clients.cloudfront.get_distribution().id(id).send().await {
         Ok(got) => got,
         Err(e)
@@ -175,21 +205,6 @@ async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str) -> Result<Opt
     let Some(distribution) = got.distribution() else {
         return Ok(None);
     };
-    let tags = clients
-        .cloudfront
-        .list_tags_for_resource()
-        .resource(distribution.arn())
-        .send()
-        .await
-        .context(format!("read tags of distribution {id}"))?;
-    let items = tags.tags().map(|t| t.items()).unwrap_or_default();
-    if !ctx.owns(
-        items
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default())),
-    ) {
-        return Ok(None);
-    }
     let config = distribution.distribution_config();
     let origin_access_controls = config
         .and_then(|c| c.origins())

@@ -8,7 +8,7 @@ use crate::handler::Clients;
 use crate::{backend, data, delivery, frontend, inventory, loadbalancer, network, Ctx};
 
 pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
-    let (d, b, f, da, l, n, parameters) = tokio::try_join!(
+    let (d, b, f, da, l, mut n, parameters) = tokio::try_join!(
         delivery::find(clients, ctx),
         backend::find(clients, ctx),
         frontend::find(clients, ctx, None),
@@ -17,6 +17,17 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
         network::find(clients, ctx),
         inventory::list(clients, ctx),
     )?;
+    // The network is planned as the earlier tiers will leave it: what they delete no longer
+    // holds it; what stays (a kept or protected database) does.
+    if b.service.is_some() {
+        n.service = None;
+    }
+    if l.load_balancer.is_some() {
+        n.load_balancer = None;
+    }
+    if data::deletes_database(&da, ctx) {
+        n.database = None;
+    }
     Ok(Plan {
         stack: ctx.stack().to_string(),
         tiers: vec![
