@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build-local up demo status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
+.PHONY: help tools build-local up demo bench status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-integration: build-local ## the workflows end to end on a fresh local stack
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q
+
+bench: build-local ## wall times of the workflows on a fresh local AWS stack
+	@tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
 
 lint: ## formatting and clippy
 	cargo fmt --all -- --check
