@@ -4,7 +4,7 @@
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::error::{Error, Result, SdkContext};
+use crate::error::{built, Error, Result, SdkContext};
 use crate::names::Names;
 use crate::tags::{self, Tier};
 
@@ -18,16 +18,10 @@ pub async fn record<T: Serialize>(
     let value = serde_json::to_string(outputs)
         .map_err(|e| Error::invalid(format!("serialize {tier} outputs: {e}")))?;
     // Tags can only be given when a parameter is created; later writes overwrite the value.
-    let tag_list: Vec<Tag> = tags::standard(stack, tier)
+    let tag_list = tags::standard(stack, tier)
         .into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value set")
-        })
-        .collect();
+        .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "inventory tag"))
+        .collect::<Result<Vec<Tag>>>()?;
     let created = ssm
         .put_parameter()
         .name(&name)
