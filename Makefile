@@ -54,7 +54,7 @@ down: ## delete everything the stack made on the local stack, then its bootstrap
 	@test -x $(CLI) || cargo build -p vikunja-aws
 	@$(LOCAL_ENV) $(CLI) down --stack $(STACK) $(DOWN_ARGS)
 
-test: tools build-local test-unit test-integration test-local-stack ## everything: unit, workflows on the local stack, the local stack's own tests
+test: lint-templates tools build-local test-unit test-integration test-local-stack ## everything: template checks, unit, workflows on the local stack, the local stack's own tests
 
 test-unit: ## pure logic, no AWS
 	cargo test --workspace --lib --bins
@@ -67,6 +67,10 @@ test-local-stack: tools ## the local stack's own tests (router, Lambda host, mot
 
 bench: build-local ## wall times of the workflows on a fresh local AWS stack
 	@tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
+
+.PHONY: lint-templates
+lint-templates: ## static checks, no Rust build: cfn-lint, checkov, IAM rules, ASL parser (checks/)
+	@checks/lint-templates
 
 lint: ## formatting and clippy
 	cargo fmt --all -- --check
