@@ -333,6 +333,49 @@ def check_iam(template: dict, reference: dict, allowed: dict) -> tuple[list[str]
     return findings, used
 
 
+def handler_permissions(template: dict, region: str = "us-east-1") -> dict[str, set[str]]:
+    """What CloudFormation calls, with the caller's credentials, to create, update, read and
+    delete each resource type of the template (the registry schemas that cfn-lint ships)."""
+    import cfnlint  # noqa: PLC0415
+
+    schemas = Path(cfnlint.__file__).parent / "data/schemas"
+    providers = json.loads((schemas / f"providers/{region}.json").read_text())
+    needed: dict[str, set[str]] = {}
+    for kind in sorted({r.get("Type") for r in (template.get("Resources") or {}).values()}):
+        entry = providers.get(kind)
+        schema = json.loads((schemas / f"resources/{entry}.json").read_text()) if isinstance(entry, str) else (entry or {})
+        for handler in ("create", "update", "read", "delete"):
+            for permission in (schema.get("handlers", {}).get(handler, {}).get("permissions") or []):
+                needed.setdefault(permission, set()).add(f"{kind} {handler}")
+    return needed
+
+
+def check_operator_policy(root: Path, template: dict, reference: dict, allowed: dict, not_needed: dict) -> tuple[list[str], int]:
+    """docs/operator-policy.json follows our IAM rules and grants what CloudFormation needs for
+    every resource type of the template, except what a listed reason says is never called."""
+    path = root / "docs/operator-policy.json"
+    if not path.is_file():
+        return [f"operator policy: {path.relative_to(root)} is missing"], 0
+    document = json.loads(path.read_text())
+    wrapped = {"Resources": {"OperatorPolicy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}}}
+    findings, _ = check_iam(wrapped, reference, allowed)
+    granted = {a.lower() for st in _as_list(document.get("Statement")) if st.get("Effect") == "Allow"
+               for a in _as_list(st.get("Action"))}
+    needed = handler_permissions(template)
+    for permission, uses in sorted(needed.items()):
+        if permission.lower() in granted or permission in not_needed:
+            continue
+        findings.append(f"operator policy: lacks {permission} ({', '.join(sorted(uses))}): grant it in docs/operator-policy.json or say in checks/suppressions.yaml why it is never called")
+    for permission in not_needed:
+        if permission not in needed:
+            findings.append(f"operator policy: {permission} is listed as not needed, but no resource type of the template uses it: remove it from checks/suppressions.yaml")
+        elif permission.lower() in granted:
+            findings.append(f"operator policy: {permission} is listed as not needed but granted: remove one")
+        elif not str((not_needed[permission] or {}).get("reason", "")).strip():
+            findings.append(f"operator policy: {permission} is listed as not needed without a reason")
+    return findings, len(_as_list(document.get("Statement")))
+
+
 # ----------------------------------------------------------------------------- state machines
 
 
@@ -532,6 +575,13 @@ def main() -> int:
     for line in iam_findings + iam_stale:
         print("  " + line)
     failures += iam_findings + iam_stale
+
+    operator_findings, operator_statements = check_operator_policy(
+        root, template, load_iam_reference(None), allowed, suppressions.get("operator-policy-not-needed") or {})
+    print(f"== operator policy (docs/operator-policy.json): {operator_statements} statements, {len(operator_findings)} findings")
+    for line in operator_findings:
+        print("  " + line)
+    failures += operator_findings
 
     asl_findings, summaries = timed("asl", lambda: check_state_machines(root, template, packaged, args.asl_python, out))
     print(f"== state machines: {len(summaries)} definitions, {len(asl_findings)} findings")

@@ -170,3 +170,17 @@ def test_a_definition_file_nothing_deploys_is_reported(tmp_path):
     (tmp_path / "statemachine/orphan.asl.json").write_text("{}")
     findings, _ = L.check_state_machines(tmp_path, {"Resources": {}}, {"Resources": {}}, None, tmp_path)
     assert any("orphan.asl.json: no state machine" in f for f in findings)
+
+
+def test_the_operator_policy_must_cover_what_cloudformation_calls(tmp_path, reference):
+    (tmp_path / "docs").mkdir()
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": "arn:aws:logs:r:1:log-group:x"}]}
+    (tmp_path / "docs/operator-policy.json").write_text(json.dumps(policy))
+    template = {"Resources": {"L": {"Type": "AWS::Logs::LogGroup", "Properties": {}}}}
+    findings, _ = L.check_operator_policy(tmp_path, template, reference, {}, {"logs:PutRetentionPolicy": {"reason": "r"},
+                                                                            "sqs:CreateQueue": {"reason": "r"}})
+    assert any("lacks logs:DeleteLogGroup" in f for f in findings)
+    assert not any("lacks logs:PutRetentionPolicy" in f for f in findings)
+    assert any("sqs:CreateQueue is listed as not needed, but no resource type" in f for f in findings)
+    assert not any("lacks logs:CreateLogGroup" in f for f in findings)
