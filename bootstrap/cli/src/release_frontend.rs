@@ -254,7 +254,12 @@ async fn upload(
 }
 
 /// The execution the upload started: its input (the S3 event) names this key and ETag.
-async fn find_execution(aws: &Aws, state_machine: &str, key: &str, etag: &str) -> Result<String> {
+pub async fn find_execution(
+    aws: &Aws,
+    state_machine: &str,
+    key: &str,
+    etag: &str,
+) -> Result<String> {
     let sfn = aws.sfn();
     let started = Instant::now();
     while started.elapsed() < EXECUTION_APPEARS_WITHIN {

@@ -90,8 +90,18 @@ pub async fn create(
         .ok_or_else(|| Error::conflict("CloudFront answered without the invalidation"))?;
     Ok((
         invalidation.id().to_string(),
-        invalidation.status().to_string(),
+        normalize(invalidation.status()),
     ))
+}
+
+/// CloudFront says `InProgress` or `Completed`; moto says `COMPLETED`. The state machine
+/// compares with `Completed`.
+fn normalize(status: &str) -> String {
+    if status.eq_ignore_ascii_case("completed") {
+        "Completed".to_string()
+    } else {
+        status.to_string()
+    }
 }
 
 pub async fn status(cloudfront: &Client, distribution_id: &str, id: &str) -> Result<String> {
@@ -106,7 +116,7 @@ pub async fn status(cloudfront: &Client, distribution_id: &str, id: &str) -> Res
         ))?;
     Ok(found
         .invalidation()
-        .map(|i| i.status().to_string())
+        .map(|i| normalize(i.status()))
         .unwrap_or_default())
 }
 

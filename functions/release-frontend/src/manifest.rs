@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(plan.manifests, ["one"]);
         assert!(plan.files.is_empty());
         // Pruning after the first release, or re-running a prune, deletes nothing new.
-        assert_eq!(plan_prune(&one, std::slice::from_ref(&one)), PrunePlan::default());
+        assert_eq!(
+            plan_prune(&one, std::slice::from_ref(&one)),
+            PrunePlan::default()
+        );
         let again = plan_prune(&three, std::slice::from_ref(&three));
         assert_eq!(again, PrunePlan::default());
     }
