@@ -117,6 +117,7 @@ fn default_version(path: &Path) -> String {
                 .unwrap_or_default()
                 .chars()
                 .filter(char::is_ascii_digit)
+                .take(14) // no fractions of a second
                 .collect();
             format!(
                 "{}-{}",
