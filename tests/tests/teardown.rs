@@ -998,6 +998,7 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
         .map(|(_, k)| format!("{} {}", k.kind, k.id))
         .collect();
     assert!(kept.contains(&format!("ssm parameter {note}")), "{kept:#?}");
+    assert!(kept.contains(&format!("cloudfront distribution {look_alike}")), "{kept:#?}");
 }
 
 async fn untagged_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> String {

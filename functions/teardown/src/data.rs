@@ -236,7 +236,8 @@ fn snapshot_kept(id: &str) -> Kept {
 /// depends on that).
 pub fn deletes_database(found: &Found, ctx: &Ctx) -> bool {
     found.instance.as_ref().is_some_and(|db| {
-        !ctx.options.keep_data && !(db.deletion_protection && !ctx.options.delete_data)
+        let refused = db.deletion_protection && !ctx.options.delete_data;
+        !ctx.options.keep_data && !refused
     })
 }
 

@@ -78,7 +78,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx, memo: Option<&Step>) -> Result<F
             );
         }
     }
-    let distributions = find_distributions(clients, ctx, recorded.as_ref()).await?;
+    let (distributions, strangers) = find_distributions(clients, ctx, recorded.as_ref()).await?;
     for d in &distributions {
         evidence
             .origin_access_controls
@@ -92,6 +92,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx, memo: Option<&Step>) -> Result<F
     }
     let mut found = Found {
         distributions,
+        not_ours: strangers,
         ..Found::default()
     };
     find_origin_access_controls(clients, ctx, &evidence, &mut found).await?;
@@ -116,11 +117,12 @@ pub fn function_name(arn: &str) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
+/// Our distributions, and the listed ones that carry the stack's comment but not its tag.
 async fn find_distributions(
     clients: &Clients,
     ctx: &Ctx,
     recorded: Option<&FrontendOutputs>,
-) -> Result<Vec<Distribution>> {
+) -> Result<(Vec<Distribution>, Vec<Kept>)> {
     // (id, ARN): the tags are read first, so nothing else is asked of a stranger's distribution.
     let mut candidates: Vec<(String, String)> = recorded
         .map(|r| (r.distribution_id.clone(), r.distribution_arn.clone()))
@@ -151,23 +153,37 @@ async fn find_distributions(
             _ => break,
         }
     }
+    let listed: BTreeSet<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
     candidates.sort();
     candidates.dedup();
     let mut ours = Vec::new();
+    let mut strangers = Vec::new();
     for (id, arn) in candidates {
-        if let Some(found) = read_distribution(clients, ctx, &id, &arn).await? {
-            ours.push(found);
+        match read_distribution(clients, ctx, &id, &arn).await? {
+            Seen::Ours(found) => ours.push(found),
+            // Only a listed one surely exists (an inventory id may name a deleted one).
+            Seen::NotOurs if listed.contains(&id) => strangers.push(Kept {
+                kind: "cloudfront distribution".into(),
+                id,
+                reason: format!(
+                    "has the stack's comment but is not tagged {}={}: not this stack's, never touched",
+                    vikunja_core::tags::STACK,
+                    ctx.stack()
+                ),
+            }),
+            Seen::NotOurs | Seen::Gone => {}
         }
     }
-    Ok(ours)
+    Ok((ours, strangers))
 }
 
-async fn read_distribution(
-    clients: &Clients,
-    ctx: &Ctx,
-    id: &str,
-    arn: &str,
-) -> Result<Option<Distribution>> {
+enum Seen {
+    Ours(Distribution),
+    NotOurs,
+    Gone,
+}
+
+async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str, arn: &str) -> Result<Seen> {
     let tags = match clients
         .cloudfront
         .list_tags_for_resource()
@@ -180,7 +196,7 @@ async fn read_distribution(
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_resource()) =>
         {
-            return Ok(None)
+            return Ok(Seen::Gone)
         }
         Err(e) => return Err(e).context(format!("read tags of distribution {id}")),
     };
@@ -190,7 +206,7 @@ async fn read_distribution(
             .iter()
             .map(|t| (t.key(), t.value().unwrap_or_default())),
     ) {
-        return Ok(None);
+        return Ok(Seen::NotOurs);
     }
     let got = match clients.cloudfront.get_distribution().id(id).send().await {
         Ok(got) => got,
@@ -198,12 +214,12 @@ async fn read_distribution(
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_distribution()) =>
         {
-            return Ok(None)
+            return Ok(Seen::Gone)
         }
         Err(e) => return Err(e).context(format!("read distribution {id}")),
     };
     let Some(distribution) = got.distribution() else {
-        return Ok(None);
+        return Ok(Seen::Gone);
     };
     let config = distribution.distribution_config();
     let origin_access_controls = config
@@ -237,7 +253,7 @@ async fn read_distribution(
                 .map(|f| f.function_arn().to_string()),
         );
     }
-    Ok(Some(Distribution {
+    Ok(Seen::Ours(Distribution {
         id: id.to_string(),
         enabled: config.is_some_and(|c| c.enabled()),
         deployed: distribution.status() == "Deployed",
