@@ -32,6 +32,7 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     s3_eventbridge_events_like_aws()
     s3_buckets_from_cloudformation_honour_eventbridge()
     s3_notification_configuration_shows_eventbridge()
+    policy_statements_whose_conditions_fail_do_not_apply()
     rds_instances_take_time_to_create(rds_create_seconds)
     cloudfront_distributions_take_time_to_deploy(cloudfront_deploy_seconds)
     cloudfront_functions_can_be_published_and_updated()
@@ -336,6 +337,35 @@ def _s3_event_detail(account_id: str, bucket: Any, event_name: Any, key: Any) ->
             "Delete Marker Created" if event_name.endswith("DeleteMarkerCreated") else "Permanently Deleted"
         )
     return detail
+
+
+def policy_statements_whose_conditions_fail_do_not_apply() -> None:
+    """moto answers DENIED for any statement whose Condition does not hold — so a bucket
+    policy's `Deny … {"Bool": {"aws:SecureTransport": "false"}}` denied every request, and an
+    `Allow` with an unmet condition denied too. On AWS a statement whose conditions are not met
+    does not apply at all. (moto knows no `aws:SecureTransport`; the local endpoint stands in
+    for AWS's HTTPS endpoint, so treating the key as absent is the honest reading.)"""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+
+    def conditions_hold(statement: Any, incoming: dict | None) -> bool:
+        known = {key.lower() for key in (incoming or {})}
+        for operator, keys in statement._statement.get("Condition", {}).items():
+            # A key the request does not carry fails its condition, unless the operator
+            # is `…IfExists` or `Null` (moto's own check counted it as a match).
+            if operator.endswith("IfExists") or operator == "Null":
+                continue
+            if any(key.lower() not in known for key in keys):
+                return False
+        return statement._check_conditions(incoming)
+
+    def is_action_permitted(self: Any, action: str, resource: str = "*", principal: Any = None, incoming_condition_values: Any = None) -> Any:
+        if self._statement.get("Condition") and not conditions_hold(self, incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
 
 
 def s3_notification_configuration_shows_eventbridge() -> None:

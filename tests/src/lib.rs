@@ -24,7 +24,10 @@ impl Harness {
             std::env::var("VIKUNJA_BINARIES")
                 .expect("VIKUNJA_BINARIES: the directory of the debug function binaries"),
         );
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        // The checkout under test (set by tests/with-local-stack); the build's own path otherwise.
+        let root = std::env::var("VIKUNJA_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
         let aws = target::connect(Target::Local, None, None)
             .await
             .unwrap_or_else(|e| panic!("local AWS stack at {endpoint}: {e:#}"));

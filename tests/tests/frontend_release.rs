@@ -286,29 +286,7 @@ async fn stack_with_frontend(h: &Harness, prefix: &str) -> (String, Value) {
             .await
             .unwrap()
             .expect("the frontend tier was provisioned");
-    let site = frontend["siteBucket"].as_str().unwrap();
-    work_around_moto_conditional_deny(h, site).await;
     (stack, frontend)
-}
-
-/// moto 5.2.5 evaluates a bucket policy on every object call and treats a `Deny` whose
-/// condition does not hold as a deny (`iam/access_control.py`, `_check_conditions` false →
-/// DENIED); it has no `aws:SecureTransport` value either. So the site bucket's
-/// `DenyInsecureTransport` statement refuses every object call on the local stack, HTTPS or
-/// not. Until the local stack corrects that, this test keeps the policy's other statements
-/// (reading through CloudFront only) and drops that one, on its own stack only.
-async fn work_around_moto_conditional_deny(h: &Harness, site: &str) {
-    let policy = s3(h).get_bucket_policy().bucket(site).send().await.unwrap();
-    let mut policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let statements = policy["Statement"].as_array_mut().unwrap();
-    statements.retain(|s| s["Sid"] != "DenyInsecureTransport");
-    s3(h)
-        .put_bucket_policy()
-        .bucket(site)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn release(

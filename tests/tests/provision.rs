@@ -6,7 +6,10 @@ use serde_json::json;
 use vikunja_tests::Harness;
 
 fn tag(key: &str, value: &str) -> Filter {
-    Filter::builder().name(format!("tag:{key}")).values(value).build()
+    Filter::builder()
+        .name(format!("tag:{key}"))
+        .values(value)
+        .build()
 }
 
 /// How many resources of each kind carry the stack's tag: a second run must not change it.
@@ -19,25 +22,127 @@ async fn census(h: &Harness, stack: &str) -> Vec<(&'static str, usize)> {
     let cloudfront = aws_sdk_cloudfront::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let by_stack = || tag("vikunja:stack", stack);
-    let vpcs = ec2.describe_vpcs().filters(by_stack()).send().await.unwrap().vpcs().len();
-    let subnets = ec2.describe_subnets().filters(by_stack()).send().await.unwrap().subnets().len();
-    let groups = ec2.describe_security_groups().filters(by_stack()).send().await.unwrap().security_groups().len();
-    let gateways = ec2.describe_internet_gateways().filters(by_stack()).send().await.unwrap().internet_gateways().len();
-    let tables = ec2.describe_route_tables().filters(by_stack()).send().await.unwrap().route_tables().len();
-    let lbs = elb.describe_load_balancers().send().await.unwrap().load_balancers().iter().filter(|l| l.load_balancer_name().unwrap_or_default().starts_with(&format!("{stack}-"))).count();
-    let tgs = elb.describe_target_groups().send().await.unwrap().target_groups().iter().filter(|t| t.target_group_name().unwrap_or_default().starts_with(&format!("{stack}-"))).count();
-    let databases = rds.describe_db_instances().send().await.unwrap().db_instances().iter().filter(|d| d.db_instance_identifier().unwrap_or_default().starts_with(&format!("{stack}-"))).count();
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .len();
+    let groups = ec2
+        .describe_security_groups()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .len();
+    let gateways = ec2
+        .describe_internet_gateways()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()
+        .len();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap()
+        .route_tables()
+        .len();
+    let lbs = elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+        .iter()
+        .filter(|l| {
+            l.load_balancer_name()
+                .unwrap_or_default()
+                .starts_with(&format!("{stack}-"))
+        })
+        .count();
+    let tgs = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .iter()
+        .filter(|t| {
+            t.target_group_name()
+                .unwrap_or_default()
+                .starts_with(&format!("{stack}-"))
+        })
+        .count();
+    let databases = rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+        .iter()
+        .filter(|d| {
+            d.db_instance_identifier()
+                .unwrap_or_default()
+                .starts_with(&format!("{stack}-"))
+        })
+        .count();
     let distributions = cloudfront
         .list_distributions()
         .send()
         .await
         .unwrap()
         .distribution_list()
-        .map(|l| l.items().iter().filter(|d| d.comment() == format!("vikunja-aws stack {stack}")).count())
+        .map(|l| {
+            l.items()
+                .iter()
+                .filter(|d| d.comment() == format!("vikunja-aws stack {stack}"))
+                .count()
+        })
         .unwrap_or(0);
-    let task_definitions = ecs.list_task_definitions().family_prefix(format!("{stack}-backend-api")).send().await.unwrap().task_definition_arns().len();
-    let services = ecs.list_services().cluster(stack).send().await.unwrap().service_arns().len();
-    let secret_count = secrets.list_secrets().send().await.unwrap().secret_list().iter().filter(|s| s.name().unwrap_or_default().starts_with(&format!("{stack}/"))).count();
+    let task_definitions = ecs
+        .list_task_definitions()
+        .family_prefix(format!("{stack}-backend-api"))
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns()
+        .len();
+    let services = ecs
+        .list_services()
+        .cluster(stack)
+        .send()
+        .await
+        .unwrap()
+        .service_arns()
+        .len();
+    let secret_count = secrets
+        .list_secrets()
+        .send()
+        .await
+        .unwrap()
+        .secret_list()
+        .iter()
+        .filter(|s| {
+            s.name()
+                .unwrap_or_default()
+                .starts_with(&format!("{stack}/"))
+        })
+        .count();
     vec![
         ("vpcs", vpcs),
         ("subnets", subnets),
@@ -62,9 +167,14 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
     let outputs = h.provision(&stack, json!({})).await.expect("provision");
     assert_eq!(outputs["stack"], stack);
     let url = outputs["frontendUrl"].as_str().unwrap();
-    assert!(url.starts_with("https://") && url.ends_with(".cloudfront.net"), "{url}");
+    assert!(
+        url.starts_with("https://") && url.ends_with(".cloudfront.net"),
+        "{url}"
+    );
     assert_eq!(outputs["apiUrl"].as_str().unwrap(), format!("{url}/api/v1"));
-    assert!(outputs["databaseEndpoint"].as_str().is_some_and(|e| !e.is_empty()));
+    assert!(outputs["databaseEndpoint"]
+        .as_str()
+        .is_some_and(|e| !e.is_empty()));
 
     let config = h.config();
     check_network(config, &stack).await;
@@ -75,15 +185,30 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
     check_delivery(config, &stack).await;
 
     let before = census(&h, &stack).await;
-    assert!(before.iter().all(|(_, n)| *n > 0), "every kind exists: {before:?}");
-    let again = h.provision(&stack, json!({})).await.expect("second provision");
+    assert!(
+        before.iter().all(|(_, n)| *n > 0),
+        "every kind exists: {before:?}"
+    );
+    let again = h
+        .provision(&stack, json!({}))
+        .await
+        .expect("second provision");
     assert_eq!(again, outputs, "a re-run reports the same stack");
-    assert_eq!(census(&h, &stack).await, before, "a second run creates nothing");
+    assert_eq!(
+        census(&h, &stack).await,
+        before,
+        "a second run creates nothing"
+    );
 }
 
 async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
     let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpcs = ec2.describe_vpcs().filters(tag("vikunja:stack", stack)).send().await.unwrap();
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(tag("vikunja:stack", stack))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1);
     let vpc = &vpcs.vpcs()[0];
     assert_eq!(vpc.cidr_block(), Some("10.42.0.0/16"));
@@ -95,48 +220,86 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(hostnames.enable_dns_hostnames().and_then(|a| a.value()), Some(true));
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|a| a.value()),
+        Some(true)
+    );
 
-    let subnets = ec2.describe_subnets().filters(Filter::builder().name("vpc-id").values(vpc_id).build()).send().await.unwrap();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .send()
+        .await
+        .unwrap();
     let named = |role: &str| -> Vec<aws_sdk_ec2::types::Subnet> {
         subnets
             .subnets()
             .iter()
-            .filter(|s| s.tags().iter().any(|t| t.key() == Some("Name") && t.value().unwrap_or_default().contains(&format!("-{role}-"))))
+            .filter(|s| {
+                s.tags().iter().any(|t| {
+                    t.key() == Some("Name")
+                        && t.value().unwrap_or_default().contains(&format!("-{role}-"))
+                })
+            })
             .cloned()
             .collect()
     };
     let (public, isolated) = (named("public"), named("isolated"));
     assert_eq!((public.len(), isolated.len()), (2, 2));
     for pair in [&public, &isolated] {
-        assert_ne!(pair[0].availability_zone(), pair[1].availability_zone(), "two zones");
+        assert_ne!(
+            pair[0].availability_zone(),
+            pair[1].availability_zone(),
+            "two zones"
+        );
     }
 
-    let tables = ec2.describe_route_tables().filters(Filter::builder().name("vpc-id").values(vpc_id).build()).send().await.unwrap();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .send()
+        .await
+        .unwrap();
     let table_of = |subnet: &str| {
         tables
             .route_tables()
             .iter()
-            .find(|t| t.associations().iter().any(|a| a.subnet_id() == Some(subnet)))
+            .find(|t| {
+                t.associations()
+                    .iter()
+                    .any(|a| a.subnet_id() == Some(subnet))
+            })
             .unwrap_or_else(|| panic!("subnet {subnet} has an explicit route table"))
             .clone()
     };
     for subnet in &public {
         let routes = table_of(subnet.subnet_id().unwrap());
         assert!(
-            routes.routes().iter().any(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))),
+            routes
+                .routes()
+                .iter()
+                .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
+                    && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))),
             "public subnets route to the internet gateway"
         );
     }
     for subnet in &isolated {
         let routes = table_of(subnet.subnet_id().unwrap());
         assert!(
-            routes.routes().iter().all(|r| !r.gateway_id().is_some_and(|g| g.starts_with("igw-"))),
+            routes
+                .routes()
+                .iter()
+                .all(|r| !r.gateway_id().is_some_and(|g| g.starts_with("igw-"))),
             "isolated subnets have no route to the internet"
         );
     }
 
-    let groups = ec2.describe_security_groups().filters(Filter::builder().name("vpc-id").values(vpc_id).build()).send().await.unwrap();
+    let groups = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .send()
+        .await
+        .unwrap();
     let group = |role: &str| {
         groups
             .security_groups()
@@ -153,8 +316,14 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
             .map(|p| {
                 (
                     p.from_port().unwrap_or(-1),
-                    p.ip_ranges().iter().filter_map(|r| r.cidr_ip().map(str::to_string)).collect(),
-                    p.user_id_group_pairs().iter().filter_map(|u| u.group_id().map(str::to_string)).collect(),
+                    p.ip_ranges()
+                        .iter()
+                        .filter_map(|r| r.cidr_ip().map(str::to_string))
+                        .collect(),
+                    p.user_id_group_pairs()
+                        .iter()
+                        .filter_map(|u| u.group_id().map(str::to_string))
+                        .collect(),
                 )
             })
             .collect();
@@ -163,42 +332,128 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
     };
     assert_eq!(
         sources(&lb),
-        vec![(80, vec!["0.0.0.0/0".to_string()], vec![]), (8080, vec!["10.42.0.0/16".to_string()], vec![])],
-        "production from anywhere, test listener from the VPC only"
+        vec![
+            (80, vec![], vec![]),
+            (8080, vec!["10.42.0.0/16".to_string()], vec![])
+        ],
+        "production from no address range (CloudFront's prefix list below), test listener from the VPC only"
     );
-    assert_eq!(sources(&app), vec![(3456, vec![], vec![lb.group_id().unwrap().to_string()])], "app only from the load balancer");
-    assert_eq!(sources(&db), vec![(3306, vec![], vec![app.group_id().unwrap().to_string()])], "database only from the app");
+    let prefix_lists: Vec<&str> = lb
+        .ip_permissions()
+        .iter()
+        .filter(|p| p.from_port() == Some(80))
+        .flat_map(|p| p.prefix_list_ids())
+        .filter_map(|p| p.prefix_list_id())
+        .collect();
+    let cloudfront = ec2
+        .describe_managed_prefix_lists()
+        .filters(
+            Filter::builder()
+                .name("prefix-list-name")
+                .values("com.amazonaws.global.cloudfront.origin-facing")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        prefix_lists,
+        vec![cloudfront.prefix_lists()[0].prefix_list_id().unwrap()],
+        "production only from CloudFront's origin-facing addresses"
+    );
+    assert_eq!(
+        sources(&app),
+        vec![(3456, vec![], vec![lb.group_id().unwrap().to_string()])],
+        "app only from the load balancer"
+    );
+    assert_eq!(
+        sources(&db),
+        vec![(3306, vec![], vec![app.group_id().unwrap().to_string()])],
+        "database only from the app"
+    );
 }
 
 async fn check_data(config: &aws_config::SdkConfig, stack: &str) {
     let rds = aws_sdk_rds::Client::new(config);
-    let found = rds.describe_db_instances().db_instance_identifier(format!("{stack}-data-mysql")).send().await.unwrap();
+    let found = rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("{stack}-data-mysql"))
+        .send()
+        .await
+        .unwrap();
     let db = &found.db_instances()[0];
     assert_eq!(db.engine(), Some("mysql"));
     assert_eq!(db.publicly_accessible(), Some(false));
     assert_eq!(db.storage_encrypted(), Some(true));
-    assert!(db.backup_retention_period().unwrap_or(0) > 0, "backups kept");
-    assert_eq!(db.db_subnet_group().and_then(|g| g.db_subnet_group_name()), Some(format!("{stack}-data-subnets").as_str()));
-    let secret_arn = db.master_user_secret().and_then(|s| s.secret_arn()).expect("RDS manages the master password");
+    assert!(
+        db.backup_retention_period().unwrap_or(0) > 0,
+        "backups kept"
+    );
+    assert_eq!(
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some(format!("{stack}-data-subnets").as_str())
+    );
+    let secret_arn = db
+        .master_user_secret()
+        .and_then(|s| s.secret_arn())
+        .expect("RDS manages the master password");
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    secrets.describe_secret().secret_id(secret_arn).send().await.expect("the managed secret exists");
-    let service = secrets.describe_secret().secret_id(format!("{stack}/backend/service-secret")).send().await.unwrap();
-    assert!(service.tags().iter().any(|t| t.key() == Some("vikunja:stack") && t.value() == Some(stack)));
+    secrets
+        .describe_secret()
+        .secret_id(secret_arn)
+        .send()
+        .await
+        .expect("the managed secret exists");
+    let service = secrets
+        .describe_secret()
+        .secret_id(format!("{stack}/backend/service-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert!(service
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("vikunja:stack") && t.value() == Some(stack)));
 }
 
 async fn check_load_balancer(config: &aws_config::SdkConfig, stack: &str) {
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let lbs = elb.describe_load_balancers().names(format!("{stack}-nlb")).send().await.unwrap();
+    let lbs = elb
+        .describe_load_balancers()
+        .names(format!("{stack}-nlb"))
+        .send()
+        .await
+        .unwrap();
     let lb = &lbs.load_balancers()[0];
-    assert_eq!(lb.r#type(), Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network));
-    let listeners = elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap();
-    let mut ports: Vec<i32> = listeners.listeners().iter().filter_map(|l| l.port()).collect();
+    assert_eq!(
+        lb.r#type(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
+    );
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut ports: Vec<i32> = listeners
+        .listeners()
+        .iter()
+        .filter_map(|l| l.port())
+        .collect();
     ports.sort();
     assert_eq!(ports, vec![80, 8080], "production and test listeners");
     for colour in ["blue", "green"] {
-        let groups = elb.describe_target_groups().names(format!("{stack}-{colour}")).send().await.unwrap();
+        let groups = elb
+            .describe_target_groups()
+            .names(format!("{stack}-{colour}"))
+            .send()
+            .await
+            .unwrap();
         let group = &groups.target_groups()[0];
-        assert_eq!(group.target_type(), Some(&aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip));
+        assert_eq!(
+            group.target_type(),
+            Some(&aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+        );
         assert_eq!(group.port(), Some(3456));
         assert_eq!(group.health_check_path(), Some("/health"));
     }
@@ -206,23 +461,54 @@ async fn check_load_balancer(config: &aws_config::SdkConfig, stack: &str) {
 
 async fn check_backend(config: &aws_config::SdkConfig, stack: &str, url: &str) {
     let ecs = aws_sdk_ecs::Client::new(config);
-    let services = ecs.describe_services().cluster(stack).services(format!("{stack}-backend-api")).send().await.unwrap();
+    let services = ecs
+        .describe_services()
+        .cluster(stack)
+        .services(format!("{stack}-backend-api"))
+        .send()
+        .await
+        .unwrap();
     let service = &services.services()[0];
     assert_eq!(
         service.deployment_controller().map(|c| c.r#type().as_str()),
         Some("CODE_DEPLOY"),
         "releases go through CodeDeploy"
     );
-    assert!(service.load_balancers()[0].target_group_arn().unwrap().contains(&format!("{stack}-blue")), "first task set behind blue");
-    let task = ecs.describe_task_definition().task_definition(service.task_definition().unwrap()).send().await.unwrap();
+    assert!(
+        service.load_balancers()[0]
+            .target_group_arn()
+            .unwrap()
+            .contains(&format!("{stack}-blue")),
+        "first task set behind blue"
+    );
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
     let container = &task.task_definition().unwrap().container_definitions()[0];
     assert_eq!(container.image(), Some("vikunja/vikunja:0.24.6"));
     assert_eq!(container.port_mappings()[0].container_port(), Some(3456));
-    let env: Vec<(&str, &str)> = container.environment().iter().map(|kv| (kv.name().unwrap(), kv.value().unwrap())).collect();
-    assert!(env.contains(&("VIKUNJA_SERVICE_PUBLICURL", format!("{url}/").as_str())), "{env:?}");
-    assert!(env.iter().all(|(k, _)| !k.contains("PASSWORD") && !k.contains("SECRET")), "no secret in plain env: {env:?}");
+    let env: Vec<(&str, &str)> = container
+        .environment()
+        .iter()
+        .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+        .collect();
+    assert!(
+        env.contains(&("VIKUNJA_SERVICE_PUBLICURL", format!("{url}/").as_str())),
+        "{env:?}"
+    );
+    assert!(
+        env.iter()
+            .all(|(k, _)| !k.contains("PASSWORD") && !k.contains("SECRET")),
+        "no secret in plain env: {env:?}"
+    );
     let secrets: Vec<&str> = container.secrets().iter().map(|s| s.name()).collect();
-    assert_eq!(secrets, vec!["VIKUNJA_DATABASE_PASSWORD", "VIKUNJA_SERVICE_SECRET"]);
+    assert_eq!(
+        secrets,
+        vec!["VIKUNJA_DATABASE_PASSWORD", "VIKUNJA_SERVICE_SECRET"]
+    );
 
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(config);
     let targets = autoscaling
@@ -241,16 +527,33 @@ async fn check_backend(config: &aws_config::SdkConfig, stack: &str, url: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(policies.scaling_policies()[0].policy_type().as_str(), "TargetTrackingScaling");
+    assert_eq!(
+        policies.scaling_policies()[0].policy_type().as_str(),
+        "TargetTrackingScaling"
+    );
 }
 
 async fn check_frontend(config: &aws_config::SdkConfig, stack: &str, outputs: &serde_json::Value) {
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
     let site = outputs["siteBucket"].as_str().unwrap();
-    let block = s3.get_public_access_block().bucket(site).send().await.unwrap();
+    let block = s3
+        .get_public_access_block()
+        .bucket(site)
+        .send()
+        .await
+        .unwrap();
     let block = block.public_access_block_configuration().unwrap();
     assert_eq!(
-        (block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()),
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
         (Some(true), Some(true), Some(true), Some(true))
     );
     let cloudfront = aws_sdk_cloudfront::Client::new(config);
@@ -259,10 +562,22 @@ async fn check_frontend(config: &aws_config::SdkConfig, stack: &str, outputs: &s
     let distribution = distribution.distribution().unwrap();
     let policy = s3.get_bucket_policy().bucket(site).send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    assert_eq!(policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"], distribution.arn(), "bucket readable by this distribution only");
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"],
+        distribution.arn(),
+        "bucket readable by this distribution only"
+    );
     let uploads = outputs["uploadsBucket"].as_str().unwrap();
-    let notifications = s3.get_bucket_notification_configuration().bucket(uploads).send().await.unwrap();
-    assert!(notifications.event_bridge_configuration().is_some(), "uploads reach EventBridge");
+    let notifications = s3
+        .get_bucket_notification_configuration()
+        .bucket(uploads)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        notifications.event_bridge_configuration().is_some(),
+        "uploads reach EventBridge"
+    );
 
     let config = distribution.distribution_config().unwrap();
     assert_eq!(config.default_root_object(), Some("index.html"));
@@ -270,18 +585,45 @@ async fn check_frontend(config: &aws_config::SdkConfig, stack: &str, outputs: &s
     assert_eq!(origins.len(), 2);
     let site_origin = origins.iter().find(|o| o.id() == "site").unwrap();
     assert!(site_origin.domain_name().starts_with(site));
-    assert!(site_origin.origin_access_control_id().is_some_and(|o| !o.is_empty()), "site read through Origin Access Control");
+    assert!(
+        site_origin
+            .origin_access_control_id()
+            .is_some_and(|o| !o.is_empty()),
+        "site read through Origin Access Control"
+    );
     let api_origin = origins.iter().find(|o| o.id() == "api").unwrap();
-    assert!(api_origin.domain_name().contains(&format!("{stack}-nlb")), "/api/* goes to the load balancer: {}", api_origin.domain_name());
+    assert!(
+        api_origin.domain_name().contains(&format!("{stack}-nlb")),
+        "/api/* goes to the load balancer: {}",
+        api_origin.domain_name()
+    );
     let behaviours = config.cache_behaviors().unwrap().items();
     assert_eq!(behaviours.len(), 1);
-    assert_eq!((behaviours[0].path_pattern(), behaviours[0].target_origin_id()), ("/api/*", "api"));
-    assert_eq!(behaviours[0].function_associations().map(|f| f.quantity()).unwrap_or(0), 0, "API errors are never rewritten");
+    assert_eq!(
+        (
+            behaviours[0].path_pattern(),
+            behaviours[0].target_origin_id()
+        ),
+        ("/api/*", "api")
+    );
+    assert_eq!(
+        behaviours[0]
+            .function_associations()
+            .map(|f| f.quantity())
+            .unwrap_or(0),
+        0,
+        "API errors are never rewritten"
+    );
     let default = config.default_cache_behavior().unwrap();
-    assert_eq!(default.viewer_protocol_policy().as_str(), "redirect-to-https");
+    assert_eq!(
+        default.viewer_protocol_policy().as_str(),
+        "redirect-to-https"
+    );
     let fallback = &default.function_associations().unwrap().items()[0];
     assert_eq!(fallback.event_type().as_str(), "viewer-request");
-    assert!(fallback.function_arn().ends_with(&format!("{stack}-frontend-spa-fallback")));
+    assert!(fallback
+        .function_arn()
+        .ends_with(&format!("{stack}-frontend-spa-fallback")));
 }
 
 async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
@@ -294,21 +636,48 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
         .await
         .unwrap();
     let group = group.deployment_group_info().unwrap();
-    assert_eq!(group.deployment_config_name(), Some("CodeDeployDefault.ECSAllAtOnce"));
+    assert_eq!(
+        group.deployment_config_name(),
+        Some("CodeDeployDefault.ECSAllAtOnce")
+    );
     let style = group.deployment_style().unwrap();
-    assert_eq!(style.deployment_type().map(|t| t.as_str()), Some("BLUE_GREEN"));
-    assert_eq!(style.deployment_option().map(|t| t.as_str()), Some("WITH_TRAFFIC_CONTROL"));
+    assert_eq!(
+        style.deployment_type().map(|t| t.as_str()),
+        Some("BLUE_GREEN")
+    );
+    assert_eq!(
+        style.deployment_option().map(|t| t.as_str()),
+        Some("WITH_TRAFFIC_CONTROL")
+    );
     let rollback = group.auto_rollback_configuration().unwrap();
     assert!(rollback.enabled());
     let events: Vec<&str> = rollback.events().iter().map(|e| e.as_str()).collect();
-    assert!(events.contains(&"DEPLOYMENT_FAILURE") && events.contains(&"DEPLOYMENT_STOP_ON_ALARM"), "{events:?}");
-    let pair = &group.load_balancer_info().unwrap().target_group_pair_info_list()[0];
-    let names: Vec<&str> = pair.target_groups().iter().filter_map(|t| t.name()).collect();
-    assert_eq!(names, vec![format!("{stack}-blue"), format!("{stack}-green")]);
+    assert!(
+        events.contains(&"DEPLOYMENT_FAILURE") && events.contains(&"DEPLOYMENT_STOP_ON_ALARM"),
+        "{events:?}"
+    );
+    let pair = &group
+        .load_balancer_info()
+        .unwrap()
+        .target_group_pair_info_list()[0];
+    let names: Vec<&str> = pair
+        .target_groups()
+        .iter()
+        .filter_map(|t| t.name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("{stack}-blue"), format!("{stack}-green")]
+    );
     assert!(pair.prod_traffic_route().unwrap().listener_arns()[0].contains(&format!("{stack}-nlb")));
-    assert!(pair.test_traffic_route().is_some_and(|r| !r.listener_arns().is_empty()));
+    assert!(pair
+        .test_traffic_route()
+        .is_some_and(|r| !r.listener_arns().is_empty()));
     let service = &group.ecs_services()[0];
-    assert_eq!(service.service_name(), Some(format!("{stack}-backend-api").as_str()));
+    assert_eq!(
+        service.service_name(),
+        Some(format!("{stack}-backend-api").as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -317,14 +686,25 @@ async fn invalid_input_fails_at_the_first_step_with_a_clear_error() {
     let stack = Harness::unique_stack("bad");
     h.bootstrap(&stack).await.expect("bootstrap");
     // The CLI refuses it before starting anything …
-    let refused = h.provision(&stack, json!({"vpcCidr": "10.42.0.1/33"})).await.unwrap_err();
+    let refused = h
+        .provision(&stack, json!({"vpcCidr": "10.42.0.1/33"}))
+        .await
+        .unwrap_err();
     assert!(format!("{refused:#}").contains("vpcCidr"), "{refused:#}");
     // … and a caller that bypasses it gets the same answer from the workflow's first function.
     let input = json!({"settings": {"stack": "Not A Name"}});
     let failed = h.provision_raw(&stack, &input).await.unwrap_err();
     let message = format!("{failed:#}");
-    assert!(message.contains("InvalidInput") && message.contains("stack name \"Not A Name\""), "{message}");
-    let vpcs = aws_sdk_ec2::Client::new(h.config()).describe_vpcs().filters(tag("vikunja:stack", "Not A Name")).send().await.unwrap();
+    assert!(
+        message.contains("InvalidInput") && message.contains("stack name \"Not A Name\""),
+        "{message}"
+    );
+    let vpcs = aws_sdk_ec2::Client::new(h.config())
+        .describe_vpcs()
+        .filters(tag("vikunja:stack", "Not A Name"))
+        .send()
+        .await
+        .unwrap();
     assert!(vpcs.vpcs().is_empty(), "nothing was created");
 }
 
@@ -336,7 +716,12 @@ async fn a_failed_run_is_recovered_by_the_next_one() {
     // Someone else's target group already has the name the stack needs.
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(h.config());
     let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let other_vpc = ec2.create_vpc().cidr_block("10.99.0.0/16").send().await.unwrap();
+    let other_vpc = ec2
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .send()
+        .await
+        .unwrap();
     let squatter = elb
         .create_target_group()
         .name(format!("{stack}-green"))
@@ -349,16 +734,40 @@ async fn a_failed_run_is_recovered_by_the_next_one() {
         .unwrap();
     let failed = h.provision(&stack, json!({})).await.unwrap_err();
     let message = format!("{failed:#}");
-    assert!(message.contains(&format!("target group {stack}-green exists but is not tagged")), "{message}");
+    assert!(
+        message.contains(&format!(
+            "target group {stack}-green exists but is not tagged"
+        )),
+        "{message}"
+    );
 
-    let vpcs_after_failure = ec2.describe_vpcs().filters(tag("vikunja:stack", &stack)).send().await.unwrap().vpcs().len();
-    assert_eq!(vpcs_after_failure, 1, "what the failed run made is kept, tagged");
+    let vpcs_after_failure = ec2
+        .describe_vpcs()
+        .filters(tag("vikunja:stack", &stack))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
+    assert_eq!(
+        vpcs_after_failure, 1,
+        "what the failed run made is kept, tagged"
+    );
     elb.delete_target_group()
         .target_group_arn(squatter.target_groups()[0].target_group_arn().unwrap())
         .send()
         .await
         .unwrap();
-    h.provision(&stack, json!({})).await.expect("the next run finishes the job");
-    let vpcs = ec2.describe_vpcs().filters(tag("vikunja:stack", &stack)).send().await.unwrap().vpcs().len();
+    h.provision(&stack, json!({}))
+        .await
+        .expect("the next run finishes the job");
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(tag("vikunja:stack", &stack))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
     assert_eq!(vpcs, 1, "and adopts what the failed run made");
 }

@@ -113,7 +113,10 @@ pub async fn bootstrap(
 /// The template's parameters. On the local stack deployments take seconds, not minutes,
 /// so polls and the hook's patience are scaled down; on AWS the template's defaults hold.
 fn stack_parameters(aws: &Aws, stack: &str, bucket: &str) -> Vec<Parameter> {
-    let mut values = vec![("VikunjaStack", stack.to_string()), ("ArtifactsBucket", bucket.to_string())];
+    let mut values = vec![
+        ("VikunjaStack", stack.to_string()),
+        ("ArtifactsBucket", bucket.to_string()),
+    ];
     if aws.target == crate::target::Target::Local {
         values.extend([
             ("ReleasePollSeconds", "1".to_string()),
@@ -123,7 +126,12 @@ fn stack_parameters(aws: &Aws, stack: &str, bucket: &str) -> Vec<Parameter> {
     }
     values
         .into_iter()
-        .map(|(key, value)| Parameter::builder().parameter_key(key).parameter_value(value).build())
+        .map(|(key, value)| {
+            Parameter::builder()
+                .parameter_key(key)
+                .parameter_value(value)
+                .build()
+        })
         .collect()
 }
 

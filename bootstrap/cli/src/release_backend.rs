@@ -48,15 +48,18 @@ pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Res
 /// repository (pushed with docker or crane): the tag is added to it, which is a push.
 async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> Result<String> {
     let ecr = aws_sdk_ecr::Client::new(&aws.config);
-    let manifest = match aws.target {
-        Target::Local => local_manifest(&reference.repository, tag),
+    let (manifest, media_type) = match aws.target {
+        Target::Local => (
+            local_manifest(&reference.repository, tag),
+            DOCKER_MANIFEST.to_string(),
+        ),
         Target::Aws => existing_manifest(&ecr, repository, reference).await?,
     };
     let put = ecr
         .put_image()
         .repository_name(repository)
         .image_manifest(&manifest)
-        .image_manifest_media_type("application/vnd.docker.distribution.manifest.v2+json")
+        .image_manifest_media_type(&media_type)
         .image_tag(tag)
         .send()
         .await;
@@ -83,6 +86,8 @@ async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> R
     }
 }
 
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
 /// A schema-2 manifest whose config digest names the reference: the same reference gives
 /// the same manifest, hence the same image digest, as re-pushing the same image would.
 fn local_manifest(source_repository: &str, tag: &str) -> String {
@@ -98,11 +103,13 @@ fn local_manifest(source_repository: &str, tag: &str) -> String {
     .to_string()
 }
 
+/// The manifest and its media type as ECR holds them (an OCI index for multi-arch images),
+/// so the new tag names exactly the same image.
 async fn existing_manifest(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
     reference: &ImageRef,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let id = match (&reference.digest, &reference.tag) {
         (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
         (None, Some(tag)) => ImageIdentifier::builder().image_tag(tag).build(),
@@ -115,7 +122,13 @@ async fn existing_manifest(
         .send()
         .await
         .context("look up the image")?;
-    found.images().first().and_then(|i| i.image_manifest()).map(str::to_string).with_context(|| {
+    let image = found.images().first();
+    let manifest = image.and_then(|i| i.image_manifest()).map(str::to_string);
+    let media_type = image
+        .and_then(|i| i.image_manifest_media_type())
+        .unwrap_or(DOCKER_MANIFEST)
+        .to_string();
+    manifest.map(|m| (m, media_type)).with_context(|| {
         format!("{} is not in {repository}: push it there first (docker push / crane copy); the push itself starts the release", reference.repository)
     })
 }

@@ -1,6 +1,6 @@
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, IpPermission, IpRange, ResourceType, RouteTable, SecurityGroup, Subnet,
-    UserIdGroupPair,
+    AttributeBooleanValue, IpPermission, IpRange, PrefixListId, ResourceType, RouteTable,
+    SecurityGroup, Subnet, UserIdGroupPair,
 };
 use aws_sdk_ec2::Client;
 use tracing::info;
@@ -73,7 +73,7 @@ pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<Net
         &names,
         &vpc_id,
         "lb",
-        "vikunja load balancer: production 80 from anywhere, test 8080 from the VPC",
+        "vikunja load balancer: production 80 from CloudFront only, test 8080 from the VPC",
     )
     .await?;
     let app = ensure_security_group(
@@ -92,7 +92,16 @@ pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<Net
         "vikunja database: 3306 from the API tasks only",
     )
     .await?;
-    allow_from_cidr(ec2, &lb, PROD_PORT, "0.0.0.0/0", "production listener").await?;
+    // The API is served through CloudFront; nobody may reach the load balancer around it.
+    let cloudfront = cloudfront_origin_prefix_list(ec2).await?;
+    allow_from_prefix_list(
+        ec2,
+        &lb,
+        PROD_PORT,
+        &cloudfront,
+        "production listener: CloudFront only",
+    )
+    .await?;
     // The test listener serves green before it takes traffic: never from the internet.
     allow_from_cidr(ec2, &lb, TEST_PORT, cidr, "test listener, VPC only").await?;
     allow_from_group(ec2, &app, CONTAINER_PORT, &lb, "from the load balancer").await?;
@@ -462,6 +471,56 @@ async fn allow(ec2: &Client, group_id: &str, permission: IpPermission, what: Str
         Err(e) if e.code() == Some(DUPLICATE_PERMISSION) => Ok(()),
         Err(e) => Err(e).context(what),
     }
+}
+
+/// AWS's managed list of CloudFront's origin-facing addresses (it counts as 55 rules
+/// against the security group's quota of 60).
+const CLOUDFRONT_ORIGIN_FACING: &str = "com.amazonaws.global.cloudfront.origin-facing";
+
+async fn cloudfront_origin_prefix_list(ec2: &Client) -> Result<String> {
+    let found = ec2
+        .describe_managed_prefix_lists()
+        .filters(filter("prefix-list-name", CLOUDFRONT_ORIGIN_FACING))
+        .send()
+        .await
+        .context("find CloudFront's origin-facing prefix list")?;
+    found
+        .prefix_lists()
+        .first()
+        .and_then(|p| p.prefix_list_id())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "this region has no managed prefix list {CLOUDFRONT_ORIGIN_FACING}"
+            ))
+        })
+}
+
+async fn allow_from_prefix_list(
+    ec2: &Client,
+    group_id: &str,
+    port: i32,
+    prefix_list: &str,
+    why: &str,
+) -> Result<()> {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .prefix_list_ids(
+            PrefixListId::builder()
+                .prefix_list_id(prefix_list)
+                .description(why)
+                .build(),
+        )
+        .build();
+    allow(
+        ec2,
+        group_id,
+        permission,
+        format!("allow tcp/{port} from {prefix_list} into {group_id}"),
+    )
+    .await
 }
 
 async fn allow_from_cidr(

@@ -1,0 +1,75 @@
+"""S3 bucket behaviour the stack relies on: EventBridge delivery is visible, and bucket policies
+evaluate conditions as AWS does."""
+
+
+def test_eventbridge_delivery_is_visible(stack, unique):
+    s3 = stack.client("s3")
+    bucket = f"notify-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
+
+
+def test_eventbridge_is_shown_beside_other_configurations(stack, unique):
+    s3, sqs = stack.client("s3"), stack.client("sqs")
+    bucket = f"notify-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=sqs.create_queue(QueueName=f"q-{unique}")["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "EventBridgeConfiguration": {},
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
+        },
+    )
+    shown = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert shown["EventBridgeConfiguration"] == {}
+    assert shown["QueueConfigurations"][0]["QueueArn"] == queue_arn
+
+
+def test_a_policy_statement_whose_condition_fails_does_not_apply(stack, unique):
+    """The site bucket's policy: CloudFront may read (condition on its distribution), plain
+    HTTP is denied (condition on aws:SecureTransport). Neither condition holds for a call
+    through the local endpoint, so neither statement applies and the owner's calls work."""
+    import json
+
+    s3 = stack.client("s3")
+    bucket = f"site-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "CloudFront", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+             "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E1"}}},
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
+    }))
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"<html></html>", ContentType="text/html")
+    assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == b"<html></html>"
+    s3.delete_object(Bucket=bucket, Key="index.html")
+
+
+def test_an_unconditional_deny_still_denies(stack, unique):
+    import json
+
+    import botocore.exceptions
+    import pytest
+
+    s3 = stack.client("s3")
+    bucket = f"locked-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
+    }))
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        s3.put_object(Bucket=bucket, Key="x", Body=b"x")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
