@@ -227,13 +227,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
 
     // RDS
     let rds = aws_sdk_rds::Client::new(config);
-    for db in rds
+    let pages: Vec<_> = rds
         .describe_db_instances()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .db_instances()
-    {
+        .unwrap();
+    for db in pages.iter().flat_map(|p| p.db_instances()) {
         if ours(
             &mut db
                 .tag_list()
@@ -243,13 +244,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
             add("database", db.db_instance_identifier().unwrap());
         }
     }
-    for group in rds
+    let pages: Vec<_> = rds
         .describe_db_subnet_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .db_subnet_groups()
-    {
+        .unwrap();
+    for group in pages.iter().flat_map(|p| p.db_subnet_groups()) {
         let tags = rds
             .list_tags_for_resource()
             .resource_name(group.db_subnet_group_arn().unwrap())
@@ -265,13 +267,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
             add("db subnet group", group.db_subnet_group_name().unwrap());
         }
     }
-    for snapshot in rds
+    let pages: Vec<_> = rds
         .describe_db_snapshots()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .db_snapshots()
-    {
+        .unwrap();
+    for snapshot in pages.iter().flat_map(|p| p.db_snapshots()) {
         if ours(
             &mut snapshot
                 .tag_list()
@@ -345,10 +348,20 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
 
     // ECS
     let ecs = aws_sdk_ecs::Client::new(config);
-    let clusters = ecs.list_clusters().send().await.unwrap();
+    let pages: Vec<_> = ecs
+        .list_clusters()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    let clusters: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.cluster_arns().iter().cloned())
+        .collect();
     let described = ecs
         .describe_clusters()
-        .set_clusters(Some(clusters.cluster_arns().to_vec()))
+        .set_clusters(Some(clusters))
         .include(aws_sdk_ecs::types::ClusterField::Tags)
         .send()
         .await
@@ -379,13 +392,15 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         aws_sdk_ecs::types::TaskDefinitionStatus::Active,
         aws_sdk_ecs::types::TaskDefinitionStatus::Inactive,
     ] {
-        let listed = ecs
+        let pages: Vec<_> = ecs
             .list_task_definitions()
             .status(status)
+            .into_paginator()
             .send()
+            .try_collect()
             .await
             .unwrap();
-        for arn in listed.task_definition_arns() {
+        for arn in pages.iter().flat_map(|p| p.task_definition_arns()) {
             let td = ecs
                 .describe_task_definition()
                 .task_definition(arn)
@@ -418,13 +433,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
 
     // ECR, CloudWatch Logs, CloudWatch alarms, CodeDeploy
     let ecr = aws_sdk_ecr::Client::new(config);
-    for repo in ecr
+    let pages: Vec<_> = ecr
         .describe_repositories()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .repositories()
-    {
+        .unwrap();
+    for repo in pages.iter().flat_map(|p| p.repositories()) {
         let tags = ecr
             .list_tags_for_resource()
             .resource_arn(repo.repository_arn().unwrap())
@@ -436,13 +452,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         }
     }
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    for group in logs
+    let pages: Vec<_> = logs
         .describe_log_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .log_groups()
-    {
+        .unwrap();
+    for group in pages.iter().flat_map(|p| p.log_groups()) {
         let name = group.log_group_name().unwrap();
         let arn = group.arn().unwrap().trim_end_matches(":*");
         let tags = logs
@@ -469,13 +486,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         }
     }
     let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
-    for alarm in cloudwatch
+    let pages: Vec<_> = cloudwatch
         .describe_alarms()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .metric_alarms()
-    {
+        .unwrap();
+    for alarm in pages.iter().flat_map(|p| p.metric_alarms()) {
         let tags = cloudwatch
             .list_tags_for_resource()
             .resource_arn(alarm.alarm_arn().unwrap())
@@ -504,7 +522,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
 
     // Secrets Manager (a secret scheduled for deletion is not listed), SSM
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    for secret in secrets.list_secrets().send().await.unwrap().secret_list() {
+    let pages: Vec<_> = secrets
+        .list_secrets()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    for secret in pages.iter().flat_map(|p| p.secret_list()) {
         if ours(
             &mut secret
                 .tags()
@@ -515,14 +540,16 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         }
     }
     let ssm = aws_sdk_ssm::Client::new(config);
-    let params = ssm
+    let pages: Vec<_> = ssm
         .get_parameters_by_path()
         .path(format!("/vikunja/{stack}"))
         .recursive(true)
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .unwrap();
-    for p in params.parameters() {
+    for p in pages.iter().flat_map(|p| p.parameters()) {
         let name = p.name().unwrap();
         let tags = ssm
             .list_tags_for_resource()
@@ -560,13 +587,14 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         add("bootstrap function", &format!("{stack}-teardown"));
     }
     let sfn = aws_sdk_sfn::Client::new(config);
-    for m in sfn
+    let pages: Vec<_> = sfn
         .list_state_machines()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
-        .unwrap()
-        .state_machines()
-    {
+        .unwrap();
+    for m in pages.iter().flat_map(|p| p.state_machines()) {
         let tags = sfn
             .list_tags_for_resource()
             .resource_arn(m.state_machine_arn())
@@ -998,7 +1026,10 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
         .map(|(_, k)| format!("{} {}", k.kind, k.id))
         .collect();
     assert!(kept.contains(&format!("ssm parameter {note}")), "{kept:#?}");
-    assert!(kept.contains(&format!("cloudfront distribution {look_alike}")), "{kept:#?}");
+    assert!(
+        kept.contains(&format!("cloudfront distribution {look_alike}")),
+        "{kept:#?}"
+    );
 }
 
 async fn untagged_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> String {

@@ -124,18 +124,19 @@ async fn find_service(clients: &Clients, ctx: &Ctx, cluster: &str) -> Result<Opt
 }
 
 async fn foreign_services(clients: &Clients, cluster: &str, ours: &str) -> Result<Vec<String>> {
-    let listed = clients
+    let arns: Vec<String> = clients
         .ecs
         .list_services()
         .cluster(cluster)
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
         .context(format!("list services of cluster {cluster}"))?;
-    Ok(listed
-        .service_arns()
-        .iter()
+    Ok(arns
+        .into_iter()
         .filter(|arn| arn.rsplit('/').next() != Some(ours))
-        .cloned()
         .collect())
 }
 
