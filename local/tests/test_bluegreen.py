@@ -440,3 +440,29 @@ def _manifest(seed: str) -> str:
                        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
                                   "digest": "sha256:" + (seed * 8)[:64].ljust(64, "0")},
                        "layers": []})
+
+
+# -- deleting (moto has no DeleteApplication / DeleteDeploymentGroup) ---------------------------
+
+
+def test_groups_and_applications_can_be_deleted_and_listing_survives_the_service(stack, env, clients):
+    codedeploy, ecs = clients["codedeploy"], clients["ecs"]
+    # Listing a group's deployments still works once its ECS service is gone (teardown order).
+    ecs.delete_service(cluster=env.cluster, service=env.service, force=True)
+    assert codedeploy.list_deployments(applicationName=env.application, deploymentGroupName=env.group)["deployments"] == []
+
+    deleted = codedeploy.delete_deployment_group(applicationName=env.application, deploymentGroupName=env.group)
+    assert deleted["hooksNotCleanedUp"] == []
+    codedeploy.delete_deployment_group(applicationName=env.application, deploymentGroupName=env.group)  # again: fine
+    with pytest.raises(ClientError) as gone:
+        codedeploy.get_deployment_group(applicationName=env.application, deploymentGroupName=env.group)
+    assert gone.value.response["Error"]["Code"] == "DeploymentGroupDoesNotExistException"
+
+    codedeploy.delete_application(applicationName=env.application)
+    codedeploy.delete_application(applicationName=env.application)  # already gone: still fine
+    with pytest.raises(ClientError) as gone:
+        codedeploy.get_application(applicationName=env.application)
+    assert gone.value.response["Error"]["Code"] == "ApplicationDoesNotExistException"
+    with pytest.raises(ClientError) as missing:
+        codedeploy.delete_deployment_group(applicationName=env.application, deploymentGroupName=env.group)
+    assert missing.value.response["Error"]["Code"] == "ApplicationDoesNotExistException"

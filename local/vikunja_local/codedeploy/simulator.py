@@ -33,7 +33,7 @@ class CodeDeploySimulator:
     OPERATIONS = (
         "CreateDeployment", "GetDeployment", "BatchGetDeployments", "ListDeployments", "StopDeployment",
         "ContinueDeployment", "PutLifecycleEventHookExecutionStatus", "ListDeploymentTargets",
-        "GetDeploymentTarget", "BatchGetDeploymentTargets",
+        "GetDeploymentTarget", "BatchGetDeploymentTargets", "DeleteApplication", "DeleteDeploymentGroup",
     )
 
     def __init__(self, lambda_host, data_plane, timings: Timings):
@@ -116,7 +116,8 @@ class CodeDeploySimulator:
             raise CodeDeployError("ApplicationNameRequiredException",
                                   "If deploymentGroupName is specified, then applicationName must be specified")
         if application:
-            deployment_group(account, region, application, group_name)
+            # Existence only: AWS lists a group's deployments even after its ECS service is gone.
+            _require_group(account, region, application, group_name)
         statuses = request.get("includeOnlyStatuses") or []
         window = request.get("createTimeRange") or {}
         matching = [
@@ -128,6 +129,43 @@ class CodeDeploySimulator:
             and (window.get("end") is None or d.create_time <= float(window["end"]))
         ]
         return {"deployments": [d.deployment_id for d in matching]}
+
+    # -- deleting (moto answers NotImplementedError) -------------------------------------------
+
+    def delete_deployment_group(self, request: dict, call: CallView) -> dict:
+        """Removes the group from moto; a group that is not there is already deleted."""
+        from moto.codedeploy.models import codedeploy_backends
+
+        account, region = account_for(call), call.region or self.lambda_host.default_region
+        application = _required(request, "applicationName", "ApplicationNameRequiredException", "applicationName is required")
+        group_name = _required(request, "deploymentGroupName", "DeploymentGroupNameRequiredException",
+                               "deploymentGroupName is required")
+        backend = codedeploy_backends[account][region]
+        if application not in backend.applications:
+            raise CodeDeployError("ApplicationDoesNotExistException", f"No application found for name: {application}")
+        self._refuse_while_deploying(application, group_name)
+        backend.deployment_groups.get(application, {}).pop(group_name, None)
+        return {"hooksNotCleanedUp": []}
+
+    def delete_application(self, request: dict, call: CallView) -> dict:
+        """Removes the application and its groups from moto; an absent one is already deleted."""
+        from moto.codedeploy.models import codedeploy_backends
+
+        account, region = account_for(call), call.region or self.lambda_host.default_region
+        application = _required(request, "applicationName", "ApplicationNameRequiredException", "applicationName is required")
+        backend = codedeploy_backends[account][region]
+        self._refuse_while_deploying(application, None)
+        backend.deployment_groups.pop(application, None)
+        backend.applications.pop(application, None)
+        return {}
+
+    def _refuse_while_deploying(self, application: str, group_name: str | None) -> None:
+        running = [d for d in self._deployments.values()
+                   if d.application_name == application and (group_name is None or d.group_name == group_name)
+                   and d.status in ("Created", "Queued", "InProgress", "Ready")]
+        if running:
+            raise CodeDeployError("InvalidOperationException",
+                                  f"deployment {running[0].deployment_id} is still running; stop it first")
 
     def stop_deployment(self, request: dict, call: CallView) -> dict:
         deployment = self._deployment(request.get("deploymentId"), call)
@@ -259,6 +297,16 @@ class CodeDeploySimulator:
         with self._lock:
             self._deployments[rollback.deployment_id] = rollback
         return rollback
+
+
+def _require_group(account: str, region: str, application: str, group_name: str) -> None:
+    from moto.codedeploy.models import codedeploy_backends
+
+    backend = codedeploy_backends[account][region]
+    if application not in backend.applications:
+        raise CodeDeployError("ApplicationDoesNotExistException", f"No application found for name: {application}")
+    if group_name not in backend.deployment_groups.get(application, {}):
+        raise CodeDeployError("DeploymentGroupDoesNotExistException", f"No Deployment Group found for name: {group_name}")
 
 
 def deployment_group(account: str, region: str, application: str, group_name: str) -> dict:
