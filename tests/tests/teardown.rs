@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
 use serde_json::json;
-use tokio::sync::OnceCell;
 use vikunja_aws::down::{self, DownOptions, DownReport};
 use vikunja_aws::follow;
 use vikunja_aws::target::Target;
@@ -37,36 +36,6 @@ fn delete_data() -> DownOptions {
     }
 }
 
-/// moto 5.2.5 has no CodeDeploy `DeleteApplication` (it answers HTTP 500). Until the local
-/// stack has it, a teardown that meets a CodeDeploy application ends with exactly that one
-/// failure (and keeps the bootstrap stack); the tests then check everything else, and say
-/// so. Once the local stack deletes applications, the strict checks apply by themselves.
-async fn codedeploy_deletes(h: &Harness) -> bool {
-    static PROBE: OnceCell<bool> = OnceCell::const_new();
-    *PROBE
-        .get_or_init(|| async {
-            let codedeploy = aws_sdk_codedeploy::Client::new(h.config());
-            let name = format!("teardown-probe-{}", std::process::id());
-            let _ = codedeploy
-                .create_application()
-                .application_name(&name)
-                .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Ecs)
-                .send()
-                .await;
-            let deletes = codedeploy
-                .delete_application()
-                .application_name(&name)
-                .send()
-                .await
-                .is_ok();
-            if !deletes {
-                eprintln!("NOTE: the local stack cannot delete CodeDeploy applications (moto 5.2.5 answers DeleteApplication with HTTP 500); teardown reports that one failure and the tests check everything else");
-            }
-            deletes
-        })
-        .await
-}
-
 fn failures(report: &DownReport) -> Vec<String> {
     report
         .summary
@@ -79,31 +48,13 @@ fn failures(report: &DownReport) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The teardown is complete and the bootstrap stack gone — or, on a local stack that cannot
-/// delete CodeDeploy applications, that is its one failure. True when complete.
-async fn assert_finished(h: &Harness, stack: &str, report: &DownReport) -> bool {
+/// The teardown is complete, with no failure, and the bootstrap stack is gone.
+async fn assert_finished(_h: &Harness, _stack: &str, report: &DownReport) -> bool {
     let failed = failures(report);
-    if report.complete {
-        assert!(failed.is_empty());
-        assert!(report.bootstrap_deleted, "the bootstrap stack goes last");
-        return true;
-    }
-    assert!(
-        !codedeploy_deletes(h).await,
-        "teardown incomplete: {failed:#?}"
-    );
-    assert_eq!(failed.len(), 1, "{failed:#?}");
-    assert!(
-        failed[0].starts_with(&format!(
-            "delivery codedeploy application {stack}: HTTP 500"
-        )),
-        "{failed:#?}"
-    );
-    assert!(
-        !report.bootstrap_deleted,
-        "an incomplete teardown keeps its bootstrap stack"
-    );
-    false
+    assert!(report.complete, "teardown incomplete: {failed:#?}");
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(report.bootstrap_deleted, "the bootstrap stack goes last");
+    true
 }
 
 /// Everything that carries the stack's tag (or, for what cannot carry tags, its name), in
