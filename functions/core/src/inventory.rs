@@ -15,16 +15,27 @@ pub async fn record<T: Serialize>(
     outputs: &T,
 ) -> Result<()> {
     let name = Names::new(stack).inventory_parameter(tier);
-    let value = serde_json::to_string(outputs)
-        .map_err(|e| Error::invalid(format!("serialize {tier} outputs: {e}")))?;
-    // Tags can only be given when a parameter is created; later writes overwrite the value.
+    write_json(ssm, &name, stack, tier, outputs).await
+}
+
+/// Writes `value` as JSON to the String parameter `name`, tagged for `stack` and `tier`
+/// when it is created (SSM takes tags only then; later writes overwrite the value).
+pub async fn write_json<T: Serialize>(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    stack: &str,
+    tier: Tier,
+    value: &T,
+) -> Result<()> {
+    let value = serde_json::to_string(value)
+        .map_err(|e| Error::invalid(format!("serialize the value of {name}: {e}")))?;
     let tag_list = tags::standard(stack, tier)
         .into_iter()
         .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "inventory tag"))
         .collect::<Result<Vec<Tag>>>()?;
     let created = ssm
         .put_parameter()
-        .name(&name)
+        .name(name)
         .r#type(ParameterType::String)
         .value(&value)
         .set_tags(Some(tag_list))
@@ -37,16 +48,16 @@ pub async fn record<T: Serialize>(
                 .is_some_and(|s| s.is_parameter_already_exists()) =>
         {
             ssm.put_parameter()
-                .name(&name)
+                .name(name)
                 .r#type(ParameterType::String)
                 .value(&value)
                 .overwrite(true)
                 .send()
                 .await
-                .context(format!("record inventory {name}"))?;
+                .context(format!("write {name}"))?;
             Ok(())
         }
-        Err(e) => Err(e).context(format!("record inventory {name}")),
+        Err(e) => Err(e).context(format!("write {name}")),
     }
 }
 

@@ -1,11 +1,9 @@
 //! The live release, as recorded in SSM next to the tiers' inventory
 //! (`/vikunja/<stack>/frontend-release`), read by `vikunja-aws status` and by the next release.
 
-use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{Deserialize, Serialize};
-use vikunja_core::error::built;
-use vikunja_core::tags::{self, Tier};
-use vikunja_core::{Error, Names, Result, SdkContext};
+use vikunja_core::tags::Tier;
+use vikunja_core::{inventory, Error, Names, Result, SdkContext};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,39 +65,7 @@ pub async fn read(ssm: &aws_sdk_ssm::Client, stack: &str) -> Result<Option<LiveR
 
 pub async fn write(ssm: &aws_sdk_ssm::Client, stack: &str, live: &LiveRelease) -> Result<()> {
     let name = Names::new(stack).frontend_release_parameter();
-    let value = serde_json::to_string(live)
-        .map_err(|e| Error::invalid(format!("serialize the live release: {e}")))?;
-    // Tags can only be given when a parameter is created; later writes overwrite the value.
-    let tag_list = tags::standard(stack, Tier::Frontend)
-        .into_iter()
-        .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "tag"))
-        .collect::<Result<Vec<_>>>()?;
-    let created = ssm
-        .put_parameter()
-        .name(&name)
-        .r#type(ParameterType::String)
-        .value(&value)
-        .set_tags(Some(tag_list))
-        .send()
-        .await;
-    match created {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_already_exists()) =>
-        {
-            ssm.put_parameter()
-                .name(&name)
-                .r#type(ParameterType::String)
-                .value(&value)
-                .overwrite(true)
-                .send()
-                .await
-                .context(format!("record the live release in {name}"))?;
-            Ok(())
-        }
-        Err(e) => Err(e).context(format!("record the live release in {name}")),
-    }
+    inventory::write_json(ssm, &name, stack, Tier::Frontend, live).await
 }
 
 #[cfg(test)]
