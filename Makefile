@@ -60,7 +60,8 @@ test-unit: ## pure logic, no AWS
 	cargo test --workspace --lib --bins
 
 test-integration: build-local ## the workflows end to end on a fresh local stack of their own
-	@tests/with-local-stack cargo test -p vikunja-tests --tests -- --test-threads 4
+	@# --workspace, as build-local: the same feature set, so the SDK crates are not rebuilt.
+	@tests/with-local-stack cargo test --workspace --test '*' -- --test-threads 4
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q

@@ -36,6 +36,13 @@ fn delete_data() -> DownOptions {
     }
 }
 
+/// The census lists every resource of a kind and then asks each for its tags; a teardown
+/// running beside it deletes resources in between. These tests run one at a time.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 fn failures(report: &DownReport) -> Vec<String> {
     report
         .summary
@@ -352,13 +359,23 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
             .await
             .unwrap();
         for arn in pages.iter().flat_map(|p| p.task_definition_arns()) {
-            let td = ecs
+            // Another test's teardown may delete it between the listing and this call.
+            let td = match ecs
                 .describe_task_definition()
                 .task_definition(arn)
                 .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
                 .send()
                 .await
-                .unwrap();
+            {
+                Ok(td) => td,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_client_exception()) =>
+                {
+                    continue
+                }
+                Err(e) => panic!("describe task definition {arn}: {e:?}"),
+            };
             if ours(
                 &mut td
                     .tags()
@@ -643,6 +660,7 @@ fn left_over(all: &BTreeSet<String>, report: &DownReport, complete: bool) -> BTr
 #[tokio::test(flavor = "multi_thread")]
 async fn down_removes_everything_resumes_after_a_crash_and_runs_twice() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("td");
     bootstrap(&h, &stack).await;
     let outputs = h.provision(&stack, json!({})).await.expect("provision");
@@ -770,6 +788,7 @@ async fn stop_when_waiting(h: &Harness, execution: &str, state: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn down_finishes_an_interrupted_up_and_leaves_the_look_alike_that_stopped_it() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("tdi");
     bootstrap(&h, &stack).await;
     // Someone else's target group has the name the stack needs: provision stops after the
@@ -842,6 +861,7 @@ async fn down_finishes_an_interrupted_up_and_leaves_the_look_alike_that_stopped_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("tdn");
     let neighbour = format!("{stack}-st"); // like vikunja and vikunja-staging: one is a prefix of the other
     bootstrap(&h, &stack).await;
@@ -1012,6 +1032,7 @@ async fn untagged_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &
 #[tokio::test(flavor = "multi_thread")]
 async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("tdk");
     bootstrap(&h, &stack).await;
     let outputs = h.provision(&stack, json!({})).await.expect("provision");
@@ -1099,6 +1120,7 @@ async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("tdr");
     bootstrap(&h, &stack).await;
     h.provision(&stack, json!({})).await.expect("provision");
@@ -1216,6 +1238,7 @@ async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_stack_is_said_so_and_nothing_is_deleted() {
     let h = Harness::new().await;
+    let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("nosuch");
     let error = down(&h, &stack, &delete_data()).await.unwrap_err();
     let message = format!("{error:#}");
