@@ -308,6 +308,14 @@ pub async fn follow_release(
     let mut seen = 0usize;
     let mut state = Value::Null;
     loop {
+        // The status first, then the history: once the status says it ended, the history
+        // read after it holds every step's output (the other order races the last step).
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .context("describe the release")?;
         let history = sfn
             .get_execution_history()
             .execution_arn(execution)
@@ -337,12 +345,6 @@ pub async fn follow_release(
             published |= details.name() == "Publish";
         }
         seen = events.len();
-        let described = sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .context("describe the release")?;
         match described.status() {
             ExecutionStatus::Succeeded => return Ok(summary(&state, true)),
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
