@@ -248,3 +248,39 @@ pub async fn status(aws: &Aws, stack: &str) -> Result<Value> {
     }
     Ok(Value::Object(tiers))
 }
+
+/// The newest execution of `state_machine` whose input (the event that started it) matches,
+/// waiting up to `within` for the event to arrive; `None` when none appeared.
+pub async fn execution_started_by(
+    aws: &Aws,
+    state_machine: &str,
+    within: std::time::Duration,
+    matches: impl Fn(&Value) -> bool,
+) -> Result<Option<String>> {
+    let sfn = aws.sfn();
+    let started = Instant::now();
+    while started.elapsed() < within {
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(state_machine)
+            .max_results(20)
+            .send()
+            .await
+            .context("list executions")?;
+        for execution in listed.executions() {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution.execution_arn())
+                .send()
+                .await
+                .context("describe an execution")?;
+            let input: Value =
+                serde_json::from_str(described.input().unwrap_or("{}")).unwrap_or(Value::Null);
+            if matches(&input) {
+                return Ok(Some(execution.execution_arn().to_string()));
+            }
+        }
+        tokio::time::sleep(aws.poll_interval()).await;
+    }
+    Ok(None)
+}

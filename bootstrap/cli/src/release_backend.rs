@@ -3,7 +3,7 @@
 //! find that execution and follow it, with CodeDeploy's lifecycle events as they happen.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -133,34 +133,19 @@ async fn existing_manifest(
     })
 }
 
-/// The execution the push started: the newest whose input carries this digest.
+/// The execution the push started: its input (the ECR event) names this digest.
 async fn find_execution(aws: &Aws, state_machine: &str, digest: &str) -> Result<String> {
-    let sfn = aws.sfn();
-    let started = Instant::now();
-    while started.elapsed() < EXECUTION_APPEARS_WITHIN {
-        let listed = sfn
-            .list_executions()
-            .state_machine_arn(state_machine)
-            .max_results(20)
-            .send()
-            .await
-            .context("list release executions")?;
-        for execution in listed.executions() {
-            let described = sfn
-                .describe_execution()
-                .execution_arn(execution.execution_arn())
-                .send()
-                .await?;
-            if described
-                .input()
-                .is_some_and(|input| input.contains(digest))
-            {
-                return Ok(execution.execution_arn().to_string());
-            }
-        }
-        tokio::time::sleep(aws.poll_interval()).await;
-    }
-    bail!("no release started within {}s of the push: is the EventBridge rule {{stack}}-ecr-push enabled?", EXECUTION_APPEARS_WITHIN.as_secs())
+    let found =
+        follow::execution_started_by(aws, state_machine, EXECUTION_APPEARS_WITHIN, |input| {
+            input["detail"]["image-digest"] == digest
+        })
+        .await?;
+    found.with_context(|| {
+        format!(
+            "no release started within {}s of the push: is the EventBridge rule <stack>-ecr-push enabled?",
+            EXECUTION_APPEARS_WITHIN.as_secs()
+        )
+    })
 }
 
 /// The live version and the last deployments with their outcome, for `status`.

@@ -261,38 +261,19 @@ pub async fn find_execution(
     key: &str,
     etag: &str,
 ) -> Result<String> {
-    let sfn = aws.sfn();
-    let started = Instant::now();
-    while started.elapsed() < EXECUTION_APPEARS_WITHIN {
-        let listed = sfn
-            .list_executions()
-            .state_machine_arn(state_machine)
-            .max_results(20)
-            .send()
-            .await
-            .context("list frontend release executions")?;
-        for execution in listed.executions() {
-            let described = sfn
-                .describe_execution()
-                .execution_arn(execution.execution_arn())
-                .send()
-                .await
-                .context("describe a release execution")?;
-            let input: Value =
-                serde_json::from_str(described.input().unwrap_or("{}")).unwrap_or(Value::Null);
+    let found =
+        follow::execution_started_by(aws, state_machine, EXECUTION_APPEARS_WITHIN, |input| {
             let object = &input["detail"]["object"];
-            if object["key"] == key
+            object["key"] == key
                 && object["etag"].as_str().map(|e| e.trim_matches('"')) == Some(etag)
-            {
-                return Ok(execution.execution_arn().to_string());
-            }
-        }
-        tokio::time::sleep(aws.poll_interval()).await;
-    }
-    bail!(
-        "no release started within {}s of the upload: is the bootstrap stack's EventBridge rule <stack>-frontend-upload there (run `vikunja-aws bootstrap`)?",
-        EXECUTION_APPEARS_WITHIN.as_secs()
-    )
+        })
+        .await?;
+    found.with_context(|| {
+        format!(
+            "no release started within {}s of the upload: is the bootstrap stack's EventBridge rule <stack>-frontend-upload there (run `vikunja-aws bootstrap`)?",
+            EXECUTION_APPEARS_WITHIN.as_secs()
+        )
+    })
 }
 
 /// Follows the execution, printing each step as it ends, until `Publish` has run (the release
