@@ -371,6 +371,27 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
         vec![(3306, vec![], vec![app.group_id().unwrap().to_string()])],
         "database only from the app"
     );
+    let probe = group("probe");
+    assert!(probe.ip_permissions().is_empty(), "nothing may reach the probe");
+    let egress: Vec<(String, i32, Vec<String>)> = probe
+        .ip_permissions_egress()
+        .iter()
+        .map(|p| {
+            (
+                p.ip_protocol().unwrap_or_default().to_string(),
+                p.from_port().unwrap_or(-1),
+                p.ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        egress,
+        vec![("tcp".to_string(), 8080, vec!["10.42.0.0/16".to_string()])],
+        "the probe may reach the test listener and nothing else"
+    );
 }
 
 async fn check_data(config: &aws_config::SdkConfig, stack: &str) {
@@ -678,6 +699,57 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
         service.service_name(),
         Some(format!("{stack}-backend-api").as_str())
     );
+
+    // The hook's probe sits in the public subnets with its own group, so it can reach the
+    // test listener that admits the VPC only.
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let named = |name: String| Filter::builder().name("tag:Name").values(name).build();
+    let mut public: Vec<String> = ec2
+        .describe_subnets()
+        .filters(named(format!("{stack}-network-public-a")))
+        .filters(tag("vikunja:stack", stack))
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .chain(
+            ec2.describe_subnets()
+                .filters(named(format!("{stack}-network-public-b")))
+                .send()
+                .await
+                .unwrap()
+                .subnets(),
+        )
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    public.sort();
+    let probe_group = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values(format!("{stack}-network-probe"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string();
+    let probe = aws_sdk_lambda::Client::new(config)
+        .get_function_configuration()
+        .function_name(format!("{stack}-probe"))
+        .send()
+        .await
+        .unwrap();
+    let vpc = probe.vpc_config().expect("the probe is attached to the VPC");
+    let mut subnets = vpc.subnet_ids().to_vec();
+    subnets.sort();
+    assert_eq!(subnets, public, "the probe lives in the public subnets");
+    assert_eq!(vpc.security_group_ids(), [probe_group]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 pub const LISTENER_MAP_VARIABLE: &str = "VIKUNJA_LOCAL_LISTENERS";
 
-/// `host:port` to connect to for a listener, read at call time (listeners come and go).
-pub fn listener_address(dns_name: &str, port: i32) -> String {
+/// The loopback address standing for a listener on the local stack; `None` on AWS (no map),
+/// where callers reach the listener by its own addresses.
+pub fn local_listener_address(dns_name: &str, port: i32) -> Option<String> {
     let public = format!("{dns_name}:{port}");
     std::env::var(LISTENER_MAP_VARIABLE)
         .ok()
         .and_then(|path| std::fs::read_to_string(path).ok())
         .and_then(|text| serde_json::from_str::<HashMap<String, String>>(&text).ok())
         .and_then(|map| map.get(&public).cloned())
-        .unwrap_or(public)
 }

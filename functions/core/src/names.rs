@@ -92,6 +92,10 @@ impl Names {
     pub fn hook_function(&self) -> String {
         format!("{}-hook", self.stack)
     }
+    /// The bootstrap stack's smoke-test probe, which provision attaches to the VPC.
+    pub fn probe_function(&self) -> String {
+        format!("{}-probe", self.stack)
+    }
     /// SSM parameter holding one tier's outputs.
     pub fn inventory_parameter(&self, tier: Tier) -> String {
         format!("{}/{}", self.inventory_path(), tier.as_str())

@@ -59,6 +59,9 @@ pub struct NetworkOutputs {
     pub lb_security_group_id: String,
     pub app_security_group_id: String,
     pub db_security_group_id: String,
+    /// The smoke-test probe's group (absent from inventories written before it existed).
+    #[serde(default)]
+    pub probe_security_group_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,4 +139,7 @@ pub struct DeliveryOutputs {
     pub deployment_group: String,
     pub deployment_config: String,
     pub alarms: Vec<String>,
+    /// The smoke-test probe attached to the VPC (absent from inventories written before it).
+    #[serde(default)]
+    pub probe_function: Option<String>,
 }

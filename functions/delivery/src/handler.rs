@@ -22,6 +22,7 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 pub async fn handle(
@@ -33,6 +34,7 @@ pub async fn handle(
     settings.validate()?;
     let lb = ProvisionState::require(&state.loadbalancer, "load balancer")?;
     let backend = ProvisionState::require(&state.backend, "backend")?;
+    let network = ProvisionState::require(&state.network, "network")?;
     if codedeploy_role.is_empty() {
         return Err(Error::invalid(
             "environment variable CODEDEPLOY_ROLE_ARN is not set (bootstrap stack)",
@@ -74,11 +76,14 @@ pub async fn handle(
         .context(format!("create deployment group {group}"))?;
         info!(group, "created deployment group");
     }
+    let probe = names.probe_function();
+    crate::probe::attach_to_vpc(&clients.lambda, &probe, network).await?;
     let outputs = DeliveryOutputs {
         application,
         deployment_group: group,
         deployment_config: DEPLOYMENT_CONFIG.to_string(),
         alarms,
+        probe_function: Some(probe),
     };
     inventory::record(&clients.ssm, &settings.stack, Tier::Delivery, &outputs).await?;
     Ok(outputs)

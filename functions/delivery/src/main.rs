@@ -11,6 +11,7 @@ async fn main() -> Result<(), Error> {
         codedeploy: aws_sdk_codedeploy::Client::new(&config),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
     };
     run(service_fn(|event: LambdaEvent<ProvisionState>| {
         delivery::handle(&clients, &role, event.payload)

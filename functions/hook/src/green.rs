@@ -1,7 +1,8 @@
-//! From a deployment id to what green is: the test listener's address, the version green
+//! From a deployment id to what green is: the test listener's addresses, the version green
 //! must report, and green's target group.
 
-use vikunja_core::endpoints::listener_address;
+use aws_sdk_ec2::types::Filter;
+use vikunja_core::endpoints::local_listener_address;
 use vikunja_core::image::ImageRef;
 use vikunja_core::{Error, Result, SdkContext};
 
@@ -12,8 +13,9 @@ const IMAGE_TAG_TAG: &str = "vikunja:image-tag";
 
 #[derive(Debug, Clone)]
 pub struct Green {
-    /// `host:port` of the test listener (a loopback address on the local stack).
-    pub address: String,
+    /// `host:port`s of the test listener inside the VPC: the load balancer's private address
+    /// in each zone (one loopback address on the local stack).
+    pub addresses: Vec<String>,
     pub expected_version: String,
     pub target_group_arn: String,
 }
@@ -103,11 +105,52 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
         .and_then(|lb| lb.dns_name())
         .ok_or_else(|| Error::conflict(format!("load balancer {lb_arn} has no DNS name")))?;
 
+    let addresses = match local_listener_address(dns, port) {
+        Some(loopback) => vec![loopback],
+        None => private_addresses(clients, lb_arn)
+            .await?
+            .into_iter()
+            .map(|ip| format!("{ip}:{port}"))
+            .collect(),
+    };
+    if addresses.is_empty() {
+        return Err(Error::NotReady(format!(
+            "load balancer {lb_arn} has no network interfaces yet"
+        )));
+    }
     Ok(Green {
-        address: listener_address(dns, port),
+        addresses,
         expected_version: expected_version(clients, &task_definition).await?,
         target_group_arn,
     })
+}
+
+/// The load balancer's private IPs: its DNS name resolves to public addresses, which a
+/// function inside the VPC without a public IP cannot reach. ELB names its interfaces
+/// `ELB <type>/<name>/<id>`, the tail of the load balancer's ARN.
+async fn private_addresses(clients: &Clients, lb_arn: &str) -> Result<Vec<String>> {
+    let description = interface_description(lb_arn).ok_or_else(|| {
+        Error::conflict(format!("{lb_arn} is not a load balancer ARN"))
+    })?;
+    let found = clients
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("description").values(&description).build())
+        .send()
+        .await
+        .context(format!("network interfaces of {lb_arn}"))?;
+    let mut addresses: Vec<String> = found
+        .network_interfaces()
+        .iter()
+        .filter_map(|eni| eni.private_ip_address().map(str::to_string))
+        .collect();
+    addresses.sort();
+    Ok(addresses)
+}
+
+fn interface_description(lb_arn: &str) -> Option<String> {
+    let tail = lb_arn.split_once(":loadbalancer/")?.1;
+    (tail.split('/').count() == 3).then(|| format!("ELB {tail}"))
 }
 
 fn task_definition_of(appspec: &str) -> Option<String> {
@@ -156,6 +199,18 @@ async fn expected_version(clients: &Clients, task_definition: &str) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interfaces_are_found_by_the_arn_tail() {
+        assert_eq!(
+            interface_description(
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/vikunja-nlb/50dc6c495c0c9188"
+            )
+            .as_deref(),
+            Some("ELB net/vikunja-nlb/50dc6c495c0c9188")
+        );
+        assert_eq!(interface_description("arn:aws:s3:::bucket"), None);
+    }
 
     #[test]
     fn the_task_definition_comes_from_the_appspec() {

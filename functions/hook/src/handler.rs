@@ -13,7 +13,9 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub ecs: aws_sdk_ecs::Client,
-    pub http: reqwest::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    /// The test listener admits the VPC only: the probe, attached to it, makes the requests.
+    pub probe: smoke::Probe,
 }
 
 /// How long green may take to pass, and how often it is asked. The total stays well under
@@ -91,7 +93,7 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
     };
     info!(
         deployment_id,
-        address = green.address,
+        addresses = ?green.addresses,
         expected = green.expected_version,
         "smoke-testing green"
     );
@@ -99,7 +101,7 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let outcome = match smoke::observe(&clients.http, &clients.elb, &green).await {
+        let outcome = match smoke::observe(&clients.probe, &clients.elb, &green).await {
             Ok(observation) => smoke::judge(&observation, &green.expected_version),
             Err(e) => Err(e.to_string()),
         };
@@ -108,7 +110,7 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
             Err(reason) if Instant::now() + budget.interval >= deadline => {
                 return Verdict::Failed(format!(
                     "green at {} did not pass within {}s ({attempts} attempts): {reason}",
-                    green.address,
+                    green.addresses.join(", "),
                     budget.total.as_secs()
                 ));
             }

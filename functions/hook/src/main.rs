@@ -10,11 +10,12 @@ async fn main() -> Result<(), Error> {
         codedeploy: aws_sdk_codedeploy::Client::new(&config),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         ecs: aws_sdk_ecs::Client::new(&config),
-        // No pooled connections: an NLB keeps an open flow on its old target after the listener
-        // moves, so a reused connection would test the previous release, not green.
-        http: reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()?,
+        ec2: aws_sdk_ec2::Client::new(&config),
+        probe: hook::smoke::Probe {
+            lambda: aws_sdk_lambda::Client::new(&config),
+            function: std::env::var("PROBE_FUNCTION")
+                .map_err(|_| "PROBE_FUNCTION is not set: the bootstrap template sets it")?,
+        },
     };
     let budget = Budget::from_env();
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {

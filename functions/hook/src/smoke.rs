@@ -1,9 +1,8 @@
 //! One smoke test of green, and the judgement of its answers (pure, unit-tested).
 
-use std::time::Duration;
-
+use probe::{Answer, Answers};
 use vikunja_core::image::same_version;
-use vikunja_core::{Result, SdkContext};
+use vikunja_core::{Error, Result, SdkContext};
 
 use crate::green::Green;
 
@@ -66,22 +65,29 @@ fn excerpt(text: &str) -> String {
     }
 }
 
+/// Asks the probe (inside the VPC) for `/health` and `/api/v1/info` at each of the test
+/// listener's addresses, and green's target group for its targets' health.
 pub async fn observe(
-    http: &reqwest::Client,
+    probe: &Probe,
     elb: &aws_sdk_elasticloadbalancingv2::Client,
     green: &Green,
 ) -> Result<Observation> {
-    let health = Some(get(http, &format!("http://{}/health", green.address)).await);
-    let info = Some(get(http, &format!("http://{}/api/v1/info", green.address)).await);
+    let urls: Vec<String> = green
+        .addresses
+        .iter()
+        .flat_map(|a| [format!("http://{a}/health"), format!("http://{a}/api/v1/info")])
+        .collect();
+    let answers = probe.get(&urls).await?;
     let targets = elb
         .describe_target_health()
         .target_group_arn(&green.target_group_arn)
         .send()
         .await
         .context(format!("target health of {}", green.target_group_arn))?;
+    let (health, info) = first_answering(&answers);
     let mut observation = Observation {
-        health,
-        info,
+        health: Some(health),
+        info: Some(info),
         ..Default::default()
     };
     for target in targets.target_health_descriptions() {
@@ -104,19 +110,69 @@ pub async fn observe(
     Ok(observation)
 }
 
-async fn get(http: &reqwest::Client, url: &str) -> std::result::Result<(u16, String), String> {
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .map_err(|e| format!("no answer from {url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| format!("unreadable answer from {url}: {e}"))?;
-    Ok((status, body))
+type Outcome = std::result::Result<(u16, String), String>;
+
+/// The `(health, info)` answers of the first address that answered `/health` at all: with
+/// cross-zone routing off, a zone without a green target does not answer, and that says
+/// nothing about green. When none answered, the first address's failure.
+fn first_answering(answers: &[Answer]) -> (Outcome, Outcome) {
+    let outcome = |a: &Answer| match (a.status, &a.error) {
+        (Some(status), _) => Ok((status, a.body.clone().unwrap_or_default())),
+        (None, error) => Err(format!(
+            "{}: {}",
+            a.url,
+            error.as_deref().unwrap_or("no answer")
+        )),
+    };
+    let pairs: Vec<&[Answer]> = answers.chunks(2).filter(|p| p.len() == 2).collect();
+    let chosen = pairs
+        .iter()
+        .find(|pair| pair[0].status.is_some())
+        .or_else(|| pairs.first());
+    match chosen {
+        Some(pair) => (outcome(&pair[0]), outcome(&pair[1])),
+        None => (
+            Err("the probe returned no answers".into()),
+            Err("the probe returned no answers".into()),
+        ),
+    }
+}
+
+/// The probe function, invoked synchronously. Its request and answers are `probe`'s types.
+#[derive(Clone)]
+pub struct Probe {
+    pub lambda: aws_sdk_lambda::Client,
+    pub function: String,
+}
+
+impl Probe {
+    pub async fn get(&self, urls: &[String]) -> Result<Vec<Answer>> {
+        let request = serde_json::json!({"urls": urls, "timeoutSeconds": 5});
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(&self.function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(request.to_string()))
+            .send()
+            .await
+            .context(format!("invoke the probe {}", self.function))?;
+        let payload = out.payload().map(|b| b.as_ref()).unwrap_or_default();
+        if let Some(kind) = out.function_error() {
+            return Err(Error::conflict(format!(
+                "the probe {} failed ({kind}): {}",
+                self.function,
+                String::from_utf8_lossy(payload)
+            )));
+        }
+        let answers: Answers = serde_json::from_slice(payload).map_err(|e| {
+            Error::conflict(format!(
+                "the probe {} answered something else ({e}): {}",
+                self.function,
+                String::from_utf8_lossy(payload)
+            ))
+        })?;
+        Ok(answers.answers)
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +197,34 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    fn answer(url: &str, status: Option<u16>, body: &str) -> Answer {
+        Answer {
+            url: url.into(),
+            status,
+            body: status.map(|_| body.to_string()),
+            error: status.is_none().then(|| "no answer: timed out".to_string()),
+        }
+    }
+
+    #[test]
+    fn the_first_zone_that_answers_speaks_for_green() {
+        let answers = [
+            answer("http://10.0.0.5:8080/health", None, ""),
+            answer("http://10.0.0.5:8080/api/v1/info", None, ""),
+            answer("http://10.0.1.5:8080/health", Some(200), "OK"),
+            answer("http://10.0.1.5:8080/api/v1/info", Some(200), "{}"),
+        ];
+        let (health, info) = first_answering(&answers);
+        assert_eq!(health, Ok((200, "OK".to_string())));
+        assert_eq!(info, Ok((200, "{}".to_string())));
+        let (health, _) = first_answering(&answers[..2]);
+        assert_eq!(
+            health,
+            Err("http://10.0.0.5:8080/health: no answer: timed out".to_string())
+        );
+        assert!(first_answering(&[]).0.is_err());
     }
 
     #[test]

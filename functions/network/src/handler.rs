@@ -92,6 +92,15 @@ pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<Net
         "vikunja database: 3306 from the API tasks only",
     )
     .await?;
+    let probe = ensure_security_group(
+        ec2,
+        &names,
+        &vpc_id,
+        "probe",
+        "vikunja smoke-test probe: out to the test listener only, nothing in",
+    )
+    .await?;
+    restrict_egress_to(ec2, &probe, TEST_PORT, cidr).await?;
     // The API is served through CloudFront; nobody may reach the load balancer around it.
     let cloudfront = cloudfront_origin_prefix_list(ec2).await?;
     allow_from_prefix_list(
@@ -120,6 +129,7 @@ pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<Net
         lb_security_group_id: lb,
         app_security_group_id: app,
         db_security_group_id: db,
+        probe_security_group_id: Some(probe),
     })
 }
 
@@ -470,6 +480,43 @@ async fn allow(ec2: &Client, group_id: &str, permission: IpPermission, what: Str
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some(DUPLICATE_PERMISSION) => Ok(()),
         Err(e) => Err(e).context(what),
+    }
+}
+
+/// Replaces a new group's allow-all egress with one port to the VPC: the probe, inside the
+/// VPC, may talk to the test listener and nothing else (no AWS API, no internet).
+async fn restrict_egress_to(ec2: &Client, group_id: &str, port: i32, cidr: &str) -> Result<()> {
+    let only = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).description("test listener").build())
+        .build();
+    match ec2
+        .authorize_security_group_egress()
+        .group_id(group_id)
+        .ip_permissions(only)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.code() == Some(DUPLICATE_PERMISSION) => {}
+        Err(e) => return Err(e).context(format!("allow tcp/{port} to {cidr} out of {group_id}")),
+    }
+    let everything = IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    match ec2
+        .revoke_security_group_egress()
+        .group_id(group_id)
+        .ip_permissions(everything)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("InvalidPermission.NotFound") => Ok(()),
+        Err(e) => Err(e).context(format!("revoke the allow-all egress of {group_id}")),
     }
 }
 

@@ -15,11 +15,15 @@ pub struct Found {
     pub deployment_groups: Vec<String>,
     pub running_deployments: Vec<String>,
     pub alarms: Vec<String>,
+    /// The probe function's VPC, while it is attached to one: its interfaces would keep the
+    /// network tier's subnets and security group from being deleted.
+    pub probe_vpc: Option<String>,
 }
 
 pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let mut found = Found {
         alarms: find_alarms(clients, ctx).await?,
+        probe_vpc: find_probe_vpc(clients, ctx).await?,
         ..Found::default()
     };
     let name = ctx.names.codedeploy_application();
@@ -91,6 +95,30 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     Ok(found)
 }
 
+async fn find_probe_vpc(clients: &Clients, ctx: &Ctx) -> Result<Option<String>> {
+    let name = ctx.names.probe_function();
+    match clients
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+    {
+        Ok(config) => Ok(config
+            .vpc_config()
+            .and_then(|vpc| vpc.vpc_id())
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).context(format!("read the probe {name}")),
+    }
+}
+
 /// Alarms whose name has the delivery tier's prefix and that carry our tag.
 async fn find_alarms(clients: &Clients, ctx: &Ctx) -> Result<Vec<String>> {
     let prefix = format!("{}-delivery-", ctx.stack());
@@ -131,6 +159,8 @@ async fn find_alarms(clients: &Clients, ctx: &Ctx) -> Result<Vec<String>> {
     }
 }
 
+pub const PROBE_ATTACHMENT: &str = "probe's vpc attachment";
+
 pub fn plan(found: &Found) -> PlannedTier {
     let mut delete = Vec::new();
     let mut add = |kind: &str, id: &str| {
@@ -150,6 +180,9 @@ pub fn plan(found: &Found) -> PlannedTier {
     }
     for alarm in &found.alarms {
         add("cloudwatch alarm", alarm);
+    }
+    if let Some(vpc) = &found.probe_vpc {
+        add(PROBE_ATTACHMENT, vpc);
     }
     PlannedTier {
         tier: "delivery".into(),
@@ -189,6 +222,23 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
                 }
             }
         }
+    }
+    if let Some(vpc) = &found.probe_vpc {
+        let probe = ctx.names.probe_function();
+        let detached = clients
+            .lambda
+            .update_function_configuration()
+            .function_name(&probe)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .set_subnet_ids(Some(vec![]))
+                    .set_security_group_ids(Some(vec![]))
+                    .build(),
+            )
+            .send()
+            .await
+            .context(format!("detach the probe {probe} from {vpc}"));
+        step.record(PROBE_ATTACHMENT, vpc, detached.map(|_| ()));
     }
     if !found.alarms.is_empty() {
         let deleted = clients
