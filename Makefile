@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build-local up demo bench status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
+.PHONY: help tools build build-tools build-local up demo bench status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,6 +23,20 @@ help: ## this list
 tools: ## check the Rust toolchain, create the local stack's Python venv
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
 	@local/setup.sh "$(VIKUNJA_LOCAL_VENV)"
+
+# Every function crate (each folder of functions/ but the shared library) is one Lambda function.
+LAMBDA_FUNCTIONS := $(filter-out core,$(notdir $(wildcard functions/*)))
+BUILD_VENV  ?= $(CURDIR)/.local/build-venv
+ARCH        ?= x86_64
+LAMBDA_BIN  := $(CARGO_TARGET_DIR)/lambda
+
+build-tools:
+	@local/setup.sh "$(BUILD_VENV)" bootstrap/requirements-build.txt
+
+build: build-tools build-local ## Lambda binaries for AWS (cargo lambda, release; ARCH=arm64 for Graviton), checked to run on Amazon Linux 2023, and the CLI
+	PATH="$(BUILD_VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64) $(addprefix -p ,$(LAMBDA_FUNCTIONS))
+	$(CLI) package --check-lambda --binaries $(LAMBDA_BIN) --out $(CARGO_TARGET_DIR)/package
+	@echo "Ready for AWS: $(CLI) bootstrap --target aws --binaries $(LAMBDA_BIN)"
 
 build-local: ## debug builds of every function and the CLI (what the local stack runs)
 	cargo build --workspace --bins

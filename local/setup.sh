@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Create (or refresh) the Python venv that runs the local AWS stack.
-# Usage: local/setup.sh VENV_DIR
+# Create (or refresh) a Python venv: the local AWS stack's, or another pinned tool set.
+# Usage: local/setup.sh VENV_DIR [REQUIREMENTS_FILE]   (default: local/requirements.txt)
 # Idempotent: pip runs only when requirements.txt changed since the last
 # successful install (a stamp file in the venv holds the hash).
 set -euo pipefail
 
-venv_dir="${1:?usage: $0 VENV_DIR}"
+venv_dir="${1:?usage: $0 VENV_DIR [REQUIREMENTS_FILE]}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-requirements="$here/requirements.txt"
+requirements="${2:-$here/requirements.txt}"
 stamp="$venv_dir/.vikunja-local-requirements.sha256"
 
 if [[ ! -x "$venv_dir/bin/python" ]]; then

@@ -2,6 +2,7 @@
 //! following workflows. The binary and the integration tests share it, so the tests drive
 //! exactly what an operator runs.
 
+pub mod binary;
 pub mod deploy;
 pub mod down;
 pub mod follow;

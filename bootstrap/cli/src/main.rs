@@ -46,6 +46,10 @@ enum Command {
         binaries: PathBuf,
         #[arg(long, default_value = "target/package")]
         out: PathBuf,
+        /// Refuse binaries Lambda cannot start (not Linux ELF, glibc newer than 2.34, mixed
+        /// architectures); `bootstrap --target aws` always checks.
+        #[arg(long)]
+        check_lambda: bool,
     },
     /// Upload the functions and create or update the bootstrap stack.
     Bootstrap {
@@ -129,9 +133,28 @@ async fn run(cli: Cli) -> Result<()> {
     vikunja_core::settings::validate_stack_name(&cli.stack)?;
     let root = repository_root()?;
     match cli.command {
-        Command::Package { binaries, out } => {
+        Command::Package {
+            binaries,
+            out,
+            check_lambda,
+        } => {
             let packaged = package::package(&root, &binaries)?;
+            if check_lambda {
+                packaged.check_runs_on_lambda()?;
+            }
             package::write(&packaged, &out)?;
+            for function in &packaged.functions {
+                match &function.binary {
+                    Ok(facts) => println!(
+                        "  {:<18} {:<7} glibc {:<6} {:>6} KiB zipped",
+                        function.name,
+                        facts.architecture.as_lambda(),
+                        facts.newest_glibc.map_or("none".into(), |v| v.to_string()),
+                        function.zip.len() / 1024
+                    ),
+                    Err(problem) => println!("  {:<18} {problem}", function.name),
+                }
+            }
             println!(
                 "packaged {} functions into {}",
                 packaged.functions.len(),
@@ -143,6 +166,9 @@ async fn run(cli: Cli) -> Result<()> {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
             let packaged = package::package(&root, &binaries)?;
+            if cli.target == Target::Aws {
+                packaged.check_runs_on_lambda()?;
+            }
             let outputs = deploy::bootstrap(&aws, &cli.stack, &packaged, cli.output).await?;
             print_result(cli.output, &outputs);
             Ok(())

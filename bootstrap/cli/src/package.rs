@@ -9,10 +9,14 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::binary::{self, Architecture, BinaryFacts};
+
 pub struct Function {
     pub name: String,
     pub zip: Vec<u8>,
     pub key: String,
+    /// What the executable needs, or why it is not one Lambda can run.
+    pub binary: std::result::Result<BinaryFacts, String>,
 }
 
 pub struct Packaged {
@@ -65,10 +69,67 @@ pub fn package(root: &Path, binaries: &Path) -> Result<Packaged> {
             _ => {}
         }
     }
-    Ok(Packaged {
+    let packaged = Packaged {
         template,
         functions,
-    })
+    };
+    Ok(packaged.with_binaries_architecture())
+}
+
+impl Packaged {
+    /// Refuses binaries Lambda could not start: not Linux ELF, a glibc newer than Amazon
+    /// Linux 2023's, or a mix of architectures. The local stack runs the host's binaries and
+    /// does not need this; AWS does, and would only fail at the first invocation.
+    pub fn check_runs_on_lambda(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        for function in &self.functions {
+            if let Err(problem) = function
+                .binary
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(BinaryFacts::check_runs_on_lambda)
+            {
+                problems.push(format!("{}: {problem}", function.name));
+            }
+        }
+        if self.architectures().len() > 1 {
+            problems.push("the functions mix x86_64 and arm64 binaries: build all for one".into());
+        }
+        if !problems.is_empty() {
+            bail!(
+                "these binaries cannot run on Lambda:\n  {}",
+                problems.join("\n  ")
+            );
+        }
+        Ok(())
+    }
+
+    fn architectures(&self) -> Vec<Architecture> {
+        let mut found: Vec<Architecture> = Vec::new();
+        for facts in self.functions.iter().filter_map(|f| f.binary.as_ref().ok()) {
+            if !found.contains(&facts.architecture) {
+                found.push(facts.architecture);
+            }
+        }
+        found
+    }
+
+    /// `Architectures` follows the binaries (arm64 from `make build ARCH=arm64`); the
+    /// template says x86_64, what this project's build machines produce.
+    fn with_binaries_architecture(mut self) -> Self {
+        if let [architecture] = self.architectures()[..] {
+            let resources = self
+                .template
+                .get_mut("Resources")
+                .and_then(Value::as_object_mut);
+            for resource in resources.into_iter().flat_map(|r| r.values_mut()) {
+                if resource.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::Function") {
+                    resource["Properties"]["Architectures"] = json!([architecture.as_lambda()]);
+                }
+            }
+        }
+        self
+    }
 }
 
 /// A state machine definition, checked to be JSON, compacted.
@@ -106,12 +167,13 @@ fn zip_function(binaries: &Path, folder: &str) -> Result<Function> {
         .unwrap_or(folder)
         .trim_end_matches('/')
         .to_string();
-    let binary = find_binary(binaries, &name)?;
-    let bytes = std::fs::read(&binary).with_context(|| format!("read {}", binary.display()))?;
+    let path = find_binary(binaries, &name)?;
+    let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
     let zip = zip_bootstrap(&bytes)?;
     let digest = hex::encode(Sha256::digest(&zip));
     Ok(Function {
         key: format!("functions/{name}/{digest}.zip"),
+        binary: binary::inspect(&bytes).map_err(|e| format!("{} is {e:#}", path.display())),
         name,
         zip,
     })
