@@ -372,7 +372,10 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
         "database only from the app"
     );
     let probe = group("probe");
-    assert!(probe.ip_permissions().is_empty(), "nothing may reach the probe");
+    assert!(
+        probe.ip_permissions().is_empty(),
+        "nothing may reach the probe"
+    );
     let egress: Vec<(String, i32, Vec<String>)> = probe
         .ip_permissions_egress()
         .iter()
@@ -745,7 +748,9 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
         .send()
         .await
         .unwrap();
-    let vpc = probe.vpc_config().expect("the probe is attached to the VPC");
+    let vpc = probe
+        .vpc_config()
+        .expect("the probe is attached to the VPC");
     let mut subnets = vpc.subnet_ids().to_vec();
     subnets.sort();
     assert_eq!(subnets, public, "the probe lives in the public subnets");

@@ -13,7 +13,9 @@ pub async fn attach_to_vpc(
     network: &NetworkOutputs,
 ) -> Result<()> {
     let group = network.probe_security_group_id.as_deref().ok_or_else(|| {
-        Error::invalid("the network tier's outputs have no probe security group: run the network step again")
+        Error::invalid(
+            "the network tier's outputs have no probe security group: run the network step again",
+        )
     })?;
     let wanted = (sorted(&network.public_subnet_ids), vec![group.to_string()]);
     let current = lambda
@@ -22,12 +24,9 @@ pub async fn attach_to_vpc(
         .send()
         .await
         .context(format!("read the probe {function}"))?;
-    let attached = current.vpc_config().map(|vpc| {
-        (
-            sorted(vpc.subnet_ids()),
-            sorted(vpc.security_group_ids()),
-        )
-    });
+    let attached = current
+        .vpc_config()
+        .map(|vpc| (sorted(vpc.subnet_ids()), sorted(vpc.security_group_ids())));
     if attached.as_ref() == Some(&wanted) {
         return Ok(());
     }
@@ -43,7 +42,11 @@ pub async fn attach_to_vpc(
         .send()
         .await
         .context(format!("attach the probe {function} to {}", network.vpc_id))?;
-    info!(function, vpc = network.vpc_id, "attached the probe to the VPC");
+    info!(
+        function,
+        vpc = network.vpc_id,
+        "attached the probe to the VPC"
+    );
     Ok(())
 }
 

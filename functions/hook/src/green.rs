@@ -129,13 +129,17 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
 /// function inside the VPC without a public IP cannot reach. ELB names its interfaces
 /// `ELB <type>/<name>/<id>`, the tail of the load balancer's ARN.
 async fn private_addresses(clients: &Clients, lb_arn: &str) -> Result<Vec<String>> {
-    let description = interface_description(lb_arn).ok_or_else(|| {
-        Error::conflict(format!("{lb_arn} is not a load balancer ARN"))
-    })?;
+    let description = interface_description(lb_arn)
+        .ok_or_else(|| Error::conflict(format!("{lb_arn} is not a load balancer ARN")))?;
     let found = clients
         .ec2
         .describe_network_interfaces()
-        .filters(Filter::builder().name("description").values(&description).build())
+        .filters(
+            Filter::builder()
+                .name("description")
+                .values(&description)
+                .build(),
+        )
         .send()
         .await
         .context(format!("network interfaces of {lb_arn}"))?;

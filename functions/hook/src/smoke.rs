@@ -75,7 +75,12 @@ pub async fn observe(
     let urls: Vec<String> = green
         .addresses
         .iter()
-        .flat_map(|a| [format!("http://{a}/health"), format!("http://{a}/api/v1/info")])
+        .flat_map(|a| {
+            [
+                format!("http://{a}/health"),
+                format!("http://{a}/api/v1/info"),
+            ]
+        })
         .collect();
     let answers = probe.get(&urls).await?;
     let targets = elb

@@ -490,7 +490,12 @@ async fn restrict_egress_to(ec2: &Client, group_id: &str, port: i32, cidr: &str)
         .ip_protocol("tcp")
         .from_port(port)
         .to_port(port)
-        .ip_ranges(IpRange::builder().cidr_ip(cidr).description("test listener").build())
+        .ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .description("test listener")
+                .build(),
+        )
         .build();
     match ec2
         .authorize_security_group_egress()

@@ -132,7 +132,10 @@ mod tests {
                 "timeoutSeconds",
             ),
             (json!({"urls": "http://x/"}), "not a probe request"),
-            (json!({"urls": ["http://x/"], "method": "POST"}), "unknown field"),
+            (
+                json!({"urls": ["http://x/"], "method": "POST"}),
+                "unknown field",
+            ),
         ] {
             let error = parse(event).unwrap_err().to_string();
             assert!(error.contains(why), "{error} should contain {why}");
@@ -167,7 +170,11 @@ mod tests {
         .answers;
         assert_eq!(answers[0].status, Some(503));
         assert_eq!(answers[0].body.as_deref(), Some("started"));
-        assert!(answers[1].error.as_deref().unwrap().starts_with("no answer"));
+        assert!(answers[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("no answer"));
         assert_eq!(answers[1].status, None);
     }
 }
