@@ -103,6 +103,13 @@ fn local_manifest(source_repository: &str, tag: &str) -> String {
     .to_string()
 }
 
+const ACCEPTED_MANIFESTS: [&str; 4] = [
+    DOCKER_MANIFEST,
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
 /// The manifest and its media type as ECR holds them (an OCI index for multi-arch images),
 /// so the new tag names exactly the same image.
 async fn existing_manifest(
@@ -119,6 +126,11 @@ async fn existing_manifest(
         .batch_get_image()
         .repository_name(repository)
         .image_ids(id)
+        // Without these ECR answers in Docker schema 2 only and refuses what it cannot convert
+        // (an OCI manifest, a multi-arch index such as Vikunja's published image).
+        .set_accepted_media_types(Some(
+            ACCEPTED_MANIFESTS.iter().map(|t| t.to_string()).collect(),
+        ))
         .send()
         .await
         .context("look up the image")?;
