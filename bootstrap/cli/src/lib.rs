@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod down;
 pub mod follow;
 pub mod package;
+pub mod plan;
 pub mod release_backend;
 pub mod release_frontend;
 pub mod target;
