@@ -889,6 +889,38 @@ async fn drift_plan_calls_a_change_is_what_up_repairs() {
         "{}",
         plan::render(&repaired)
     );
+
+    // What a backend release changes (a new revision, the listeners on green) is not drift:
+    // only the inventory's task definition, which the next up records again.
+    let released = vikunja_aws::release_backend::release(
+        &h.aws,
+        &stack,
+        "vikunja/vikunja:0.24.7-plan",
+        vikunja_aws::Output::Json,
+    )
+    .await
+    .expect("release");
+    assert_eq!(released["status"], "Succeeded", "{released}");
+    let after_release = plan_with(&h.aws, &stack, json!({})).await;
+    assert_eq!(
+        not_kept(&after_release),
+        vec![format!("backend inventory /vikunja/{stack}/backend change")],
+        "{}",
+        plan::render(&after_release)
+    );
+    let record = item(
+        &after_release,
+        "inventory",
+        &format!("/vikunja/{stack}/backend"),
+    );
+    let (_, desired, _) = field(record, "taskDefinitionArn");
+    assert_eq!(Some(desired), released["taskDefinitionArn"].as_str());
+    let task = item(
+        &after_release,
+        "task-definition",
+        &format!("{stack}-backend-api"),
+    );
+    assert!(task.notes[0].contains("@sha256:"), "{task:?}");
 }
 
 /// The CLI itself: exit codes, output formats, and the same settings errors as `up`.
