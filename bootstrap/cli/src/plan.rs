@@ -92,7 +92,7 @@ pub struct Item {
     pub differences: Vec<Difference>,
     /// The fields compared with the desired state; nothing else was.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub compared: Vec<&'static str>,
+    pub compared: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
