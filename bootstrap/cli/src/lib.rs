@@ -1,5 +1,5 @@
-//! The operator CLI's library: packaging, deploying the bootstrap stack, starting and
-//! following workflows. The binary and the integration tests share it, so the tests drive
+//! The operator CLI's library: packaging, deploying the bootstrap stack, planning, starting
+//! and following workflows. The binary and the integration tests share it, so the tests drive
 //! exactly what an operator runs.
 
 pub mod deploy;
