@@ -1,6 +1,6 @@
 //! `vikunja-aws`: the operator's CLI. It packages and deploys the bootstrap stack, plans what
-//! `up` would do, starts the workflows and follows them, and reads the stack's inventory. The same code path
-//! serves the local stack and AWS: only the endpoint and credentials differ.
+//! `up` would do, starts the workflows and follows them, and reads the stack's inventory.
+//! The same code path serves the local stack and AWS: only the endpoint and credentials differ.
 
 use std::path::PathBuf;
 
