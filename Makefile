@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
+.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ demo: up ## a good backend release, then a broken one that is rolled back, end t
 	  if $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag; then echo "the broken release was not rolled back" >&2; exit 1; fi
 	@echo "== production still serves the good release:"
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
+
+plan: ## what `up` would create, change or leave on the local stack, changing nothing (SETTINGS=file as for up)
+	@test -x $(CLI) || cargo build -p vikunja-aws
+	@$(LOCAL_ENV) $(CLI) plan --stack $(STACK) $(if $(SETTINGS),--settings $(SETTINGS))
 
 status: ## the stack's inventory
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK)

@@ -1,5 +1,5 @@
-//! The operator CLI's library: packaging, deploying the bootstrap stack, starting and
-//! following workflows. The binary and the integration tests share it, so the tests drive
+//! The operator CLI's library: packaging, deploying the bootstrap stack, planning, starting
+//! and following workflows. The binary and the integration tests share it, so the tests drive
 //! exactly what an operator runs.
 
 pub mod binary;
@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod down;
 pub mod follow;
 pub mod package;
+pub mod plan;
 pub mod release_backend;
 pub mod release_frontend;
 pub mod target;

@@ -1,6 +1,6 @@
-//! `vikunja-aws`: the operator's CLI. It packages and deploys the bootstrap stack, starts
-//! the workflows and follows them, and reads the stack's inventory. The same code path
-//! serves the local stack and AWS: only the endpoint and credentials differ.
+//! `vikunja-aws`: the operator's CLI. It packages and deploys the bootstrap stack, plans what
+//! `up` would do, starts the workflows and follows them, and reads the stack's inventory.
+//! The same code path serves the local stack and AWS: only the endpoint and credentials differ.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use vikunja_core::settings::DEFAULT_STACK;
 
 use vikunja_aws::target::{self, Target};
-use vikunja_aws::{deploy, down, follow, package, Output};
+use vikunja_aws::{deploy, down, follow, package, plan, Output};
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +55,17 @@ enum Command {
     Bootstrap {
         #[arg(long, env = "VIKUNJA_BINARIES")]
         binaries: PathBuf,
+    },
+    /// Compare the stack's desired tiers with what the account has, changing nothing: per
+    /// tier and resource, create / change / keep / cannot change in place.
+    Plan {
+        /// JSON file of settings, as for `up`.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Exit 2 when `up` has something to do (or cannot run), 0 when everything is as
+        /// desired; errors exit 1.
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// Start the provision workflow and follow it to the end.
     Up {
@@ -171,6 +182,23 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let outputs = deploy::bootstrap(&aws, &cli.stack, &packaged, cli.output).await?;
             print_result(cli.output, &outputs);
+            Ok(())
+        }
+        Command::Plan {
+            settings,
+            detailed_exitcode,
+        } => {
+            let settings = follow::load_settings(&cli.stack, settings.as_deref(), cli.target)?;
+            let aws =
+                target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
+            let plan = plan::plan(&aws, &settings).await?;
+            match cli.output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+                Output::Text => print!("{}", plan::render(&plan)),
+            }
+            if detailed_exitcode && plan.has_changes() {
+                std::process::exit(2);
+            }
             Ok(())
         }
         Command::Up { settings, no_wait } => {

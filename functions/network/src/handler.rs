@@ -15,8 +15,8 @@ use crate::ec2::{
 };
 
 /// Public subnets take the first two blocks of the VPC, isolated ones start halfway.
-const PUBLIC_BLOCKS: [u32; 2] = [0, 1];
-const ISOLATED_BLOCKS: [u32; 2] = [8, 9];
+pub const PUBLIC_BLOCKS: [u32; 2] = [0, 1];
+pub const ISOLATED_BLOCKS: [u32; 2] = [8, 9];
 
 pub async fn handle(
     ec2: &Client,
@@ -527,7 +527,7 @@ async fn restrict_egress_to(ec2: &Client, group_id: &str, port: i32, cidr: &str)
 
 /// AWS's managed list of CloudFront's origin-facing addresses (it counts as 55 rules
 /// against the security group's quota of 60).
-const CLOUDFRONT_ORIGIN_FACING: &str = "com.amazonaws.global.cloudfront.origin-facing";
+pub const CLOUDFRONT_ORIGIN_FACING: &str = "com.amazonaws.global.cloudfront.origin-facing";
 
 async fn cloudfront_origin_prefix_list(ec2: &Client) -> Result<String> {
     let found = ec2

@@ -1,0 +1,381 @@
+//! The pure half of `plan`: what each provisioning function would do with what was found.
+//! No AWS here — the desired state comes from the settings, the stack's names and the tiers'
+//! own code (subnet carving, the distribution config, the task definition's inputs, the
+//! site bucket's policy, the alarms' dimensions), so it is unit-tested with made-up findings.
+//!
+//! Every comparison states how `up` treats a difference: it changes it in place on its next
+//! run, it leaves the resource as it is (it sets that field only when it creates the
+//! resource, or AWS refuses the change in place), or it stops with an error there.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use serde_json::{json, Value};
+use vikunja_core::names::{
+    CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_PORT, DB_USER, PROD_PORT, TEST_PORT,
+};
+use vikunja_core::settings::subnet_cidr;
+use vikunja_core::tags::{self, Tier};
+use vikunja_core::{DataOutputs, FrontendOutputs, Names, Settings};
+
+use super::observe::{Observed, Rule, Seen};
+use super::{Action, Difference, How, Item, TierPlan};
+
+mod backend;
+mod data;
+mod delivery;
+mod frontend;
+mod loadbalancer;
+mod network;
+
+use backend::backend;
+use data::data;
+use delivery::delivery;
+use frontend::frontend;
+use loadbalancer::loadbalancer;
+use network::{found_group, found_subnets, network};
+
+/// Alarm, scaling and log settings the tiers hard-code; `up` converges them on every run.
+const LOG_RETENTION_DAYS: i32 = 30;
+const SCALE_OUT_COOLDOWN: i32 = 60;
+const SCALE_IN_COOLDOWN: i32 = 300;
+const CPU_METRIC: &str = "ECSServiceAverageCPUUtilization";
+
+/// What a value will be once `up` has created the thing it names.
+fn new(what: &str) -> String {
+    format!("(the new {what})")
+}
+
+/// Builds one item: each comparison is recorded as compared, each difference with how `up`
+/// treats it.
+struct Check {
+    item: Item,
+}
+
+impl Check {
+    fn existing(kind: &'static str, name: impl Into<String>, id: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            item: Item {
+                kind,
+                name: name.into(),
+                id: (!id.is_empty()).then_some(id),
+                action: Action::Keep,
+                detail: None,
+                differences: Vec::new(),
+                compared: Vec::new(),
+                notes: Vec::new(),
+            },
+        }
+    }
+
+    fn compare(
+        &mut self,
+        field: impl Into<String>,
+        current: impl Display,
+        desired: impl Display,
+        how: How,
+        fix: Option<String>,
+    ) {
+        let field = field.into();
+        let (current, desired) = (current.to_string(), desired.to_string());
+        self.compared(field.clone());
+        if current != desired {
+            self.differ(field, current, desired, how, fix);
+        }
+    }
+
+    fn compared(&mut self, field: impl Into<String>) {
+        let field = field.into();
+        if !self.item.compared.contains(&field) {
+            self.item.compared.push(field);
+        }
+    }
+
+    fn differ(
+        &mut self,
+        field: impl Into<String>,
+        current: impl Display,
+        desired: impl Display,
+        how: How,
+        fix: Option<String>,
+    ) {
+        self.item.differences.push(Difference {
+            field: field.into(),
+            current: current.to_string(),
+            desired: desired.to_string(),
+            how,
+            fix,
+        });
+    }
+
+    fn note(&mut self, note: impl Into<String>) {
+        self.item.notes.push(note.into());
+    }
+
+    fn done(mut self) -> Item {
+        let hows: Vec<How> = self.item.differences.iter().map(|d| d.how).collect();
+        self.item.action = if hows.iter().any(|h| *h != How::InPlace) {
+            Action::CannotChangeInPlace
+        } else if hows.is_empty() {
+            Action::Keep
+        } else {
+            Action::Change
+        };
+        self.item
+    }
+}
+
+fn create(kind: &'static str, name: impl Into<String>, detail: Option<String>) -> Item {
+    Item {
+        kind,
+        name: name.into(),
+        id: None,
+        action: Action::Create,
+        detail,
+        differences: Vec::new(),
+        compared: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// Several resources answer to one name or tag: the tier refuses to guess.
+fn ambiguous(kind: &'static str, name: impl Into<String>, count: usize, what: &str) -> Item {
+    let mut check = Check::existing(kind, name, "");
+    check.differ(
+        "matches",
+        format!("{count} {what}"),
+        "one",
+        How::UpStops,
+        Some(format!(
+            "up refuses to choose between {count} {what}: delete or untag the ones that are not this stack's"
+        )),
+    );
+    check.done()
+}
+
+/// Everything the diff needs besides the findings.
+pub struct Desired<'a> {
+    pub settings: &'a Settings,
+    pub names: Names,
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+pub fn tiers(desired: &Desired, observed: &Observed) -> Vec<TierPlan> {
+    let mut plans = vec![
+        TierPlan::new(Tier::Network, network(desired, observed)),
+        TierPlan::new(Tier::Data, data(desired, observed)),
+        TierPlan::new(Tier::LoadBalancer, loadbalancer(desired, observed)),
+        TierPlan::new(Tier::Frontend, frontend(desired, observed)),
+        TierPlan::new(Tier::Backend, backend(desired, observed)),
+        TierPlan::new(Tier::Delivery, delivery(desired, observed)),
+    ];
+    for plan in &mut plans {
+        let record = inventory(desired, observed, plan);
+        plan.items.push(record);
+    }
+    plans
+}
+
+/// The recorded outputs `up` writes at the end of each tier: each known value is compared
+/// with what was found; a tier that creates anything records new values.
+fn inventory(d: &Desired, o: &Observed, tier: &TierPlan) -> Item {
+    let name = d.names.inventory_parameter(tier_of(&tier.tier));
+    let Some(recorded) = o.inventory.get(&tier.tier) else {
+        return create(
+            "inventory",
+            &name,
+            Some("the tier's outputs (SSM parameter)".into()),
+        );
+    };
+    let mut check = Check::existing("inventory", &name, "");
+    for (key, want) in expected_outputs(d, o, &tier.tier) {
+        let have = recorded.get(key).cloned().unwrap_or(Value::Null);
+        check.compare(key, show(&have), show(&want), How::InPlace, None);
+    }
+    let creates = tier
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Create)
+        .count();
+    if creates > 0 {
+        check.differ(
+            "outputs",
+            "as recorded",
+            format!("with the {creates} new resource(s)"),
+            How::InPlace,
+            None,
+        );
+    }
+    check.done()
+}
+
+fn tier_of(name: &str) -> Tier {
+    Tier::ALL
+        .into_iter()
+        .find(|t| t.as_str() == name)
+        .unwrap_or(Tier::Network)
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "none".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// The outputs a tier would record, as far as the findings tell them.
+fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str, Value)> {
+    let names = &d.names;
+    let mut out: Vec<(&'static str, Option<Value>)> = Vec::new();
+    match tier {
+        "network" => {
+            let n = &o.network;
+            let vpc = n.vpc.found();
+            let group = |role: &str| found_group(o, role).map(Value::from);
+            out.push(("vpcId", vpc.map(|v| json!(v.id))));
+            out.push(("vpcCidr", vpc.map(|v| json!(v.cidr))));
+            out.push((
+                "availabilityZones",
+                (o.zones.len() >= 2).then(|| json!(o.zones[..2])),
+            ));
+            out.push((
+                "publicSubnetIds",
+                found_subnets(d, o, "public").map(Value::from),
+            ));
+            out.push((
+                "isolatedSubnetIds",
+                found_subnets(d, o, "isolated").map(Value::from),
+            ));
+            out.push((
+                "internetGatewayId",
+                vpc.and(n.internet_gateway.found()).map(|g| json!(g.id)),
+            ));
+            for (key, role) in [
+                ("publicRouteTableId", "public"),
+                ("isolatedRouteTableId", "isolated"),
+            ] {
+                out.push((
+                    key,
+                    vpc.and(n.route_tables.get(role).and_then(|t| t.found()))
+                        .map(|t| json!(t.id)),
+                ));
+            }
+            out.push(("lbSecurityGroupId", group("lb")));
+            out.push(("appSecurityGroupId", group("app")));
+            out.push(("dbSecurityGroupId", group("db")));
+        }
+        "data" => {
+            let db = o.data.database.as_ref();
+            out.push(("dbInstanceId", Some(json!(names.db_instance()))));
+            out.push((
+                "endpoint",
+                db.and_then(|db| db.endpoint.clone()).map(Value::from),
+            ));
+            out.push(("port", db.and_then(|db| db.port).map(Value::from)));
+            out.push(("dbName", Some(json!(DB_NAME))));
+            out.push(("username", Some(json!(DB_USER))));
+            out.push((
+                "masterSecretArn",
+                db.and_then(|db| db.master_secret_arn.clone())
+                    .map(Value::from),
+            ));
+            out.push((
+                "serviceSecretArn",
+                o.data.service_secret.as_ref().map(|s| json!(s.arn)),
+            ));
+            out.push(("subnetGroup", Some(json!(names.db_subnet_group()))));
+        }
+        "loadbalancer" => {
+            let lb = &o.loadbalancer;
+            let nlb = lb.nlb.as_ref();
+            out.push(("loadBalancerArn", nlb.map(|l| json!(l.arn))));
+            out.push(("dnsName", nlb.map(|l| json!(l.dns_name))));
+            out.push((
+                "prodListenerArn",
+                nlb.and(lb.listeners.get(&PROD_PORT)).map(|a| json!(a)),
+            ));
+            out.push((
+                "testListenerArn",
+                nlb.and(lb.listeners.get(&TEST_PORT)).map(|a| json!(a)),
+            ));
+            out.push((
+                "blueTargetGroupArn",
+                lb.target_groups.get("blue").map(|g| json!(g.arn)),
+            ));
+            out.push((
+                "greenTargetGroupArn",
+                lb.target_groups.get("green").map(|g| json!(g.arn)),
+            ));
+            out.push((
+                "blueTargetGroupName",
+                Some(json!(names.target_group("blue"))),
+            ));
+            out.push((
+                "greenTargetGroupName",
+                Some(json!(names.target_group("green"))),
+            ));
+        }
+        "frontend" => {
+            let f = &o.frontend;
+            let dist = f.distribution.as_ref();
+            out.push((
+                "siteBucket",
+                Some(json!(names.site_bucket(d.account, d.region))),
+            ));
+            out.push((
+                "uploadsBucket",
+                Some(json!(names.uploads_bucket(d.account, d.region))),
+            ));
+            out.push(("distributionId", dist.map(|x| json!(x.id))));
+            out.push(("distributionArn", dist.map(|x| json!(x.arn))));
+            out.push(("domainName", dist.map(|x| json!(x.domain_name))));
+            out.push((
+                "url",
+                dist.map(|x| json!(format!("https://{}", x.domain_name))),
+            ));
+            out.push((
+                "apiUrl",
+                dist.map(|x| json!(format!("https://{}/api/v1", x.domain_name))),
+            ));
+            out.push((
+                "originAccessControlId",
+                f.origin_access_control.as_ref().map(|x| json!(x.id)),
+            ));
+            out.push(("spaFunctionArn", f.function.as_ref().map(|x| json!(x.arn))));
+        }
+        "backend" => {
+            let b = &o.backend;
+            out.push(("repositoryName", Some(json!(names.repository()))));
+            out.push(("repositoryUri", b.repository.clone().map(Value::from)));
+            out.push(("logGroup", Some(json!(names.log_group()))));
+            out.push(("cluster", Some(json!(names.cluster()))));
+            out.push(("service", Some(json!(names.service()))));
+            out.push(("serviceArn", b.service.as_ref().map(|s| json!(s.arn))));
+            out.push((
+                "taskDefinitionArn",
+                b.service.as_ref().map(|s| json!(s.task_definition)),
+            ));
+            out.push(("containerName", Some(json!(CONTAINER_NAME))));
+            out.push(("containerPort", Some(json!(CONTAINER_PORT))));
+        }
+        _ => {
+            out.push(("application", Some(json!(names.codedeploy_application()))));
+            out.push(("deploymentGroup", Some(json!(names.deployment_group()))));
+            out.push((
+                "deploymentConfig",
+                Some(json!(::delivery::handler::DEPLOYMENT_CONFIG)),
+            ));
+            out.push((
+                "alarms",
+                Some(json!([names.alarm("blue"), names.alarm("green")])),
+            ));
+        }
+    }
+    out.into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+}

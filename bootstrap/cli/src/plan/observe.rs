@@ -1,0 +1,1508 @@
+//! What the account has: every tier's resources, looked up the way the provisioning
+//! functions look them up (the stack's tags, deterministic names, the inventory), reduced to
+//! the plain facts the diff compares. Only Describe, List, Get and Head calls: nothing here
+//! changes anything.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use anyhow::{Context, Result};
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use serde_json::Value;
+use vikunja_core::tags::{self, Tier, STACK};
+use vikunja_core::{inventory, Names, SdkContext};
+
+use crate::deploy::stack_name;
+use crate::target::Aws;
+
+/// One look-up by tag or name: nothing, one match, or more than one (the provisioning
+/// functions refuse to guess between several).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Seen<T> {
+    #[default]
+    Absent,
+    Found(T),
+    Many(usize),
+}
+
+impl<T> Seen<T> {
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Seen::Found(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    fn from_matches(mut matches: Vec<T>) -> Self {
+        match matches.len() {
+            0 => Seen::Absent,
+            1 => Seen::Found(matches.remove(0)),
+            n => Seen::Many(n),
+        }
+    }
+}
+
+/// Everything the plan compares, as found in the account.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Status and outputs of `<stack>-bootstrap`; `None` when it is not deployed.
+    pub bootstrap: Option<BootstrapStack>,
+    /// Available zones, sorted by name (the network tier takes the first two).
+    pub zones: Vec<String>,
+    /// AWS's managed list of CloudFront's origin-facing addresses in this region.
+    pub cloudfront_prefix_list: Option<String>,
+    pub network: Network,
+    pub data: Data,
+    pub loadbalancer: LoadBalancer,
+    pub frontend: Frontend,
+    pub backend: Backend,
+    pub delivery: Delivery,
+    /// Each tier's recorded outputs (`/vikunja/<stack>/<tier>`), by tier name.
+    pub inventory: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BootstrapStack {
+    pub status: String,
+    pub outputs: BTreeMap<String, String>,
+    /// The roles the backend function hands to the task definitions it registers.
+    pub task_roles: Option<TaskRoles>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskRoles {
+    pub execution: String,
+    pub task: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub vpc: Seen<Vpc>,
+    /// By name (`<stack>-network-public-a` …).
+    pub subnets: BTreeMap<String, Seen<Subnet>>,
+    pub internet_gateway: Seen<Gateway>,
+    /// By role: `public`, `isolated`.
+    pub route_tables: BTreeMap<String, Seen<RouteTable>>,
+    /// Which route table each subnet of the VPC is explicitly associated with.
+    pub subnet_route_tables: BTreeMap<String, String>,
+    /// By role: `lb`, `app`, `db`.
+    pub security_groups: BTreeMap<String, Seen<SecurityGroup>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vpc {
+    pub id: String,
+    pub cidr: String,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subnet {
+    pub id: String,
+    pub cidr: String,
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gateway {
+    pub id: String,
+    pub attached: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTable {
+    pub id: String,
+    /// Where `0.0.0.0/0` goes, if anywhere.
+    pub default_route: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub ingress: Vec<Rule>,
+}
+
+/// One ingress permission: protocol, ports and one source (CIDR, prefix list or group).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rule {
+    pub protocol: String,
+    pub from: i32,
+    pub to: i32,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub subnet_group: Option<Vec<String>>,
+    pub service_secret: Option<Secret>,
+    pub database: Option<Database>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Secret {
+    pub arn: String,
+    pub scheduled_for_deletion: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Database {
+    pub ours: bool,
+    pub engine: String,
+    pub class: String,
+    pub storage: i32,
+    pub deletion_protection: bool,
+    pub public: bool,
+    pub encrypted: bool,
+    pub status: String,
+    pub endpoint: Option<String>,
+    pub port: Option<i32>,
+    pub master_secret_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadBalancer {
+    pub nlb: Option<Nlb>,
+    /// By colour: `blue`, `green`.
+    pub target_groups: BTreeMap<String, TargetGroup>,
+    /// By port.
+    pub listeners: BTreeMap<i32, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Nlb {
+    pub arn: String,
+    pub dns_name: String,
+    pub network: bool,
+    pub ours: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub ours: bool,
+    pub port: Option<i32>,
+    pub protocol: String,
+    pub target_type: String,
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Frontend {
+    /// By role: `site`, `uploads`.
+    pub buckets: BTreeMap<String, Bucket>,
+    pub origin_access_control: Option<OriginAccessControl>,
+    pub function: Option<Function>,
+    pub distribution: Option<Distribution>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bucket {
+    /// The name is taken by another account (HeadBucket with our account as owner: 403).
+    pub foreign: bool,
+    /// BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets.
+    pub public_access_block: Option<[bool; 4]>,
+    pub ownership: Option<String>,
+    pub encryption: Option<String>,
+    pub bucket_key: Option<bool>,
+    pub tags: Vec<(String, String)>,
+    pub eventbridge: bool,
+    pub policy: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OriginAccessControl {
+    pub id: String,
+    pub origin_type: String,
+    pub signing_behavior: String,
+    pub signing_protocol: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Function {
+    pub arn: String,
+    /// Published: a LIVE stage exists (distributions can only use that one).
+    pub live: bool,
+    /// The LIVE stage's code.
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Distribution {
+    pub id: String,
+    pub arn: String,
+    pub domain_name: String,
+    /// Origin id → (domain, Origin Access Control id).
+    pub origins: BTreeMap<String, (String, String)>,
+    /// Viewer-request functions of the default behaviour.
+    pub default_functions: Vec<String>,
+    /// Path pattern → origin id of the other behaviours.
+    pub behaviours: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Backend {
+    pub repository: Option<String>,
+    /// `Some(retention)` when the log group exists.
+    pub log_group: Option<Option<i32>>,
+    pub cluster_active: bool,
+    pub service: Option<Service>,
+    /// The service's task definition, or the family's latest revision when there is no service.
+    pub task_definition: Option<TaskDefinition>,
+    pub scalable_target: Option<(i32, i32)>,
+    pub scaling_policy: Option<ScalingPolicy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Service {
+    pub arn: String,
+    pub controller: Option<String>,
+    pub task_definition: String,
+    /// (target group ARN, container, port).
+    pub load_balancers: Vec<(String, String, i32)>,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskDefinition {
+    pub arn: String,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub image: Option<String>,
+    pub environment: Vec<(String, String)>,
+    pub secrets: Vec<(String, String)>,
+    pub execution_role: Option<String>,
+    pub task_role: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScalingPolicy {
+    pub target: Option<f64>,
+    pub metric: Option<String>,
+    pub scale_out_cooldown: Option<i32>,
+    pub scale_in_cooldown: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// By colour.
+    pub alarms: BTreeMap<String, Alarm>,
+    pub application: bool,
+    pub deployment_group: Option<DeploymentGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Alarm {
+    pub namespace: String,
+    pub metric: String,
+    pub statistic: String,
+    pub period: Option<i32>,
+    pub evaluation_periods: Option<i32>,
+    pub threshold: Option<f64>,
+    pub comparison: String,
+    pub treat_missing_data: String,
+    pub dimensions: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentGroup {
+    pub termination_wait_minutes: Option<i32>,
+    pub deployment_config: String,
+    pub target_groups: Vec<String>,
+    pub prod_listeners: Vec<String>,
+    pub test_listeners: Vec<String>,
+    /// (cluster, service).
+    pub services: Vec<(String, String)>,
+    pub service_role: String,
+    pub rollback_enabled: bool,
+    pub rollback_events: Vec<String>,
+}
+
+/// A "not found" answer is `None`; every other error is an error, with what was asked.
+fn absent_if<T, E>(
+    result: std::result::Result<T, SdkError<E>>,
+    absent: impl FnOnce(&E) -> bool,
+    what: impl Display,
+) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.as_service_error().is_some_and(absent) => Ok(None),
+        Err(e) => Err(SdkContext::context(Err::<(), _>(e), what)
+            .unwrap_err()
+            .into()),
+    }
+}
+
+/// The same, for APIs that say "not found" only with an error code.
+fn absent_on_codes<T, E>(
+    result: std::result::Result<T, SdkError<E>>,
+    codes: &[&str],
+    what: impl Display,
+) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    absent_if(
+        result,
+        |e| e.code().is_some_and(|c| codes.contains(&c)),
+        what,
+    )
+}
+
+fn sdk<T, E>(result: std::result::Result<T, SdkError<E>>, what: impl Display) -> Result<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    Ok(SdkContext::context(result, what)?)
+}
+
+fn filter(name: &str, value: impl Into<String>) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// Reads everything the plan needs. The tiers are independent reads, done concurrently.
+pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
+    let names = Names::new(stack);
+    let (bootstrap, (zones, cloudfront_prefix_list, network), data, loadbalancer) = tokio::try_join!(
+        bootstrap_stack(aws, stack),
+        network(aws, &names),
+        data(aws, &names),
+        loadbalancer(aws, &names),
+    )?;
+    let (frontend, backend, delivery, inventory) = tokio::try_join!(
+        frontend(aws, &names),
+        backend(aws, &names),
+        delivery(aws, &names),
+        recorded(aws, stack),
+    )?;
+    Ok(Observed {
+        bootstrap,
+        zones,
+        cloudfront_prefix_list,
+        network,
+        data,
+        loadbalancer,
+        frontend,
+        backend,
+        delivery,
+        inventory,
+    })
+}
+
+async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack>> {
+    let name = stack_name(stack);
+    let described = aws
+        .cloudformation()
+        .describe_stacks()
+        .stack_name(&name)
+        .send()
+        .await;
+    let described = match described {
+        Ok(out) => out,
+        Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
+    };
+    let Some(found) = described.stacks().first() else {
+        return Ok(None);
+    };
+    let status = found
+        .stack_status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    // CloudFormation remembers a deleted stack; it is as good as absent.
+    if status == "DELETE_COMPLETE" {
+        return Ok(None);
+    }
+    let outputs = found
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect();
+    // The backend function's environment holds the two roles its task definitions name.
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    let function = format!("{stack}-backend");
+    let configuration = absent_if(
+        lambda.get_function().function_name(&function).send().await,
+        |e| e.is_resource_not_found_exception(),
+        format!("read function {function}"),
+    )?;
+    let task_roles = configuration.and_then(|f| {
+        let variables = f.configuration()?.environment()?.variables()?;
+        Some(TaskRoles {
+            execution: variables.get("TASK_EXECUTION_ROLE_ARN")?.clone(),
+            task: variables.get("TASK_ROLE_ARN")?.clone(),
+        })
+    });
+    Ok(Some(BootstrapStack {
+        status,
+        outputs,
+        task_roles,
+    }))
+}
+
+async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String>, Network)> {
+    let ec2 = aws_sdk_ec2::Client::new(&aws.config);
+    let stack = names.stack();
+    let zones = sdk(
+        ec2.describe_availability_zones()
+            .filters(filter("state", "available"))
+            .filters(filter("zone-type", "availability-zone"))
+            .send()
+            .await,
+        "describe availability zones",
+    )?;
+    let mut zones: Vec<String> = zones
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name().map(str::to_string))
+        .collect();
+    zones.sort();
+    let lists = sdk(
+        ec2.describe_managed_prefix_lists()
+            .filters(filter(
+                "prefix-list-name",
+                network::handler::CLOUDFRONT_ORIGIN_FACING,
+            ))
+            .send()
+            .await,
+        "find CloudFront's origin-facing prefix list",
+    )?;
+    let prefix_list = lists
+        .prefix_lists()
+        .first()
+        .and_then(|p| p.prefix_list_id())
+        .map(str::to_string);
+
+    let vpcs = sdk(
+        ec2.describe_vpcs()
+            .filters(filter(&format!("tag:{STACK}"), stack))
+            .filters(filter(
+                &format!("tag:{}", tags::TIER),
+                Tier::Network.as_str(),
+            ))
+            .send()
+            .await,
+        format!("find VPC of stack {stack}"),
+    )?;
+    let vpc = match Seen::from_matches(vpcs.vpcs().to_vec()) {
+        Seen::Found(vpc) => vpc,
+        // No VPC (or several): what lives in one cannot be found by it.
+        Seen::Many(n) => {
+            let network = Network {
+                vpc: Seen::Many(n),
+                ..Network::default()
+            };
+            return Ok((zones, prefix_list, network));
+        }
+        Seen::Absent => return Ok((zones, prefix_list, Network::default())),
+    };
+    let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+    let mut dns = [false; 2];
+    for (slot, attribute) in [
+        VpcAttributeName::EnableDnsSupport,
+        VpcAttributeName::EnableDnsHostnames,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let answer = sdk(
+            ec2.describe_vpc_attribute()
+                .vpc_id(&vpc_id)
+                .attribute(attribute)
+                .send()
+                .await,
+            format!("read DNS attributes of {vpc_id}"),
+        )?;
+        dns[slot] = if slot == 0 {
+            answer.enable_dns_support().and_then(|a| a.value())
+        } else {
+            answer.enable_dns_hostnames().and_then(|a| a.value())
+        }
+        .unwrap_or(false);
+    }
+    let mut network = Network {
+        vpc: Seen::Found(Vpc {
+            id: vpc_id.clone(),
+            cidr: vpc.cidr_block().unwrap_or_default().to_string(),
+            dns_support: dns[0],
+            dns_hostnames: dns[1],
+        }),
+        ..Network::default()
+    };
+
+    for role in ["public", "isolated"] {
+        for index in 0..2 {
+            let name = names.subnet(role, index);
+            let found = sdk(
+                ec2.describe_subnets()
+                    .filters(filter("vpc-id", &vpc_id))
+                    .filters(filter(&format!("tag:{}", tags::NAME), &name))
+                    .send()
+                    .await,
+                format!("find subnet {name}"),
+            )?;
+            let matches = found
+                .subnets()
+                .iter()
+                .map(|s| Subnet {
+                    id: s.subnet_id().unwrap_or_default().to_string(),
+                    cidr: s.cidr_block().unwrap_or_default().to_string(),
+                    zone: s.availability_zone().unwrap_or_default().to_string(),
+                })
+                .collect();
+            network.subnets.insert(name, Seen::from_matches(matches));
+        }
+    }
+
+    let attached = sdk(
+        ec2.describe_internet_gateways()
+            .filters(filter("attachment.vpc-id", &vpc_id))
+            .send()
+            .await,
+        format!("find internet gateway of {vpc_id}"),
+    )?;
+    network.internet_gateway = match attached.internet_gateways().first() {
+        Some(gateway) => Seen::Found(Gateway {
+            id: gateway
+                .internet_gateway_id()
+                .unwrap_or_default()
+                .to_string(),
+            attached: true,
+        }),
+        None => {
+            let name = names.of(Tier::Network, "igw");
+            let tagged = sdk(
+                ec2.describe_internet_gateways()
+                    .filters(filter(&format!("tag:{STACK}"), stack))
+                    .filters(filter(&format!("tag:{}", tags::NAME), &name))
+                    .send()
+                    .await,
+                format!("find internet gateway {name}"),
+            )?;
+            Seen::from_matches(
+                tagged
+                    .internet_gateways()
+                    .iter()
+                    .map(|g| Gateway {
+                        id: g.internet_gateway_id().unwrap_or_default().to_string(),
+                        attached: false,
+                    })
+                    .collect(),
+            )
+        }
+    };
+
+    let tables = sdk(
+        ec2.describe_route_tables()
+            .filters(filter("vpc-id", &vpc_id))
+            .send()
+            .await,
+        format!("list route tables of {vpc_id}"),
+    )?;
+    for table in tables.route_tables() {
+        let id = table.route_table_id().unwrap_or_default();
+        for association in table.associations() {
+            if let Some(subnet) = association.subnet_id() {
+                network
+                    .subnet_route_tables
+                    .insert(subnet.to_string(), id.to_string());
+            }
+        }
+    }
+    for role in ["public", "isolated"] {
+        let name = names.of(Tier::Network, role);
+        let matches = tables
+            .route_tables()
+            .iter()
+            .filter(|t| {
+                t.tags()
+                    .iter()
+                    .any(|tag| tag.key() == Some(tags::NAME) && tag.value() == Some(&name))
+            })
+            .map(|t| RouteTable {
+                id: t.route_table_id().unwrap_or_default().to_string(),
+                default_route: t
+                    .routes()
+                    .iter()
+                    .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+                    .map(|r| {
+                        r.gateway_id()
+                            .or(r.nat_gateway_id())
+                            .or(r.transit_gateway_id())
+                            .or(r.network_interface_id())
+                            .unwrap_or("another target")
+                            .to_string()
+                    }),
+            })
+            .collect();
+        network
+            .route_tables
+            .insert(role.to_string(), Seen::from_matches(matches));
+    }
+
+    for role in ["lb", "app", "db"] {
+        let name = names.security_group(role);
+        let found = sdk(
+            ec2.describe_security_groups()
+                .filters(filter("vpc-id", &vpc_id))
+                .filters(filter("group-name", &name))
+                .send()
+                .await,
+            format!("find security group {name}"),
+        )?;
+        let matches = found
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_string(),
+                ingress: rules(g.ip_permissions()),
+            })
+            .collect();
+        network
+            .security_groups
+            .insert(role.to_string(), Seen::from_matches(matches));
+    }
+    Ok((zones, prefix_list, network))
+}
+
+/// One rule per source, as AWS counts duplicates.
+fn rules(permissions: &[aws_sdk_ec2::types::IpPermission]) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for p in permissions {
+        let rule = |source: &str| Rule {
+            protocol: p.ip_protocol().unwrap_or_default().to_string(),
+            from: p.from_port().unwrap_or(-1),
+            to: p.to_port().unwrap_or(-1),
+            source: source.to_string(),
+        };
+        rules.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(rule));
+        rules.extend(
+            p.prefix_list_ids()
+                .iter()
+                .filter_map(|l| l.prefix_list_id())
+                .map(rule),
+        );
+        rules.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(rule),
+        );
+    }
+    rules.sort();
+    rules
+}
+
+async fn data(aws: &Aws, names: &Names) -> Result<Data> {
+    let rds = aws_sdk_rds::Client::new(&aws.config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
+    let group_name = names.db_subnet_group();
+    let group = absent_if(
+        rds.describe_db_subnet_groups()
+            .db_subnet_group_name(&group_name)
+            .send()
+            .await,
+        |e| e.is_db_subnet_group_not_found_fault(),
+        format!("find DB subnet group {group_name}"),
+    )?;
+    let subnet_group = group.and_then(|g| {
+        g.db_subnet_groups().first().map(|g| {
+            let mut subnets: Vec<String> = g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect();
+            subnets.sort();
+            subnets
+        })
+    });
+    let secret_name = names.service_secret();
+    let service_secret = absent_if(
+        secrets
+            .describe_secret()
+            .secret_id(&secret_name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        format!("find secret {secret_name}"),
+    )?
+    .map(|s| Secret {
+        arn: s.arn().unwrap_or_default().to_string(),
+        scheduled_for_deletion: s.deleted_date().is_some(),
+    });
+    let id = names.db_instance();
+    let instances = absent_if(
+        rds.describe_db_instances()
+            .db_instance_identifier(&id)
+            .send()
+            .await,
+        |e| e.is_db_instance_not_found_fault(),
+        format!("find database {id}"),
+    )?;
+    let database = instances
+        .as_ref()
+        .and_then(|out| out.db_instances().first())
+        .map(|db| Database {
+            ours: tags::belongs_to(
+                db.tag_list()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?, t.value()?))),
+                names.stack(),
+            ),
+            engine: db.engine().unwrap_or_default().to_string(),
+            class: db.db_instance_class().unwrap_or_default().to_string(),
+            storage: db.allocated_storage().unwrap_or_default(),
+            deletion_protection: db.deletion_protection().unwrap_or(false),
+            public: db.publicly_accessible().unwrap_or(false),
+            encrypted: db.storage_encrypted().unwrap_or(false),
+            status: db.db_instance_status().unwrap_or_default().to_string(),
+            endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_string),
+            port: db.endpoint().and_then(|e| e.port()),
+            master_secret_arn: db
+                .master_user_secret()
+                .and_then(|s| s.secret_arn())
+                .map(str::to_string),
+        });
+    Ok(Data {
+        subnet_group,
+        service_secret,
+        database,
+    })
+}
+
+async fn elb_is_ours(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    arn: &str,
+    stack: &str,
+) -> Result<bool> {
+    let described = sdk(
+        elb.describe_tags().resource_arns(arn).send().await,
+        format!("read tags of {arn}"),
+    )?;
+    Ok(described
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .any(|t| t.key() == Some(STACK) && t.value() == Some(stack)))
+}
+
+async fn loadbalancer(aws: &Aws, names: &Names) -> Result<LoadBalancer> {
+    use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config);
+    let mut seen = LoadBalancer::default();
+    let name = names.load_balancer();
+    let found = absent_if(
+        elb.describe_load_balancers().names(&name).send().await,
+        |e| e.is_load_balancer_not_found_exception(),
+        format!("find load balancer {name}"),
+    )?;
+    if let Some(lb) = found.as_ref().and_then(|o| o.load_balancers().first()) {
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        seen.nlb = Some(Nlb {
+            ours: elb_is_ours(&elb, &arn, names.stack()).await?,
+            network: lb.r#type() == Some(&LoadBalancerTypeEnum::Network),
+            dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            arn: arn.clone(),
+        });
+        let listeners = sdk(
+            elb.describe_listeners()
+                .load_balancer_arn(&arn)
+                .send()
+                .await,
+            format!("list listeners of {arn}"),
+        )?;
+        for listener in listeners.listeners() {
+            if let Some(port) = listener.port() {
+                seen.listeners.insert(
+                    port,
+                    listener.listener_arn().unwrap_or_default().to_string(),
+                );
+            }
+        }
+    }
+    for colour in ["blue", "green"] {
+        let name = names.target_group(colour);
+        let found = absent_if(
+            elb.describe_target_groups().names(&name).send().await,
+            |e| e.is_target_group_not_found_exception(),
+            format!("find target group {name}"),
+        )?;
+        if let Some(group) = found.as_ref().and_then(|o| o.target_groups().first()) {
+            let arn = group.target_group_arn().unwrap_or_default().to_string();
+            seen.target_groups.insert(
+                colour.to_string(),
+                TargetGroup {
+                    ours: elb_is_ours(&elb, &arn, names.stack()).await?,
+                    port: group.port(),
+                    protocol: group
+                        .protocol()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default(),
+                    target_type: group
+                        .target_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    vpc_id: group.vpc_id().unwrap_or_default().to_string(),
+                    arn,
+                },
+            );
+        }
+    }
+    Ok(seen)
+}
+
+async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
+    use aws_sdk_cloudfront::types::FunctionStage;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&aws.config);
+    let mut seen = Frontend::default();
+    for (role, bucket) in [
+        ("site", names.site_bucket(&aws.account, &aws.region)),
+        ("uploads", names.uploads_bucket(&aws.account, &aws.region)),
+    ] {
+        if let Some(found) = bucket_facts(aws, &bucket, role == "uploads").await? {
+            seen.buckets.insert(role.to_string(), found);
+        }
+    }
+
+    let oac_name = names.origin_access_control();
+    let mut marker: Option<String> = None;
+    'pages: loop {
+        let page = sdk(
+            cloudfront
+                .list_origin_access_controls()
+                .set_marker(marker.clone())
+                .send()
+                .await,
+            "list origin access controls",
+        )?;
+        let Some(list) = page.origin_access_control_list() else {
+            break;
+        };
+        if let Some(oac) = list.items().iter().find(|o| o.name() == oac_name) {
+            seen.origin_access_control = Some(OriginAccessControl {
+                id: oac.id().to_string(),
+                origin_type: oac.origin_access_control_origin_type().as_str().to_string(),
+                signing_behavior: oac.signing_behavior().as_str().to_string(),
+                signing_protocol: oac.signing_protocol().as_str().to_string(),
+            });
+            break 'pages;
+        }
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+
+    let function = names.spa_function();
+    let live = absent_if(
+        cloudfront
+            .describe_function()
+            .name(&function)
+            .stage(FunctionStage::Live)
+            .send()
+            .await,
+        |e| e.is_no_such_function_exists(),
+        format!("find CloudFront function {function}"),
+    )?;
+    seen.function = match live {
+        Some(described) => {
+            let code = sdk(
+                cloudfront
+                    .get_function()
+                    .name(&function)
+                    .stage(FunctionStage::Live)
+                    .send()
+                    .await,
+                format!("read the code of CloudFront function {function}"),
+            )?;
+            Some(Function {
+                arn: function_arn(described.function_summary()),
+                live: true,
+                code: code
+                    .function_code()
+                    .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()),
+            })
+        }
+        None => absent_if(
+            cloudfront
+                .describe_function()
+                .name(&function)
+                .stage(FunctionStage::Development)
+                .send()
+                .await,
+            |e| e.is_no_such_function_exists(),
+            format!("find CloudFront function {function}"),
+        )?
+        .map(|described| Function {
+            arn: function_arn(described.function_summary()),
+            live: false,
+            code: None,
+        }),
+    };
+
+    seen.distribution = find_distribution(&cloudfront, names).await?;
+    Ok(seen)
+}
+
+fn function_arn(summary: Option<&aws_sdk_cloudfront::types::FunctionSummary>) -> String {
+    summary
+        .and_then(|s| s.function_metadata())
+        .map(|m| m.function_arn().to_string())
+        .unwrap_or_default()
+}
+
+/// By its comment, confirmed by its tag: the frontend function's own look-up.
+async fn find_distribution(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    names: &Names,
+) -> Result<Option<Distribution>> {
+    let mut marker: Option<String> = None;
+    loop {
+        let page = sdk(
+            cloudfront
+                .list_distributions()
+                .set_marker(marker.clone())
+                .send()
+                .await,
+            "list distributions",
+        )?;
+        let Some(list) = page.distribution_list() else {
+            return Ok(None);
+        };
+        for summary in list.items() {
+            if summary.comment() != names.distribution_comment() {
+                continue;
+            }
+            let tags = sdk(
+                cloudfront
+                    .list_tags_for_resource()
+                    .resource(summary.arn())
+                    .send()
+                    .await,
+                format!("read tags of distribution {}", summary.id()),
+            )?;
+            let ours = tags::belongs_to(
+                tags.tags()
+                    .map(|t| t.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| (t.key(), t.value().unwrap_or_default())),
+                names.stack(),
+            );
+            if !ours {
+                continue;
+            }
+            let config = sdk(
+                cloudfront
+                    .get_distribution_config()
+                    .id(summary.id())
+                    .send()
+                    .await,
+                format!("read distribution {}", summary.id()),
+            )?;
+            let config = config.distribution_config();
+            let origins = config
+                .and_then(|c| c.origins())
+                .map(|o| o.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|o| {
+                    (
+                        o.id().to_string(),
+                        (
+                            o.domain_name().to_string(),
+                            o.origin_access_control_id().unwrap_or_default().to_string(),
+                        ),
+                    )
+                })
+                .collect();
+            let default_functions = config
+                .and_then(|c| c.default_cache_behavior())
+                .and_then(|b| b.function_associations())
+                .map(|f| f.items())
+                .unwrap_or_default()
+                .iter()
+                .filter(|f| f.event_type().as_str() == "viewer-request")
+                .map(|f| f.function_arn().to_string())
+                .collect();
+            let behaviours = config
+                .and_then(|c| c.cache_behaviors())
+                .map(|b| b.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|b| {
+                    (
+                        b.path_pattern().to_string(),
+                        b.target_origin_id().to_string(),
+                    )
+                })
+                .collect();
+            return Ok(Some(Distribution {
+                id: summary.id().to_string(),
+                arn: summary.arn().to_string(),
+                domain_name: summary.domain_name().to_string(),
+                origins,
+                default_functions,
+                behaviours,
+            }));
+        }
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// A bucket as the frontend function leaves it; `None` when there is no bucket by that name.
+async fn bucket_facts(aws: &Aws, bucket: &str, with_notifications: bool) -> Result<Option<Bucket>> {
+    let s3 = aws.s3();
+    match s3
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(&aws.account)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => return Ok(None),
+        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
+            return Ok(Some(Bucket {
+                foreign: true,
+                ..Bucket::default()
+            }))
+        }
+        Err(e) => return Err(sdk::<(), _>(Err(e), format!("look up bucket {bucket}")).unwrap_err()),
+    }
+    let block = absent_on_codes(
+        s3.get_public_access_block().bucket(bucket).send().await,
+        &["NoSuchPublicAccessBlockConfiguration"],
+        format!("read public access block of {bucket}"),
+    )?
+    .and_then(|o| {
+        o.public_access_block_configuration().map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        })
+    });
+    let ownership = absent_on_codes(
+        s3.get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await,
+        &["OwnershipControlsNotFoundError"],
+        format!("read ownership controls of {bucket}"),
+    )?
+    .and_then(|o| {
+        o.ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string())
+    });
+    let encryption = absent_on_codes(
+        s3.get_bucket_encryption().bucket(bucket).send().await,
+        &["ServerSideEncryptionConfigurationNotFoundError"],
+        format!("read encryption of {bucket}"),
+    )?;
+    let rule = encryption
+        .as_ref()
+        .and_then(|o| o.server_side_encryption_configuration())
+        .and_then(|c| c.rules().first());
+    let tagging = absent_on_codes(
+        s3.get_bucket_tagging().bucket(bucket).send().await,
+        &["NoSuchTagSet"],
+        format!("read tags of {bucket}"),
+    )?;
+    let mut tag_set: Vec<(String, String)> = tagging
+        .map(|t| {
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    tag_set.sort();
+    // Only the uploads bucket sends events (and only its configuration is compared).
+    let eventbridge = if with_notifications {
+        sdk(
+            s3.get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+                .await,
+            format!("read notifications of {bucket}"),
+        )?
+        .event_bridge_configuration()
+        .is_some()
+    } else {
+        false
+    };
+    let policy = absent_on_codes(
+        s3.get_bucket_policy().bucket(bucket).send().await,
+        &["NoSuchBucketPolicy"],
+        format!("read the policy of {bucket}"),
+    )?
+    .and_then(|p| p.policy().map(str::to_string))
+    .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)));
+    Ok(Some(Bucket {
+        foreign: false,
+        public_access_block: block,
+        ownership,
+        encryption: rule
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_string()),
+        bucket_key: rule.and_then(|r| r.bucket_key_enabled()),
+        tags: tag_set,
+        eventbridge,
+        policy,
+    }))
+}
+
+async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let ecr = aws_sdk_ecr::Client::new(&aws.config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
+    let ecs = aws_sdk_ecs::Client::new(&aws.config);
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
+    let mut seen = Backend::default();
+
+    let repository = names.repository();
+    seen.repository = absent_if(
+        ecr.describe_repositories()
+            .repository_names(&repository)
+            .send()
+            .await,
+        |e| e.is_repository_not_found_exception(),
+        format!("find repository {repository}"),
+    )?
+    .and_then(|o| {
+        o.repositories()
+            .first()
+            .map(|r| r.repository_uri().unwrap_or_default().to_string())
+    });
+
+    let log_group = names.log_group();
+    let groups = sdk(
+        logs.describe_log_groups()
+            .log_group_name_prefix(&log_group)
+            .send()
+            .await,
+        format!("find log group {log_group}"),
+    )?;
+    seen.log_group = groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(log_group.as_str()))
+        .map(|g| g.retention_in_days());
+
+    let cluster = names.cluster();
+    let clusters = sdk(
+        ecs.describe_clusters().clusters(&cluster).send().await,
+        format!("find cluster {cluster}"),
+    )?;
+    seen.cluster_active = clusters
+        .clusters()
+        .iter()
+        .any(|c| c.status() == Some("ACTIVE"));
+    if seen.cluster_active {
+        let services = sdk(
+            ecs.describe_services()
+                .cluster(&cluster)
+                .services(names.service())
+                .send()
+                .await,
+            format!("find service {}", names.service()),
+        )?;
+        seen.service = services
+            .services()
+            .iter()
+            .find(|s| s.status() == Some("ACTIVE"))
+            .map(|s| {
+                let vpc = s
+                    .network_configuration()
+                    .and_then(|n| n.awsvpc_configuration());
+                let mut subnets: Vec<String> =
+                    vpc.map(|v| v.subnets().to_vec()).unwrap_or_default();
+                subnets.sort();
+                let mut security_groups: Vec<String> = vpc
+                    .map(|v| v.security_groups().to_vec())
+                    .unwrap_or_default();
+                security_groups.sort();
+                Service {
+                    arn: s.service_arn().unwrap_or_default().to_string(),
+                    controller: s
+                        .deployment_controller()
+                        .map(|c| c.r#type().as_str().to_string()),
+                    task_definition: s.task_definition().unwrap_or_default().to_string(),
+                    load_balancers: s
+                        .load_balancers()
+                        .iter()
+                        .map(|l| {
+                            (
+                                l.target_group_arn().unwrap_or_default().to_string(),
+                                l.container_name().unwrap_or_default().to_string(),
+                                l.container_port().unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                    subnets,
+                    security_groups,
+                }
+            });
+    }
+    // The live revision when there is a service; else the family's latest, which the backend
+    // function reuses when it matches.
+    let wanted = seen
+        .service
+        .as_ref()
+        .map(|s| s.task_definition.clone())
+        .unwrap_or_else(|| names.task_family());
+    let described = absent_if(
+        ecs.describe_task_definition()
+            .task_definition(&wanted)
+            .send()
+            .await,
+        |e| e.is_client_exception(),
+        format!("describe task definition {wanted}"),
+    )?;
+    seen.task_definition = described
+        .as_ref()
+        .and_then(|d| d.task_definition())
+        .map(task_definition_facts);
+
+    let resource = format!("service/{cluster}/{}", names.service());
+    let targets = sdk(
+        scaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids(&resource)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .send()
+            .await,
+        format!("find scalable target {resource}"),
+    )?;
+    seen.scalable_target = targets
+        .scalable_targets()
+        .first()
+        .map(|t| (t.min_capacity(), t.max_capacity()));
+    let policy_name = names.of(Tier::Backend, "cpu");
+    let policies = sdk(
+        scaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_names(&policy_name)
+            .send()
+            .await,
+        format!("find scaling policy {policy_name}"),
+    )?;
+    seen.scaling_policy = policies
+        .scaling_policies()
+        .iter()
+        .find(|p| p.policy_name() == policy_name)
+        .map(|p| {
+            let tracking = p.target_tracking_scaling_policy_configuration();
+            ScalingPolicy {
+                target: tracking.map(|t| t.target_value()),
+                metric: tracking
+                    .and_then(|t| t.predefined_metric_specification())
+                    .map(|m| m.predefined_metric_type().as_str().to_string()),
+                scale_out_cooldown: tracking.and_then(|t| t.scale_out_cooldown()),
+                scale_in_cooldown: tracking.and_then(|t| t.scale_in_cooldown()),
+            }
+        });
+    Ok(seen)
+}
+
+fn task_definition_facts(definition: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
+    let container = definition
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(vikunja_core::names::CONTAINER_NAME));
+    let mut environment: Vec<(String, String)> = container
+        .map(|c| c.environment())
+        .unwrap_or_default()
+        .iter()
+        .map(|kv| {
+            (
+                kv.name().unwrap_or_default().to_string(),
+                kv.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    environment.sort();
+    let mut secrets: Vec<(String, String)> = container
+        .map(|c| c.secrets())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (s.name().to_string(), s.value_from().to_string()))
+        .collect();
+    secrets.sort();
+    TaskDefinition {
+        arn: definition
+            .task_definition_arn()
+            .unwrap_or_default()
+            .to_string(),
+        cpu: definition.cpu().map(str::to_string),
+        memory: definition.memory().map(str::to_string),
+        image: container.and_then(|c| c.image()).map(str::to_string),
+        environment,
+        secrets,
+        execution_role: definition.execution_role_arn().map(str::to_string),
+        task_role: definition.task_role_arn().map(str::to_string),
+    }
+}
+
+async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws.config);
+    let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
+    let mut seen = Delivery::default();
+    let alarms = sdk(
+        cloudwatch
+            .describe_alarms()
+            .alarm_names(names.alarm("blue"))
+            .alarm_names(names.alarm("green"))
+            .send()
+            .await,
+        "find the unhealthy-host alarms",
+    )?;
+    for colour in ["blue", "green"] {
+        let name = names.alarm(colour);
+        if let Some(alarm) = alarms
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name.as_str()))
+        {
+            let mut dimensions: Vec<(String, String)> = alarm
+                .dimensions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.name().unwrap_or_default().to_string(),
+                        d.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            dimensions.sort();
+            seen.alarms.insert(
+                colour.to_string(),
+                Alarm {
+                    namespace: alarm.namespace().unwrap_or_default().to_string(),
+                    metric: alarm.metric_name().unwrap_or_default().to_string(),
+                    statistic: alarm
+                        .statistic()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    period: alarm.period(),
+                    evaluation_periods: alarm.evaluation_periods(),
+                    threshold: alarm.threshold(),
+                    comparison: alarm
+                        .comparison_operator()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default(),
+                    treat_missing_data: alarm.treat_missing_data().unwrap_or_default().to_string(),
+                    dimensions,
+                },
+            );
+        }
+    }
+    let application = names.codedeploy_application();
+    seen.application = absent_if(
+        codedeploy
+            .get_application()
+            .application_name(&application)
+            .send()
+            .await,
+        |e| e.is_application_does_not_exist_exception(),
+        format!("find CodeDeploy application {application}"),
+    )?
+    .is_some();
+    if seen.application {
+        let group = names.deployment_group();
+        let found = absent_if(
+            codedeploy
+                .get_deployment_group()
+                .application_name(&application)
+                .deployment_group_name(&group)
+                .send()
+                .await,
+            |e| e.is_deployment_group_does_not_exist_exception(),
+            format!("find deployment group {group}"),
+        )?;
+        seen.deployment_group = found
+            .as_ref()
+            .and_then(|o| o.deployment_group_info())
+            .map(|g| {
+                let pair = g
+                    .load_balancer_info()
+                    .and_then(|l| l.target_group_pair_info_list().first());
+                let listeners = |route: Option<&aws_sdk_codedeploy::types::TrafficRoute>| {
+                    route
+                        .map(|r| r.listener_arns().to_vec())
+                        .unwrap_or_default()
+                };
+                DeploymentGroup {
+                    termination_wait_minutes: g
+                        .blue_green_deployment_configuration()
+                        .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+                        .map(|t| t.termination_wait_time_in_minutes()),
+                    deployment_config: g.deployment_config_name().unwrap_or_default().to_string(),
+                    target_groups: pair
+                        .map(|p| {
+                            p.target_groups()
+                                .iter()
+                                .filter_map(|t| t.name().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    prod_listeners: listeners(pair.and_then(|p| p.prod_traffic_route())),
+                    test_listeners: listeners(pair.and_then(|p| p.test_traffic_route())),
+                    services: g
+                        .ecs_services()
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.cluster_name().unwrap_or_default().to_string(),
+                                s.service_name().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect(),
+                    service_role: g.service_role_arn().unwrap_or_default().to_string(),
+                    rollback_enabled: g.auto_rollback_configuration().is_some_and(|r| r.enabled()),
+                    rollback_events: {
+                        let mut events: Vec<String> = g
+                            .auto_rollback_configuration()
+                            .map(|r| r.events())
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|e| e.as_str().to_string())
+                            .collect();
+                        events.sort();
+                        events
+                    },
+                }
+            });
+    }
+    Ok(seen)
+}
+
+async fn recorded(aws: &Aws, stack: &str) -> Result<BTreeMap<String, Value>> {
+    let ssm = aws.ssm();
+    let mut recorded = BTreeMap::new();
+    for tier in Tier::ALL {
+        let value: Option<Value> = inventory::read(&ssm, stack, tier)
+            .await
+            .with_context(|| format!("read the {tier} inventory"))?;
+        if let Some(value) = value {
+            recorded.insert(tier.as_str().to_string(), value);
+        }
+    }
+    Ok(recorded)
+}
