@@ -122,6 +122,7 @@ pub struct RouteTable {
 pub struct SecurityGroup {
     pub id: String,
     pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
 }
 
 /// One ingress permission: protocol, ports and one source (CIDR, prefix list or group).
@@ -291,6 +292,15 @@ pub struct Delivery {
     pub alarms: BTreeMap<String, Alarm>,
     pub application: bool,
     pub deployment_group: Option<DeploymentGroup>,
+    /// The smoke-test probe's VPC attachment: `None` without the function (no bootstrap
+    /// stack), `Some(None)` while it is outside any VPC, else its subnets and groups.
+    pub probe: Option<Option<ProbeAttachment>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeAttachment {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -645,7 +655,7 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
             .insert(role.to_string(), Seen::from_matches(matches));
     }
 
-    for role in ["lb", "app", "db"] {
+    for role in ["lb", "app", "db", "probe"] {
         let name = names.security_group(role);
         let found = sdk(
             ec2.describe_security_groups()
@@ -661,6 +671,7 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
             .map(|g| SecurityGroup {
                 id: g.group_id().unwrap_or_default().to_string(),
                 ingress: rules(g.ip_permissions()),
+                egress: rules(g.ip_permissions_egress()),
             })
             .collect();
         network
@@ -1490,7 +1501,42 @@ async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
                 }
             });
     }
+    seen.probe = probe_attachment(aws, names).await?;
     Ok(seen)
+}
+
+async fn probe_attachment(aws: &Aws, names: &Names) -> Result<Option<Option<ProbeAttachment>>> {
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    let name = names.probe_function();
+    let config = match lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+    {
+        Ok(config) => config,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return sdk(Err(e), format!("read the probe {name}")),
+    };
+    let sorted = |ids: &[String]| {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids
+    };
+    Ok(Some(
+        config
+            .vpc_config()
+            .filter(|vpc| !vpc.subnet_ids().is_empty())
+            .map(|vpc| ProbeAttachment {
+                subnets: sorted(vpc.subnet_ids()),
+                security_groups: sorted(vpc.security_group_ids()),
+            }),
+    ))
 }
 
 async fn recorded(aws: &Aws, stack: &str) -> Result<BTreeMap<String, Value>> {

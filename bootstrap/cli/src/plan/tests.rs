@@ -122,9 +122,18 @@ fn provisioned() -> Observed {
             Seen::Found(SecurityGroup {
                 id: id.into(),
                 ingress: rules,
+                egress: vec![],
             }),
         );
     }
+    n.security_groups.insert(
+        "probe".into(),
+        Seen::Found(SecurityGroup {
+            id: "sg-probe".into(),
+            ingress: vec![],
+            egress: vec![rule(8080, "10.42.0.0/16")],
+        }),
+    );
 
     // data
     o.data = Data {
@@ -313,6 +322,10 @@ fn provisioned() -> Observed {
         );
     }
     o.delivery.application = true;
+    o.delivery.probe = Some(Some(ProbeAttachment {
+        subnets: vec!["subnet-pa".into(), "subnet-pb".into()],
+        security_groups: vec!["sg-probe".into()],
+    }));
     o.delivery.deployment_group = Some(DeploymentGroup {
         termination_wait_minutes: Some(5),
         deployment_config: "CodeDeployDefault.ECSAllAtOnce".into(),
@@ -341,6 +354,7 @@ fn provisioned() -> Observed {
         lb_security_group_id: "sg-lb".into(),
         app_security_group_id: "sg-app".into(),
         db_security_group_id: "sg-db".into(),
+        probe_security_group_id: Some("sg-probe".into()),
     };
     let db = o.data.database.as_ref().unwrap();
     let data = DataOutputs {
@@ -398,6 +412,7 @@ fn provisioned() -> Observed {
             "v-delivery-blue-unhealthy".into(),
             "v-delivery-green-unhealthy".into(),
         ],
+        probe_function: Some("v-probe".into()),
     };
     o.inventory = BTreeMap::from([
         (
@@ -502,7 +517,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         render(&plan)
     );
     assert_eq!(plan.summary.create, actions.len());
-    assert_eq!(plan.summary.create, 41, "{}", render(&plan));
+    assert_eq!(plan.summary.create, 42, "{}", render(&plan));
     assert!(plan.has_changes());
     let vpc = item(&plan, "vpc", "v-network-vpc");
     assert_eq!(vpc.detail.as_deref(), Some("10.42.0.0/16"));
@@ -517,7 +532,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         "{text}"
     );
     assert!(
-        text.ends_with("plan: 41 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
+        text.ends_with("plan: 42 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
         "{text}"
     );
 }
@@ -556,7 +571,7 @@ fn a_region_without_two_zones_or_cloudfronts_prefix_list_stops_up() {
 fn a_stack_as_up_leaves_it_is_all_keep() {
     let plan = plan_of(&settings(), &provisioned());
     assert_eq!(not_kept(&plan), Vec::<String>::new(), "{}", render(&plan));
-    assert_eq!(plan.summary.keep, 41);
+    assert_eq!(plan.summary.keep, 43);
     assert!(plan.bootstrap.deployed);
     assert!(!plan.has_changes());
     assert_eq!(plan.up_stops_at, None);
@@ -1031,4 +1046,32 @@ fn json_names_actions_and_hows_in_kebab_case() {
     assert_eq!(network["items"][0]["action"], "cannot-change-in-place");
     assert_eq!(network["items"][0]["differences"][0]["how"], "up-stops");
     assert_eq!(value["bootstrap"]["deployed"], true);
+}
+
+#[test]
+fn the_probe_is_attached_to_the_vpc_and_its_group_only_reaches_the_test_port() {
+    let mut account = provisioned();
+    account.delivery.probe = Some(None);
+    if let Some(Seen::Found(group)) = account.network.security_groups.get_mut("probe") {
+        group.egress.push(Rule {
+            protocol: "-1".into(),
+            from: -1,
+            to: -1,
+            source: "0.0.0.0/0".into(),
+        });
+    }
+    let plan = plan_of(&settings(), &account);
+    let attachment = item(&plan, "probe-vpc-attachment", "v-probe");
+    assert_eq!(attachment.action, Action::Create);
+    let group = item(&plan, "security-group", "v-network-probe");
+    assert_eq!(group.action, Action::Change);
+    let egress = difference(group, "egress");
+    assert!(egress.current.contains("0.0.0.0/0"), "{egress:?}");
+    assert_eq!(egress.desired, "tcp 8080-8080 to 10.42.0.0/16");
+
+    // A stack without its bootstrap stack has no probe to plan for.
+    let mut account = provisioned();
+    account.delivery.probe = None;
+    let plan = plan_of(&settings(), &account);
+    assert!(plan.items().all(|(_, i)| i.kind != "probe-vpc-attachment"));
 }

@@ -1,4 +1,5 @@
-//! Delivery: the unhealthy-host alarms, the CodeDeploy application and deployment group.
+//! Delivery: the unhealthy-host alarms, the CodeDeploy application and deployment group, and
+//! the smoke-test probe's place in the VPC.
 
 use super::*;
 
@@ -218,5 +219,39 @@ pub(super) fn delivery(d: &Desired, o: &Observed) -> Vec<Item> {
             items.push(check.done());
         }
     }
+    items.extend(probe_attachment(d, o));
     items
+}
+
+/// The hook's probe joins the VPC here (the bootstrap stack makes it outside any VPC).
+fn probe_attachment(d: &Desired, o: &Observed) -> Option<Item> {
+    let attached = o.delivery.probe.as_ref()?;
+    let name = d.names.probe_function();
+    let subnets = found_subnets(d, o, "public");
+    let group = found_group(o, "probe");
+    let Some(attached) = attached else {
+        return Some(create(
+            "probe-vpc-attachment",
+            &name,
+            Some("the public subnets, the probe group".into()),
+        ));
+    };
+    let mut check = Check::existing("probe-vpc-attachment", &name, "");
+    let mut wanted_subnets = subnets.unwrap_or_else(|| vec![new("public subnets")]);
+    wanted_subnets.sort();
+    check.compare(
+        "subnets",
+        attached.subnets.join(", "),
+        wanted_subnets.join(", "),
+        How::InPlace,
+        None,
+    );
+    check.compare(
+        "securityGroups",
+        attached.security_groups.join(", "),
+        group.unwrap_or_else(|| new("probe group")),
+        How::InPlace,
+        None,
+    );
+    Some(check.done())
 }

@@ -266,9 +266,17 @@ pub(super) fn network(d: &Desired, o: &Observed) -> Vec<Item> {
     let (lb_group, app_group) = (group_id("lb"), group_id("app"));
     // Past the VPC, its range is the setting's: a different one stops up before the rules.
     let vpc_range = vpc.map(|v| v.cidr.clone()).unwrap_or_else(|| cidr.clone());
-    for role in ["lb", "app", "db"] {
+    // The probe's group admits nothing and may only reach the test listener.
+    let probe_egress = vec![Rule {
+        protocol: "tcp".into(),
+        from: TEST_PORT,
+        to: TEST_PORT,
+        source: vpc_range.clone(),
+    }];
+    for role in ["lb", "app", "db", "probe"] {
         let name = names.security_group(role);
         let wanted: Vec<(i32, Option<String>, String)> = match role {
+            "probe" => vec![],
             "lb" => vec![
                 (
                     PROD_PORT,
@@ -295,10 +303,15 @@ pub(super) fn network(d: &Desired, o: &Observed) -> Vec<Item> {
         };
         match found {
             Seen::Absent => {
-                let rules: Vec<String> = wanted
+                let mut rules: Vec<String> = wanted
                     .iter()
                     .map(|(port, _, from)| format!("tcp/{port} from {from}"))
                     .collect();
+                if role == "probe" {
+                    rules.push(format!(
+                        "nothing in; out only tcp/{TEST_PORT} to {vpc_range}"
+                    ));
+                }
                 let mut item = create("security-group", &name, Some(rules.join("; ")));
                 if wanted.iter().any(|(_, source, _)| source.is_none()) {
                     item.action = Action::CannotChangeInPlace;
@@ -315,6 +328,27 @@ pub(super) fn network(d: &Desired, o: &Observed) -> Vec<Item> {
             Seen::Found(group) => {
                 let mut check = Check::existing("security-group", &name, &group.id);
                 check.compared("ingress");
+                if role == "probe" {
+                    check.compared("egress");
+                    if group.egress != probe_egress {
+                        let shown = |rules: &[Rule]| {
+                            rules
+                                .iter()
+                                .map(|r| {
+                                    format!("{} {}-{} to {}", r.protocol, r.from, r.to, r.source)
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        check.differ(
+                            "egress",
+                            shown(&group.egress),
+                            shown(&probe_egress),
+                            How::InPlace,
+                            None,
+                        );
+                    }
+                }
                 for (port, source, _) in &wanted {
                     let Some(source) = source else {
                         let missing = no_prefix_list(d.region);
