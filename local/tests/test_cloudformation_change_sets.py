@@ -236,3 +236,20 @@ def test_expected_bucket_owner_is_checked(stack, unique):
     theirs.head_bucket(Bucket=bucket, ExpectedBucketOwner="111111111111")
     with pytest.raises(ClientError, match="BucketAlreadyExists"):
         mine.create_bucket(Bucket=bucket)
+
+
+def test_function_environment_from_a_number_parameter_reads_as_strings(setup, stack):
+    _, cfn, bucket, name = setup
+    body = json.loads(template({"A": "a1"}, bucket))
+    body["Parameters"]["Seconds"] = {"Type": "Number", "Default": 12}
+    body["Resources"]["A"]["Properties"]["Environment"] = {"Variables": {"SECONDS": {"Ref": "Seconds"}, "FLAG": True}}
+    arn, _ = change_set(cfn, name, "CREATE", json.dumps(body))
+    cfn.execute_change_set(ChangeSetName=arn)
+    lam = stack.client("lambda")
+    raw = []
+    lam.meta.events.register("after-call.lambda.GetFunction", lambda http_response, **_: raw.append(http_response.content))
+
+    variables = lam.get_function(FunctionName=f"{name}-a")["Configuration"]["Environment"]["Variables"]
+
+    assert variables == {"SECONDS": "12", "FLAG": "true"}
+    assert b'"SECONDS": "12"' in raw[0]

@@ -41,9 +41,12 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     target_health_follows_loopback_targets()
     ecr_image_digests_are_manifest_hashes()
     lambda_code_from_a_missing_s3_key_is_refused()
+    lambda_environment_values_are_strings()
+    cloudformation_calls_run_one_at_a_time()
     cloudformation_change_sets_like_aws()
     cloudformation_change_set_execution_like_aws()
     s3_expected_bucket_owner_is_checked()
+    s3_bucket_versioning_answers_with_its_own_root_element()
 
 
 # -- Step Functions ---------------------------------------------------------------------------
@@ -718,6 +721,41 @@ def lambda_code_from_a_missing_s3_key_is_refused() -> None:
     models.LambdaFunction._set_function_code = set_function_code
 
 
+def lambda_environment_values_are_strings() -> None:
+    """moto's CloudFormation resolves a `Ref` to a Number parameter as a number, and its
+    Lambda stores the number as is in `Environment.Variables` — then GetFunction and
+    ListFunctions answer `"SMOKE_TEST_BUDGET_SECONDS": 12`, which the Rust SDK refuses
+    ("expected ValueString"). On AWS a Ref to a parameter is a string, and Lambda's
+    variables are strings; here they are made strings when a function is created or
+    updated."""
+    from moto.awslambda import models
+
+    def as_text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+    def stringify(function: Any) -> None:
+        variables = getattr(function, "environment_vars", None)
+        if isinstance(variables, dict):
+            function.environment_vars = {key: as_text(value) for key, value in variables.items()}
+
+    moto_init = models.LambdaFunction.__init__
+    moto_update_configuration = models.LambdaFunction.update_configuration
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, *args, **kwargs)
+        stringify(self)
+
+    def update_configuration(self: Any, config_updates: dict) -> Any:
+        moto_update_configuration(self, config_updates)
+        stringify(self)
+        return self.get_configuration()
+
+    models.LambdaFunction.__init__ = init
+    models.LambdaFunction.update_configuration = update_configuration
+
+
 # -- CloudFormation change sets ---------------------------------------------------------------
 
 # Properties whose change replaces the resource (AWS's "Update requires: Replacement"),
@@ -731,6 +769,26 @@ _REPLACING_PROPERTIES = {
     "AWS::Events::Rule": ("Name",),
     "AWS::S3::Bucket": ("BucketName",),
 }
+
+
+def cloudformation_calls_run_one_at_a_time() -> None:
+    """moto's CloudFormation is not thread-safe: two stacks created or changed at once
+    (the server answers each request on its own thread) can fail with "dictionary changed
+    size during iteration", half-way through a stack. AWS runs stack operations
+    concurrently; here each CloudFormation call runs alone, which only delays parallel
+    callers (an ExecuteChangeSet of the bootstrap template takes about a second)."""
+    import threading
+
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    lock = threading.RLock()
+    original = CloudFormationResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    CloudFormationResponse.call_action = call_action
 
 
 def cloudformation_change_sets_like_aws() -> None:
@@ -798,7 +856,7 @@ def cloudformation_change_sets_like_aws() -> None:
     def list_change_sets(self):
         backend = self.cloudformation_backend
         stack = backend.get_stack(self._get_param("StackName"))
-        summaries = [cs for cs in backend.change_sets.values() if cs.stack_id == stack.stack_id]
+        summaries = [cs for cs in list(backend.change_sets.values()) if cs.stack_id == stack.stack_id]
         return ActionResult({"Summaries": summaries})
 
     def describe_change_set(self):
@@ -844,7 +902,7 @@ def cloudformation_change_sets_like_aws() -> None:
 
 def _stack_named(backend: Any, name_or_id: str | None) -> Any:
     """The live (not deleted) stack with this name or id, or None."""
-    for stack in backend.stacks.values():
+    for stack in list(backend.stacks.values()):
         if name_or_id in (stack.name, stack.stack_id):
             return stack
     return None
@@ -857,7 +915,7 @@ def _find_change_set(backend: Any, name_or_id: str, stack_name: str | None) -> A
     found = backend.change_sets.get(name_or_id)
     if found is None:
         stack = _stack_named(backend, stack_name) if stack_name else None
-        found = next((cs for cs in backend.change_sets.values()
+        found = next((cs for cs in list(backend.change_sets.values())
                       if cs.change_set_name == name_or_id and (stack is None or cs.stack_id == stack.stack_id)), None)
     if found is None:
         class ChangeSetNotFound(CloudFormationError):
@@ -1171,3 +1229,19 @@ def s3_expected_bucket_owner_is_checked() -> None:
             return _original(self, request, full_url)
 
         setattr(S3Response, name, checked)
+
+
+def s3_bucket_versioning_answers_with_its_own_root_element() -> None:
+    """moto answers GetBucketVersioning with the root element `<GetBucketVersioningResponse>`;
+    AWS (and the model) say `<VersioningConfiguration>`. botocore does not mind; the Rust
+    SDK refuses the answer ("expected VersioningConfiguration"). Renamed here."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_versioning
+
+    def get_bucket_versioning(self: Any) -> Any:
+        status, headers, body = original(self)
+        text = body.decode() if isinstance(body, bytes) else body
+        return status, headers, text.replace("GetBucketVersioningResponse", "VersioningConfiguration")
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
