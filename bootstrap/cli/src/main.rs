@@ -47,10 +47,26 @@ enum Command {
         #[arg(long, default_value = "target/package")]
         out: PathBuf,
     },
-    /// Upload the functions and create or update the bootstrap stack.
+    /// Upload the functions and create or update the bootstrap stack through a change set.
     Bootstrap {
         #[arg(long, env = "VIKUNJA_BINARIES")]
         binaries: PathBuf,
+        /// Artifacts bucket (default: the one the stack uses, else vikunja-artifacts-<account>-<region>).
+        #[arg(long, env = "VIKUNJA_ARTIFACTS_BUCKET")]
+        artifacts_bucket: Option<String>,
+        /// Create and show the change set, then stop: it is left for review.
+        #[arg(long)]
+        no_execute: bool,
+        /// The stack is UPDATE_ROLLBACK_FAILED: continue its rollback, then deploy.
+        #[arg(long)]
+        continue_rollback: bool,
+        /// With --continue-rollback: a resource the rollback skips (repeat for more).
+        #[arg(
+            long = "skip-resource",
+            value_name = "LOGICAL_ID",
+            requires = "continue_rollback"
+        )]
+        skip_resources: Vec<String>,
     },
     /// Start the provision workflow and follow it to the end.
     Up {
@@ -139,11 +155,23 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Bootstrap { binaries } => {
+        Command::Bootstrap {
+            binaries,
+            artifacts_bucket,
+            no_execute,
+            continue_rollback,
+            skip_resources,
+        } => {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
             let packaged = package::package(&root, &binaries)?;
-            let outputs = deploy::bootstrap(&aws, &cli.stack, &packaged, cli.output).await?;
+            let options = deploy::BootstrapOptions {
+                artifacts_bucket,
+                no_execute,
+                continue_rollback,
+                skip_resources,
+            };
+            let outputs = deploy::deploy(&aws, &cli.stack, &packaged, &options, cli.output).await?;
             print_result(cli.output, &outputs);
             Ok(())
         }

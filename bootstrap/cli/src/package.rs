@@ -9,12 +9,14 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+#[derive(Clone)]
 pub struct Function {
     pub name: String,
     pub zip: Vec<u8>,
     pub key: String,
 }
 
+#[derive(Clone)]
 pub struct Packaged {
     pub template: Value,
     pub functions: Vec<Function>,
