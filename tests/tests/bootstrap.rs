@@ -371,7 +371,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
     let left = proposed["ChangeSet"].as_str().unwrap().to_string();
     assert_eq!(
         pending_change_sets(&h, &stack).await,
-        [left.clone()],
+        std::slice::from_ref(&left),
         "left for review"
     );
     assert_eq!(
