@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectOwnership,
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
@@ -31,22 +31,22 @@ pub fn choose_bucket(explicit: Option<&str>, deployed: Option<&str>, default: St
         .unwrap_or(default)
 }
 
-/// S3's naming rules that matter here (general purpose buckets): 3–63 characters, lowercase
-/// letters, digits, hyphens and dots, starting and ending with a letter or digit.
+/// S3's naming rules for general purpose buckets (3–63 characters, lowercase letters, digits
+/// and hyphens, starting and ending with a letter or digit), without the dots S3 also allows:
+/// the template is fetched by a virtual-hosted HTTPS URL, whose certificate a dotted name breaks.
 pub fn check_bucket_name(name: &str) -> Result<()> {
     let ok_chars = name
         .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !(3..=63).contains(&name.len())
         || !ok_chars
         || !ends_ok(name.chars().next())
         || !ends_ok(name.chars().last())
-        || name.contains("..")
     {
         bail!(
-            "`{name}` is not a valid S3 bucket name: 3–63 characters, lowercase letters, digits and hyphens, \
-             starting and ending with a letter or digit"
+            "`{name}` is not a usable S3 bucket name: 3–63 characters, lowercase letters, digits and hyphens \
+             (no dots), starting and ending with a letter or digit"
         );
     }
     Ok(())
@@ -58,6 +58,13 @@ fn taken(bucket: &str) -> anyhow::Error {
          or your credentials may not read it (s3:ListBucket). Choose another name with \
          `--artifacts-bucket NAME` (or VIKUNJA_ARTIFACTS_BUCKET); bootstrap creates it and remembers it \
          in the stack"
+    )
+}
+
+fn other_region(bucket: &str, region: &str, stack_region: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the artifacts bucket {bucket} is in {region}, the stack in {stack_region}: Lambda takes code only \
+         from a bucket in its own region. Choose another with `--artifacts-bucket NAME`"
     )
 }
 
@@ -80,13 +87,18 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<String> {
     {
         Ok(found) => {
             if let Some(region) = found.bucket_region().filter(|r| *r != aws.region) {
-                bail!(
-                    "the artifacts bucket {bucket} is in {region}, the stack in {}: Lambda takes code only \
-                     from a bucket in its own region. Choose another with `--artifacts-bucket NAME`",
-                    aws.region
-                );
+                return Err(other_region(bucket, region, &aws.region));
             }
             false
+        }
+        Err(e) if status_of(&e) == Some(301) => {
+            // AWS answers a HEAD for a bucket in another region with a redirect naming it.
+            let region = e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .unwrap_or("another region")
+                .to_string();
+            return Err(other_region(bucket, &region, &aws.region));
         }
         Err(e) if status_of(&e) == Some(403) => return Err(taken(bucket)),
         Err(e) if status_of(&e) == Some(404) => {
@@ -101,17 +113,15 @@ pub async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<String> {
     };
     let encryption = ensure_settings(aws, bucket, created).await?;
     Ok(format!(
-        "s3://{bucket}{}: private (public access blocked, ACLs off), encrypted ({encryption}), versioned, TLS only",
+        "s3://{bucket}{}: private (public access blocked), encrypted ({encryption}), versioned, TLS only",
         if created { " (created)" } else { "" }
     ))
 }
 
 async fn create_bucket(aws: &Aws, bucket: &str) -> Result<()> {
-    let mut create = aws
-        .s3()
-        .create_bucket()
-        .bucket(bucket)
-        .object_ownership(ObjectOwnership::BucketOwnerEnforced);
+    // New buckets have ACLs off (BucketOwnerEnforced) by default; asking for it explicitly
+    // would need s3:PutBucketOwnershipControls as well.
+    let mut create = aws.s3().create_bucket().bucket(bucket);
     if aws.region != "us-east-1" {
         create = create.create_bucket_configuration(
             CreateBucketConfiguration::builder()
@@ -366,8 +376,7 @@ pub async fn upload_if_missing(aws: &Aws, bucket: &str, key: &str, body: &[u8]) 
         .bucket(bucket)
         .key(key)
         .expected_bucket_owner(&aws.account)
-        .body(body.to_vec().into())
-        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(body.to_vec().into()) // encrypted by the bucket's default (ensure_bucket)
         .send()
         .await
         .with_context(|| format!("upload s3://{bucket}/{key}"))?;
@@ -393,7 +402,7 @@ mod tests {
 
     #[test]
     fn bucket_names_follow_s3s_rules() {
-        for good in ["abc", "vikunja-artifacts-123456789012-eu-west-1", "a.b-c1"] {
+        for good in ["abc", "vikunja-artifacts-123456789012-eu-west-1", "a-b-c1"] {
             check_bucket_name(good).unwrap();
         }
         for bad in [
@@ -402,12 +411,12 @@ mod tests {
             "under_score",
             "-start",
             "end-",
-            "a..b",
+            "a.b",
             &"x".repeat(64),
         ] {
             let error = check_bucket_name(bad).unwrap_err().to_string();
             assert!(
-                error.contains("not a valid S3 bucket name"),
+                error.contains("not a usable S3 bucket name"),
                 "{bad}: {error}"
             );
         }
