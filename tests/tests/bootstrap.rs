@@ -381,6 +381,18 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
     );
     assert_eq!(code_sha(&h, &format!("{stack}-network")).await, network);
 
+    // Reviewing again replaces the change set: one is left for review, never a pile.
+    let again = deploy(&h, &stack, &changed, &review)
+        .await
+        .expect("--no-execute again");
+    let newer = again["ChangeSet"].as_str().unwrap().to_string();
+    assert_ne!(newer, left);
+    assert_eq!(
+        pending_change_sets(&h, &stack).await,
+        std::slice::from_ref(&newer),
+        "the earlier one is removed"
+    );
+
     let applied = deploy(&h, &stack, &changed, &options)
         .await
         .expect("bootstrap");
@@ -391,10 +403,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
         "the zip went up with the reviewed change set"
     );
     assert_eq!(changes(&applied), changes(&proposed));
-    assert_ne!(
-        applied["ChangeSet"], left,
-        "a fresh change set, the reviewed one removed"
-    );
+    assert_ne!(applied["ChangeSet"], newer, "a fresh change set is executed");
     assert!(pending_change_sets(&h, &stack).await.is_empty());
     assert_eq!(stack_status(&h, &stack).await, "UPDATE_COMPLETE");
     assert_ne!(
