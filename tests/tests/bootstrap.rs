@@ -403,7 +403,10 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
         "the zip went up with the reviewed change set"
     );
     assert_eq!(changes(&applied), changes(&proposed));
-    assert_ne!(applied["ChangeSet"], newer, "a fresh change set is executed");
+    assert_ne!(
+        applied["ChangeSet"], newer,
+        "a fresh change set is executed"
+    );
     assert!(pending_change_sets(&h, &stack).await.is_empty());
     assert_eq!(stack_status(&h, &stack).await, "UPDATE_COMPLETE");
     assert_ne!(
