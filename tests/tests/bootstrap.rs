@@ -4,6 +4,7 @@
 //! AWS APIs.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -30,9 +31,9 @@ async fn deploy(
     deploy::deploy(&h.aws, stack, packaged, options, Output::Json).await
 }
 
-/// A directory of the debug binaries in which one function's binary differs (a few bytes
+/// The packaging of the debug binaries with one function's binary changed (a few bytes
 /// appended: still the same program, another zip, another content-addressed key).
-fn binaries_with_changed(h: &Harness, function: &str, tag: &str) -> PathBuf {
+fn packaged_with_changed(h: &Harness, function: &str, tag: &str) -> Arc<Packaged> {
     let dir = std::env::temp_dir().join(format!("vikunja-binaries-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(&h.binaries).unwrap() {
@@ -47,7 +48,9 @@ fn binaries_with_changed(h: &Harness, function: &str, tag: &str) -> PathBuf {
     let mut bytes = std::fs::read(h.binaries.join(function)).unwrap();
     bytes.extend_from_slice(tag.as_bytes());
     std::fs::write(&changed, bytes).unwrap();
-    dir
+    let packaged = h.packaged(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    packaged
 }
 
 /// The packaged template with one function's code pointing at a key that is not in the bucket.
@@ -344,9 +347,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
     let network = code_sha(&h, &format!("{stack}-network")).await;
     let data = code_sha(&h, &format!("{stack}-data")).await;
 
-    let changed = h
-        .packaged(&binaries_with_changed(&h, "network", &format!("{stack}-a")))
-        .unwrap();
+    let changed = packaged_with_changed(&h, "network", &format!("{stack}-a"));
     let review = BootstrapOptions {
         no_execute: true,
         ..options.clone()
@@ -507,9 +508,7 @@ async fn a_failed_update_names_the_resource_rolls_back_and_the_next_run_goes_on(
         .await
         .expect("first bootstrap");
     let network = code_sha(&h, &format!("{stack}-network")).await;
-    let changed = h
-        .packaged(&binaries_with_changed(&h, "network", &format!("{stack}-b")))
-        .unwrap();
+    let changed = packaged_with_changed(&h, "network", &format!("{stack}-b"));
 
     let error = deploy(
         &h,
@@ -581,9 +580,7 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
         .send()
         .await
         .unwrap();
-    let changed = h
-        .packaged(&binaries_with_changed(&h, "network", &format!("{stack}-c")))
-        .unwrap();
+    let changed = packaged_with_changed(&h, "network", &format!("{stack}-c"));
 
     let error = deploy(
         &h,
@@ -948,4 +945,5 @@ fn bad_input_on_aws_says_what_to_do() {
         "NetworkFunction",
     ]);
     assert!(skip_alone.contains("--continue-rollback"), "{skip_alone}");
+    std::fs::remove_dir_all(&home).ok();
 }
