@@ -73,3 +73,19 @@ def test_an_unconditional_deny_still_denies(stack, unique):
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         s3.put_object(Bucket=bucket, Key="x", Body=b"x")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_bucket_versioning_answers_with_its_own_root_element(stack, unique):
+    """The Rust SDK reads GetBucketVersioning only under the model's root element."""
+    s3 = stack.client("s3")
+    bucket = f"versions-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    bodies = []
+    s3.meta.events.register("after-call.s3.GetBucketVersioning", lambda http_response, **_: bodies.append(http_response.content))
+
+    s3.get_bucket_versioning(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+    assert b"<VersioningConfiguration" in bodies[0] and b"GetBucketVersioningResponse" not in bodies[0]
+    assert b"<VersioningConfiguration" in bodies[1] and b"<Status>Enabled</Status>" in bodies[1]

@@ -2,8 +2,10 @@
 //! `tests/with-local-stack`, which `make test` uses) through the same library the operator
 //! CLI uses, and check the result through the AWS APIs, as a user would.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -46,8 +48,29 @@ impl Harness {
     }
 
     pub async fn bootstrap(&self, stack: &str) -> Result<Value> {
-        let packaged = package::package(&self.root, &self.binaries)?;
+        let packaged = self.packaged(&self.binaries)?;
         deploy::bootstrap(&self.aws, stack, &packaged, Output::Json).await
+    }
+
+    /// The template and zips packaged from a directory of binaries, once per test process:
+    /// zipping ~400 MB of debug binaries takes seconds of CPU, and the result is the same
+    /// for the same files.
+    pub fn packaged(&self, binaries: &Path) -> Result<Arc<package::Packaged>> {
+        type Slot = Arc<Mutex<Option<Arc<package::Packaged>>>>;
+        static CACHE: OnceLock<Mutex<HashMap<PathBuf, Slot>>> = OnceLock::new();
+        let slot = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap()
+            .entry(binaries.to_path_buf())
+            .or_default()
+            .clone();
+        // One packaging per directory: a second caller waits for the first one's result.
+        let mut packaged = slot.lock().unwrap();
+        if packaged.is_none() {
+            *packaged = Some(Arc::new(package::package(&self.root, binaries)?));
+        }
+        Ok(packaged.clone().expect("just packaged"))
     }
 
     /// Runs the provision workflow with the given settings overrides; the outputs on success.

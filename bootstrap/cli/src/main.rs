@@ -51,10 +51,26 @@ enum Command {
         #[arg(long)]
         check_lambda: bool,
     },
-    /// Upload the functions and create or update the bootstrap stack.
+    /// Upload the functions and create or update the bootstrap stack through a change set.
     Bootstrap {
         #[arg(long, env = "VIKUNJA_BINARIES")]
         binaries: PathBuf,
+        /// Artifacts bucket (default: the one the stack uses, else vikunja-artifacts-<account>-<region>).
+        #[arg(long, env = "VIKUNJA_ARTIFACTS_BUCKET")]
+        artifacts_bucket: Option<String>,
+        /// Create and show the change set, then stop: it is left for review.
+        #[arg(long)]
+        no_execute: bool,
+        /// The stack is UPDATE_ROLLBACK_FAILED: continue its rollback, then deploy.
+        #[arg(long)]
+        continue_rollback: bool,
+        /// With --continue-rollback: a resource the rollback skips (repeat for more).
+        #[arg(
+            long = "skip-resource",
+            value_name = "LOGICAL_ID",
+            requires = "continue_rollback"
+        )]
+        skip_resources: Vec<String>,
     },
     /// Compare the stack's desired tiers with what the account has, changing nothing: per
     /// tier and resource, create / change / keep / cannot change in place.
@@ -173,14 +189,26 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Bootstrap { binaries } => {
+        Command::Bootstrap {
+            binaries,
+            artifacts_bucket,
+            no_execute,
+            continue_rollback,
+            skip_resources,
+        } => {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
             let packaged = package::package(&root, &binaries)?;
             if cli.target == Target::Aws {
                 packaged.check_runs_on_lambda()?;
             }
-            let outputs = deploy::bootstrap(&aws, &cli.stack, &packaged, cli.output).await?;
+            let options = deploy::BootstrapOptions {
+                artifacts_bucket,
+                no_execute,
+                continue_rollback,
+                skip_resources,
+            };
+            let outputs = deploy::deploy(&aws, &cli.stack, &packaged, &options, cli.output).await?;
             print_result(cli.output, &outputs);
             Ok(())
         }
