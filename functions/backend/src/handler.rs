@@ -64,7 +64,7 @@ pub async fn handle(
             let drift =
                 task::differences(&task::describe(&clients.ecs, &live_task).await?, &inputs);
             if !drift.is_empty() {
-                warn!(?drift, "settings differ from the live task definition; they take effect with the next release");
+                warn!(?drift, "settings differ from the live task definition; up leaves it (CodeDeploy owns it) and releases copy it: deploy a new revision through CodeDeploy to apply them");
             }
             (live, live_task)
         }

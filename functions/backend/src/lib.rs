@@ -4,8 +4,9 @@
 //! `CODE_DEPLOY` deployment controller, and autoscaling between the configured bounds.
 //!
 //! Once the service exists CodeDeploy owns its task definition: a re-run never pushes a new
-//! one through `UpdateService` (ECS refuses it for `CODE_DEPLOY` services); changed settings
-//! reach the tasks with the next release.
+//! one through `UpdateService` (ECS refuses it for `CODE_DEPLOY` services). A release copies
+//! the live revision's sizes, environment and secrets and changes only the image, so changed
+//! task settings need a revision deployed through CodeDeploy by hand (`plan` says which).
 
 pub mod autoscaling;
 pub mod handler;
