@@ -85,29 +85,38 @@ fn missing(what: &str) -> Error {
     Error::conflict(format!("CloudFront answered without {what}"))
 }
 
-/// Creates and publishes the function; returns the ARN of its LIVE stage.
+/// Creates and publishes the function; returns the ARN of its LIVE stage. `DescribeFunction`
+/// reads the DEVELOPMENT stage unless asked, and that stage never says LIVE: asking for LIVE
+/// first keeps a re-run from publishing again.
 pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<String> {
     let name = names.spa_function();
-    match cloudfront.describe_function().name(&name).send().await {
-        Ok(found) => {
-            let summary = found
-                .function_summary()
-                .ok_or_else(|| missing("the function summary"))?;
-            let arn = summary
-                .function_metadata()
-                .map(|m| m.function_arn().to_string())
-                .ok_or_else(|| missing("the function ARN"))?;
-            let live =
-                summary.function_metadata().and_then(|m| m.stage()) == Some(&FunctionStage::Live);
-            if !live {
-                publish(cloudfront, &name, found.e_tag()).await?;
+    for stage in [FunctionStage::Live, FunctionStage::Development] {
+        match cloudfront
+            .describe_function()
+            .name(&name)
+            .stage(stage.clone())
+            .send()
+            .await
+        {
+            Ok(found) => {
+                let metadata = found
+                    .function_summary()
+                    .and_then(|s| s.function_metadata())
+                    .ok_or_else(|| missing("the function summary"))?;
+                let arn = metadata.function_arn().to_string();
+                if metadata.stage() == Some(&FunctionStage::Live) {
+                    return Ok(arn);
+                }
+                if stage == FunctionStage::Development {
+                    publish(cloudfront, &name, found.e_tag()).await?;
+                    return Ok(arn);
+                }
             }
-            return Ok(arn);
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_function_exists()) => {}
+            Err(e) => return Err(e).context(format!("find CloudFront function {name}")),
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) => {}
-        Err(e) => return Err(e).context(format!("find CloudFront function {name}")),
     }
     let config = built(
         FunctionConfig::builder()
