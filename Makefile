@@ -26,7 +26,9 @@ tools: ## check the Rust toolchain, create the local stack's Python venv
 
 # Every function crate (each folder of functions/ but the shared library) is one Lambda function.
 LAMBDA_FUNCTIONS := $(filter-out core,$(notdir $(wildcard functions/*)))
-BUILD_VENV  ?= $(CURDIR)/.local/build-venv
+# Outside the clone, like the build cache: cargo lambda's linker wrapper is named after zig's
+# path, and a new path rebuilds every release artifact.
+BUILD_VENV  ?= $(HOME)/.cache/vikunja-aws/build-venv
 ARCH        ?= x86_64
 LAMBDA_BIN  := $(CARGO_TARGET_DIR)/lambda
 
