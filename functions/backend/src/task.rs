@@ -154,16 +154,11 @@ pub fn container_definition(inputs: &TaskInputs) -> Result<ContainerDefinition> 
         .build())
 }
 
-/// What differs between a registered task definition and the inputs, by field name.
-pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String> {
-    let mut changed = Vec::new();
-    let Some(container) = existing
-        .container_definitions()
-        .iter()
-        .find(|c| c.name() == Some(CONTAINER_NAME))
-    else {
-        return vec![format!("container {CONTAINER_NAME}")];
-    };
+/// A container's environment and secrets as sorted `(name, value)` pairs, the form
+/// `TaskInputs` holds them in: registered order is not meaningful.
+pub fn environment_and_secrets(
+    container: &aws_sdk_ecs::types::ContainerDefinition,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let mut environment: Vec<(String, String)> = container
         .environment()
         .iter()
@@ -181,6 +176,20 @@ pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String
         .map(|s| (s.name().to_string(), s.value_from().to_string()))
         .collect();
     secrets.sort();
+    (environment, secrets)
+}
+
+/// What differs between a registered task definition and the inputs, by field name.
+pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String> {
+    let mut changed = Vec::new();
+    let Some(container) = existing
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(CONTAINER_NAME))
+    else {
+        return vec![format!("container {CONTAINER_NAME}")];
+    };
+    let (environment, secrets) = environment_and_secrets(container);
     let checks = [
         ("image", container.image() == Some(inputs.image.as_str())),
         ("environment", environment == inputs.environment),

@@ -1337,25 +1337,9 @@ fn task_definition_facts(definition: &aws_sdk_ecs::types::TaskDefinition) -> Tas
         .container_definitions()
         .iter()
         .find(|c| c.name() == Some(vikunja_core::names::CONTAINER_NAME));
-    let mut environment: Vec<(String, String)> = container
-        .map(|c| c.environment())
-        .unwrap_or_default()
-        .iter()
-        .map(|kv| {
-            (
-                kv.name().unwrap_or_default().to_string(),
-                kv.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    environment.sort();
-    let mut secrets: Vec<(String, String)> = container
-        .map(|c| c.secrets())
-        .unwrap_or_default()
-        .iter()
-        .map(|s| (s.name().to_string(), s.value_from().to_string()))
-        .collect();
-    secrets.sort();
+    let (environment, secrets) = container
+        .map(backend::task::environment_and_secrets)
+        .unwrap_or_default();
     TaskDefinition {
         arn: definition
             .task_definition_arn()
