@@ -25,7 +25,7 @@ tools: ## check the Rust toolchain, create the local stack's Python venv
 	@local/setup.sh "$(VIKUNJA_LOCAL_VENV)"
 
 # Every function crate (each folder of functions/ but the shared library) is one Lambda function.
-LAMBDA_FUNCTIONS := $(filter-out core,$(notdir $(wildcard functions/*)))
+LAMBDA_FUNCTIONS := $(filter-out core resources,$(notdir $(wildcard functions/*)))
 # Outside the clone, like the build cache: cargo lambda's linker wrapper is named after zig's
 # path, and a new path rebuilds every release artifact.
 BUILD_VENV  ?= $(HOME)/.cache/vikunja-aws/build-venv

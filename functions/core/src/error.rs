@@ -8,22 +8,10 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub use crate::codes::ErrorClass;
+use crate::codes;
 
-/// Error codes AWS uses for throttling; retried with backoff by the state machine.
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,13 +27,13 @@ pub enum Error {
     /// A deployment ended without success; the message is the deployment's own reason.
     #[error("{0}")]
     DeploymentFailed(String),
-    /// An AWS call failed. `transient` errors (throttling, 5xx, timeouts) are worth retrying.
+    /// An AWS call failed; `class` says what kind of failure it is (see [`ErrorClass`]).
     #[error("{context}: {message}")]
     Aws {
         context: String,
         code: Option<String>,
         message: String,
-        transient: bool,
+        class: ErrorClass,
     },
 }
 
@@ -65,10 +53,34 @@ impl Error {
             Self::Conflict(_) => "Conflict",
             Self::NotReady(_) => "NotReady",
             Self::DeploymentFailed(_) => "DeploymentFailed",
-            Self::Aws {
-                transient: true, ..
-            } => "Retryable",
-            Self::Aws { .. } => "AwsError",
+            Self::Aws { class, .. } => class.name(),
+        }
+    }
+
+    /// What kind of AWS failure this is; `None` for errors of our own making.
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::Aws { class, .. } => Some(*class),
+            _ => None,
+        }
+    }
+
+    pub fn is(&self, class: ErrorClass) -> bool {
+        self.class() == Some(class)
+    }
+
+    /// Worth retrying unchanged: throttling, a server-side fault, no answer.
+    pub fn is_transient(&self) -> bool {
+        self.is(ErrorClass::Transient)
+    }
+
+    /// An AWS error of `class`, for code that raises one itself (tests, adoption checks).
+    pub fn aws(class: ErrorClass, context: impl Display, message: impl Display) -> Self {
+        Self::Aws {
+            context: context.to_string(),
+            code: None,
+            message: message.to_string(),
+            class,
         }
     }
 
@@ -90,24 +102,31 @@ impl From<Error> for Diagnostic {
     }
 }
 
-/// Whether an SDK error is worth retrying: throttling, a server-side fault, or no answer.
-pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool
+/// The class of an SDK error: by AWS's error code (one table, [`crate::codes`]), else by
+/// what happened on the wire (no answer, a 5xx, a body that is no AWS error: transient).
+pub fn classify<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> ErrorClass
 where
     R: HttpStatus,
 {
     match error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
+            ErrorClass::Transient
         }
         SdkError::ServiceError(service) => {
-            let throttled = service
-                .err()
-                .code()
-                .is_some_and(|code| THROTTLING_CODES.contains(&code));
-            throttled || service.raw().status_code() >= 500
+            let err = service.err();
+            codes::class_of(err.code(), err.message())
+                .unwrap_or_else(|| codes::class_of_status(service.raw().status_code()))
         }
-        _ => false,
+        _ => ErrorClass::Other,
     }
+}
+
+/// Whether an SDK error is worth retrying: throttling, a server-side fault, or no answer.
+pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool
+where
+    R: HttpStatus,
+{
+    classify(error) == ErrorClass::Transient
 }
 
 /// The HTTP status of a raw response, so classification does not depend on one HTTP crate.
@@ -135,7 +154,7 @@ where
         self.map_err(|error| Error::Aws {
             context: what.to_string(),
             code: error.code().map(str::to_string),
-            transient: is_transient(&error),
+            class: classify(&error),
             message: describe(&error),
         })
     }
@@ -176,10 +195,25 @@ pub fn built<T, E: Display>(result: std::result::Result<T, E>, what: &str) -> Re
     result.map_err(|e| Error::invalid(format!("build {what}: {e}")))
 }
 
-/// The AWS error code of an SDK error, for branching on "not found" and "already exists".
-pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
-    error.code()
-}
+/// Every `errorType` a function of this project can raise, besides the runtime's own
+/// (`Lambda.*`) and Step Functions' (`States.*`). The state machines' `ErrorEquals` may name
+/// only these (a test reads `statemachine/*.asl.json`).
+pub const ERROR_NAMES: &[&str] = &[
+    "InvalidInput",
+    "Conflict",
+    "NotReady",
+    "DeploymentFailed",
+    "Panic",
+    "NotFound",
+    "AlreadyExists",
+    "InUse",
+    "AccessDenied",
+    "Retryable",
+    "AwsError",
+];
+
+/// The names a workflow retries: every `Retry` that retries one retries them all.
+pub const RETRYABLE_NAMES: &[&str] = &["Retryable", "InUse"];
 
 #[cfg(test)]
 mod tests {
@@ -193,11 +227,116 @@ mod tests {
             context: "c".into(),
             code: Some("Throttling".into()),
             message: "slow down".into(),
-            transient: true,
+            class: ErrorClass::Transient,
         };
         assert_eq!(transient.name(), "Retryable");
         let diagnostic: Diagnostic = transient.into();
         assert_eq!(diagnostic.error_type, "Retryable");
         assert_eq!(diagnostic.error_message, "c: slow down");
+    }
+}
+
+#[cfg(test)]
+mod state_machines {
+    //! The state machines catch and retry by name: every name they use must be one a function
+    //! can raise, and every retry must cover every retryable name.
+
+    use super::{ERROR_NAMES, RETRYABLE_NAMES};
+    use serde_json::Value;
+
+    fn definitions() -> Vec<(String, Value)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachine");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("statemachine/ is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.to_string_lossy().ends_with(".asl.json") {
+                let text = std::fs::read_to_string(&path).expect("a readable definition");
+                let value = serde_json::from_str(&text).expect("a definition that parses");
+                found.push((path.display().to_string(), value));
+            }
+        }
+        assert!(found.len() >= 4, "found only {} state machines", found.len());
+        found
+    }
+
+    /// Every `ErrorEquals` list of a definition, with whether it belongs to a `Retry`.
+    fn error_lists(value: &Value, in_retry: bool, out: &mut Vec<(bool, Vec<String>)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if key == "ErrorEquals" {
+                        let names = child.as_array().expect("ErrorEquals is a list");
+                        let names = names.iter().map(|n| n.as_str().unwrap_or("?").to_string());
+                        out.push((in_retry, names.collect()));
+                    } else {
+                        error_lists(child, key == "Retry" || (in_retry && key != "Catch"), out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| error_lists(i, in_retry, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn state_machines_name_only_errors_the_functions_raise() {
+        for (path, definition) in definitions() {
+            let mut lists = Vec::new();
+            error_lists(&definition, false, &mut lists);
+            assert!(!lists.is_empty(), "{path} catches nothing");
+            for (_, names) in &lists {
+                for name in names {
+                    let builtin = name.starts_with("States.") || name.starts_with("Lambda.");
+                    assert!(
+                        builtin || ERROR_NAMES.contains(&name.as_str()),
+                        "{path} names {name}, which no function raises"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_retry_of_a_retryable_name_retries_them_all() {
+        let mut retried = 0;
+        for (path, definition) in definitions() {
+            let mut lists = Vec::new();
+            error_lists(&definition, false, &mut lists);
+            for (_, names) in lists.iter().filter(|(retry, _)| *retry) {
+                if RETRYABLE_NAMES.iter().any(|n| names.iter().any(|m| m == n)) {
+                    retried += 1;
+                    for name in RETRYABLE_NAMES {
+                        assert!(
+                            names.iter().any(|m| m == name),
+                            "{path}: a Retry retries {names:?} but not {name}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(retried > 0, "no state machine retries anything");
+    }
+
+    #[test]
+    fn every_error_name_is_listed() {
+        use super::{Error, ErrorClass};
+        let classes = [
+            ErrorClass::NotFound,
+            ErrorClass::AlreadyExists,
+            ErrorClass::InUse,
+            ErrorClass::Transient,
+            ErrorClass::AccessDenied,
+            ErrorClass::Other,
+        ];
+        let errors = [
+            Error::invalid("x"),
+            Error::conflict("x"),
+            Error::NotReady("x".into()),
+            Error::DeploymentFailed("x".into()),
+        ];
+        let names = errors.iter().map(Error::name).chain(classes.map(ErrorClass::name));
+        for name in names {
+            assert!(ERROR_NAMES.contains(&name), "{name} is missing from ERROR_NAMES");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! the one place SDK configuration is built.
 
 pub mod aws;
+pub mod codes;
 pub mod endpoints;
 pub mod error;
 pub mod image;
@@ -17,7 +18,7 @@ pub mod tags;
 pub mod teardown;
 pub mod telemetry;
 
-pub use error::{Error, Result, SdkContext};
+pub use error::{Error, ErrorClass, Result, SdkContext};
 pub use names::Names;
 pub use outputs::*;
 pub use settings::Settings;

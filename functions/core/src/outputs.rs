@@ -62,6 +62,10 @@ pub struct NetworkOutputs {
     /// The smoke-test probe's group (absent from inventories written before it existed).
     #[serde(default)]
     pub probe_security_group_id: Option<String>,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it
+    /// beforehand (each item's `actions`); empty when it changed nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

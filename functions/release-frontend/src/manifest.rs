@@ -77,7 +77,7 @@ async fn read_key(s3: &Client, bucket: &str, key: &str) -> Result<Option<Manifes
             context: format!("read manifest s3://{bucket}/{key}"),
             code: None,
             message: e.to_string(),
-            transient: true,
+            class: vikunja_core::ErrorClass::Transient,
         })?
         .into_bytes();
     serde_json::from_slice(&bytes)

@@ -86,7 +86,7 @@ pub async fn delete_keys(s3: &Client, bucket: &str, keys: &[String]) -> Result<u
                 context: format!("delete s3://{bucket}/{}", failed.key().unwrap_or("?")),
                 code: failed.code().map(str::to_string),
                 message: failed.message().unwrap_or("refused").to_string(),
-                transient: true,
+                class: vikunja_core::ErrorClass::Transient,
             });
         }
     }

@@ -222,7 +222,7 @@ async fn fetch(
         context: format!("download {source}"),
         code: None,
         message: e.to_string(),
-        transient: true,
+        class: vikunja_core::ErrorClass::Transient,
     })? {
         written += chunk.len() as u64;
         if written > MAX_ZIP_BYTES {
@@ -246,7 +246,7 @@ fn local_storage(path: &Path, e: std::io::Error) -> Error {
         context: format!("write {}", path.display()),
         code: None,
         message: e.to_string(),
-        transient: false,
+        class: vikunja_core::ErrorClass::Other,
     }
 }
 

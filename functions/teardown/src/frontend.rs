@@ -733,7 +733,7 @@ async fn empty_bucket(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<(u64
                     refused.key().unwrap_or("?"),
                     answer.errors().len()
                 ),
-                transient: false,
+                class: vikunja_core::ErrorClass::Other,
             });
         }
         removed += count;

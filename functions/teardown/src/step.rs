@@ -1,53 +1,15 @@
 //! One call of a tier step: what it deleted, kept, could not delete, and is waiting for.
 
 use vikunja_core::teardown::{Failure, Kept, Resource, StepStatus, TierReport};
-use vikunja_core::Error;
+use vikunja_core::{Error, ErrorClass};
 
-/// Error codes that mean "already gone": deleting what is not there is success.
-const GONE: &[&str] = &[
-    // EC2
-    "InvalidVpcID.NotFound",
-    "InvalidSubnetID.NotFound",
-    "InvalidGroup.NotFound",
-    "InvalidGroupId.NotFound",
-    "InvalidInternetGatewayID.NotFound",
-    "InvalidRouteTableID.NotFound",
-    "InvalidNetworkInterfaceID.NotFound",
-    "InvalidAssociationID.NotFound",
-    "InvalidPermission.NotFound",
-    "Gateway.NotAttached",
-    // Elastic Load Balancing
-    "LoadBalancerNotFound",
-    "TargetGroupNotFound",
-    // RDS
-    "DBInstanceNotFound",
-    "DBInstanceNotFoundFault",
-    "DBSubnetGroupNotFoundFault",
-    // S3
-    "NoSuchBucket",
-    "NoSuchUpload",
-    // CloudFront
-    "NoSuchDistribution",
-    "NoSuchOriginAccessControl",
-    "NoSuchFunctionExists",
-    // ECS, ECR, CloudWatch Logs, Secrets Manager, Application Auto Scaling
-    "ServiceNotFoundException",
-    "ServiceNotActiveException",
-    "ClusterNotFoundException",
-    "RepositoryNotFoundException",
-    "ResourceNotFoundException",
-    "ObjectNotFoundException",
-    // CodeDeploy
-    "ApplicationDoesNotExistException",
-    "DeploymentGroupDoesNotExistException",
-    "DeploymentDoesNotExistException",
-    "DeploymentAlreadyCompletedException",
-    // SSM
-    "ParameterNotFound",
-];
+/// Elastic Load Balancing's answer for a load balancer with deletion protection on: the one
+/// refusal whose remedy differs from the others of its class.
+const DELETION_PROTECTED: &str = "OperationNotPermitted";
 
+/// Deleting what is not there is success.
 pub fn is_gone(error: &Error) -> bool {
-    error.code().is_some_and(|code| GONE.contains(&code))
+    error.is(ErrorClass::NotFound)
 }
 
 /// AWS's own reason: its error code and message.
@@ -66,17 +28,17 @@ pub fn reason_of(error: &Error) -> String {
 /// What an operator can do about a refusal, by AWS error code.
 pub fn hint_for(error: &Error) -> String {
     let again = "then run `vikunja-aws down` again: it continues where this run stopped";
-    match error.code().unwrap_or_default() {
-        "DependencyViolation" | "ResourceInUse" | "ResourceInUseException" => format!(
+    match error.class() {
+        Some(ErrorClass::InUse) => format!(
             "something this stack did not create still depends on it (see the reason); remove or detach that, {again}"
         ),
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => format!(
+        Some(ErrorClass::AccessDenied) => format!(
             "AWS denied the call: a policy (a bucket or resource policy, an SCP, a permissions boundary) forbids it; lift that restriction, {again}"
         ),
-        "OperationNotPermitted" => format!(
+        _ if error.code() == Some(DELETION_PROTECTED) => format!(
             "the resource is protected against deletion (for example a load balancer's deletion protection); turn that off if you mean it, {again}"
         ),
-        _ if matches!(error, Error::Aws { transient: true, .. }) => format!(
+        Some(ErrorClass::Transient) => format!(
             "AWS answered with a server-side error or throttling after retries; {again}"
         ),
         _ => format!("fix the cause, {again}"),
@@ -223,7 +185,8 @@ mod tests {
             context: "delete x".into(),
             code: Some(code.into()),
             message: message.into(),
-            transient: false,
+            class: vikunja_core::codes::class_of(Some(code), Some(message))
+                .unwrap_or(ErrorClass::Other),
         }
     }
 
@@ -295,7 +258,7 @@ mod tests {
             context: "delete application v".into(),
             code: None,
             message: "HTTP 500 with no error code".into(),
-            transient: true,
+            class: vikunja_core::ErrorClass::Transient,
         };
         assert!(hint_for(&error).contains("server-side error"));
         assert_eq!(reason_of(&error), "HTTP 500 with no error code");

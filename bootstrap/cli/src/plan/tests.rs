@@ -355,6 +355,7 @@ fn provisioned() -> Observed {
         app_security_group_id: "sg-app".into(),
         db_security_group_id: "sg-db".into(),
         probe_security_group_id: Some("sg-probe".into()),
+        changes: vec![],
     };
     let db = o.data.database.as_ref().unwrap();
     let data = DataOutputs {

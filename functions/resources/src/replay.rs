@@ -1,0 +1,148 @@
+//! Replayed AWS answers for the branches the local stack cannot produce: a real SDK client
+//! whose HTTP connector answers each request from a script, in order, and records what was
+//! asked. The SDK's own serializers and deserializers run, so the requests and answers are
+//! the wire format AWS uses (EC2: query protocol, XML answers).
+
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+
+/// One scripted answer: the operation it expects, and the status and body it answers with.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub action: &'static str,
+    pub status: u16,
+    pub body: String,
+}
+
+pub fn ok(action: &'static str, body: impl Into<String>) -> Answer {
+    Answer { action, status: 200, body: body.into() }
+}
+
+/// An EC2 error answer.
+pub fn ec2_error(action: &'static str, status: u16, code: &str) -> Answer {
+    Answer {
+        action,
+        status,
+        body: format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{code} (replayed)</Message></Error></Errors><RequestID>r</RequestID></Response>"
+        ),
+    }
+}
+
+#[derive(Debug, Default)]
+struct Script {
+    answers: Vec<Answer>,
+    next: usize,
+    /// (action, the full request body) of every request, in order.
+    asked: Vec<(String, String)>,
+    unexpected: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    script: Arc<Mutex<Script>>,
+}
+
+impl Replay {
+    pub fn new(answers: Vec<Answer>) -> Self {
+        let script = Script { answers, ..Script::default() };
+        Self { script: Arc::new(Mutex::new(script)) }
+    }
+
+    /// The operations asked, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.script.lock().unwrap().asked.iter().map(|(a, _)| a.clone()).collect()
+    }
+
+    /// The bodies of the requests of one operation.
+    pub fn bodies(&self, action: &str) -> Vec<String> {
+        let script = self.script.lock().unwrap();
+        script.asked.iter().filter(|(a, _)| a == action).map(|(_, b)| b.clone()).collect()
+    }
+
+    /// Every answer was used, and nothing was asked out of turn.
+    pub fn assert_done(&self) {
+        let script = self.script.lock().unwrap();
+        assert!(script.unexpected.is_empty(), "asked out of turn: {:#?}\nasked: {:#?}", script.unexpected, actions_of(&script));
+        assert_eq!(
+            script.next,
+            script.answers.len(),
+            "unused answers: {:#?}\nasked: {:#?}",
+            &script.answers[script.next..],
+            actions_of(&script)
+        );
+    }
+
+    fn answer(&self, request: &HttpRequest) -> Response<SdkBody> {
+        let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+        let action = form_value(&body, "Action").unwrap_or_else(|| "?".into());
+        let mut script = self.script.lock().unwrap();
+        script.asked.push((action.clone(), body));
+        let next = script.answers.get(script.next).cloned();
+        match next {
+            Some(answer) if answer.action == action => {
+                script.next += 1;
+                Response::new(StatusCode::try_from(answer.status).unwrap(), SdkBody::from(answer.body))
+            }
+            other => {
+                let expected = other.map(|a| a.action).unwrap_or("nothing more");
+                script.unexpected.push(format!("{action} (expected {expected})"));
+                let body = format!(
+                    "<Response><Errors><Error><Code>ReplayMismatch</Code><Message>asked {action}, expected {expected}</Message></Error></Errors></Response>"
+                );
+                Response::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+            }
+        }
+    }
+}
+
+fn actions_of(script: &Script) -> Vec<&str> {
+    script.asked.iter().map(|(a, _)| a.as_str()).collect()
+}
+
+/// A value of an `application/x-www-form-urlencoded` body.
+pub fn form_value(body: &str, key: &str) -> Option<String> {
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| v.replace("%2F", "/").replace("%3A", ":").replace('+', " "))
+    })
+}
+
+impl HttpConnector for Replay {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::ready(Ok(self.answer(&request)))
+    }
+}
+
+impl HttpClient for Replay {
+    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// An EC2 client that talks to the script, with the retry policy `sdk_config` gives the
+/// functions (standard, 5 attempts) but no waiting between attempts.
+pub fn ec2(replay: &Replay) -> aws_sdk_ec2::Client {
+    use aws_sdk_ec2::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
+        .http_client(SharedHttpClient::new(replay.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+                .with_max_backoff(std::time::Duration::from_millis(2)),
+        )
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
