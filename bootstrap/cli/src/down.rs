@@ -128,8 +128,7 @@ pub async fn teardown_state_machine(aws: &Aws, stack: &str) -> Result<Option<Str
     let described = match described {
         Ok(described) => described,
         Err(e)
-            if aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e)
-                .is_some_and(|m| m.contains("does not exist")) =>
+            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
         {
             if has_inventory(aws, stack).await? {
                 bail!(
@@ -279,8 +278,7 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "DELETE_COMPLETE".into()),
             Err(e)
-                if aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e)
-                    .is_some_and(|m| m.contains("does not exist")) =>
+                if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
             {
                 "DELETE_COMPLETE".into()
             }

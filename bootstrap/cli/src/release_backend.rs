@@ -165,20 +165,10 @@ pub async fn backend_status(aws: &Aws, stack: &str) -> Result<Value> {
     let names = Names::new(stack);
     let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
     let ecs = aws_sdk_ecs::Client::new(&aws.config);
-    let services = ecs
-        .describe_services()
-        .cluster(names.cluster())
-        .services(names.service())
-        .send()
-        .await?;
-    let live = match services.services().first() {
+    let service = resources::backend::find_service(&ecs, &names).await?;
+    let live = match service.filter(resources::backend::is_active) {
         Some(service) => {
-            let task_definition = service
-                .task_sets()
-                .iter()
-                .find(|t| t.status() == Some("PRIMARY"))
-                .and_then(|t| t.task_definition())
-                .or(service.task_definition())
+            let task_definition = resources::backend::live_task_definition(&service)
                 .unwrap_or_default()
                 .to_string();
             let described = ecs

@@ -47,26 +47,6 @@ pub async fn ensure_cluster(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<
     Ok(name)
 }
 
-/// The service if it is active; a deleted (INACTIVE) or draining one counts as absent.
-pub async fn find_service(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<Service>> {
-    let found = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .send()
-        .await
-        .context(format!("find service {name}"))?;
-    Ok(found
-        .services()
-        .iter()
-        .find(|s| s.status() == Some("ACTIVE"))
-        .cloned())
-}
-
 pub async fn create_service(
     ecs: &aws_sdk_ecs::Client,
     names: &Names,

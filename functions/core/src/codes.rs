@@ -165,7 +165,7 @@ pub fn class_of(code: Option<&str>, message: Option<&str>) -> Option<ErrorClass>
     if let Some((_, class)) = CODES.iter().find(|(c, _)| *c == code) {
         return Some(*class);
     }
-    if code == "ValidationError" && message.is_some_and(|m| m.ends_with("does not exist")) {
+    if code == "ValidationError" && message.is_some_and(|m| m.contains("does not exist")) {
         return Some(NotFound);
     }
     None

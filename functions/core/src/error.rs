@@ -121,6 +121,17 @@ where
     }
 }
 
+/// The class of an SDK error as a method, for code that branches before turning it into ours.
+pub trait Classify {
+    fn class(&self) -> ErrorClass;
+}
+
+impl<E: ProvideErrorMetadata> Classify for SdkError<E, aws_smithy_runtime_api::http::Response> {
+    fn class(&self) -> ErrorClass {
+        classify(self)
+    }
+}
+
 /// Whether an SDK error is worth retrying: throttling, a server-side fault, or no answer.
 pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool
 where

@@ -68,13 +68,35 @@ pub async fn read<T: DeserializeOwned>(
     tier: Tier,
 ) -> Result<Option<T>> {
     let name = Names::new(stack).inventory_parameter(tier);
-    match ssm.get_parameter().name(&name).send().await {
-        Ok(out) => {
-            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-            serde_json::from_str(value).map(Some).map_err(|e| {
-                Error::conflict(format!("inventory {name} is not valid {tier} outputs: {e}"))
-            })
-        }
+    let Some(value) = get(ssm, &name).await? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&value)
+        .map(Some)
+        .map_err(|e| Error::conflict(format!("inventory {name} is not valid {tier} outputs: {e}")))
+}
+
+/// The same, for readers that can do without the record (teardown finds by tags too): a
+/// record that does not parse names nothing, and says so in the log.
+pub async fn read_if_valid<T: DeserializeOwned>(
+    ssm: &aws_sdk_ssm::Client,
+    stack: &str,
+    tier: Tier,
+) -> Result<Option<T>> {
+    let name = Names::new(stack).inventory_parameter(tier);
+    let Some(value) = get(ssm, &name).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str(&value)
+        .map_err(|e| tracing::warn!(name, error = %e, "inventory record ignored: it does not parse"))
+        .ok())
+}
+
+async fn get(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>> {
+    match ssm.get_parameter().name(name).send().await {
+        Ok(out) => Ok(Some(
+            out.parameter().and_then(|p| p.value()).unwrap_or_default().to_string(),
+        )),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_parameter_not_found()) =>

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod tags;
 pub mod teardown;
 pub mod telemetry;
+pub mod time;
 
 pub use error::{Error, ErrorClass, Result, SdkContext};
 pub use names::Names;

@@ -5,18 +5,6 @@ use vikunja_core::names::{DB_NAME, DB_USER};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{Error, Names, Result, SdkContext, Settings};
 
-/// Statuses from which the database will not become available without someone acting.
-const FAILED_STATUSES: &[&str] = &[
-    "failed",
-    "incompatible-network",
-    "incompatible-option-group",
-    "incompatible-parameters",
-    "incompatible-restore",
-    "inaccessible-encryption-credentials",
-    "storage-full",
-    "deleting",
-];
-
 fn rds_tags(stack: &str) -> Vec<Tag> {
     tags::standard(stack, Tier::Data)
         .into_iter()
@@ -185,7 +173,7 @@ fn check_adoptable(instance: &DbInstance, id: &str, stack: &str) -> Result<()> {
 }
 
 pub fn refuse_failed_status(id: &str, status: &str) -> Result<()> {
-    if FAILED_STATUSES.contains(&status) {
+    if resources::data::is_failed(status) {
         return Err(Error::conflict(format!(
             "database {id} is {status}; it needs attention in the RDS console"
         )));

@@ -43,18 +43,10 @@ pub struct Distribution {
 
 pub async fn ensure_origin_access_control(cloudfront: &Client, names: &Names) -> Result<String> {
     let name = names.origin_access_control();
-    let listed = cloudfront
-        .list_origin_access_controls()
-        .send()
-        .await
-        .context("list origin access controls")?;
-    let found = listed
-        .origin_access_control_list()
-        .map(|l| l.items())
-        .unwrap_or_default()
-        .iter()
-        .find(|oac| oac.name() == name);
-    if let Some(oac) = found {
+    let found = resources::Seen::from_matches(
+        resources::frontend::find_origin_access_controls(cloudfront, names).await?,
+    );
+    if let Some(oac) = found.at_most_one(&format!("origin access controls named {name}"))? {
         return Ok(oac.id().to_string());
     }
     let config = built(

@@ -160,31 +160,16 @@ async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Resu
 /// The task definition serving production: the primary task set's (CodeDeploy swaps task
 /// sets; the service's own field may lag).
 async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String> {
-    let found = clients
-        .ecs
-        .describe_services()
-        .cluster(names.cluster())
-        .services(names.service())
-        .send()
-        .await
-        .context(format!("find service {}", names.service()))?;
-    let service = found
-        .services()
-        .iter()
-        .find(|s| s.status() == Some("ACTIVE"))
+    let service = resources::backend::find_service(&clients.ecs, names)
+        .await?
+        .filter(resources::backend::is_active)
         .ok_or_else(|| {
             Error::invalid(format!(
                 "service {} is not active: provision the stack first",
                 names.service()
             ))
         })?;
-    let primary = service
-        .task_sets()
-        .iter()
-        .find(|t| t.status() == Some("PRIMARY"))
-        .and_then(|t| t.task_definition());
-    primary
-        .or(service.task_definition())
+    resources::backend::live_task_definition(&service)
         .map(str::to_string)
         .ok_or_else(|| {
             Error::conflict(format!(

@@ -8,11 +8,16 @@
 //!
 //! No `lambda_runtime` here: the same code runs in Lambda, in the CLI and in tests.
 
+pub mod data;
 pub mod found;
 pub mod plan;
 
+#[cfg(feature = "backend")]
+pub mod backend;
 #[cfg(feature = "network")]
 pub mod ec2;
+#[cfg(feature = "frontend")]
+pub mod frontend;
 #[cfg(feature = "network")]
 pub mod network;
 

@@ -92,7 +92,7 @@ impl Item {
     pub fn stop(&self) -> Option<String> {
         let stop = self.differences.iter().find(|d| d.how == How::UpStops)?;
         let mut message = format!(
-            "{} {}: {} is {}, wanted {}",
+            "{} {} cannot change in place: {} is {}, wanted {}",
             self.kind, self.name, stop.field, stop.current, stop.desired
         );
         if let Some(fix) = &stop.fix {
@@ -189,17 +189,10 @@ impl Check {
 }
 
 pub fn create(kind: &'static str, name: impl Into<String>, detail: Option<String>) -> Item {
-    Item {
-        kind,
-        name: name.into(),
-        id: None,
-        action: Action::Create,
-        detail,
-        differences: Vec::new(),
-        compared: Vec::new(),
-        notes: Vec::new(),
-        actions: Vec::new(),
-    }
+    let mut item = Check::existing(kind, name, "").item;
+    item.action = Action::Create;
+    item.detail = detail;
+    item
 }
 
 /// Several resources answer to one name or tag: `up` refuses to guess.

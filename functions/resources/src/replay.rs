@@ -83,7 +83,14 @@ impl Replay {
 
     fn answer(&self, request: &HttpRequest) -> Response<SdkBody> {
         let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
-        let action = form_value(&body, "Action").unwrap_or_else(|| "?".into());
+        // Query protocols (EC2) name the operation in the body; REST ones by method and path.
+        let action = form_value(&body, "Action").unwrap_or_else(|| {
+            let path = request.uri().split('?').next().unwrap_or_default();
+            let path = path.split_once("://").map(|(_, rest)| rest).unwrap_or(path);
+            let path = path.find('/').map(|i| &path[i..]).unwrap_or(path);
+            format!("{} {path}", request.method())
+        });
+        let body = format!("{} {body}", request.uri());
         let mut script = self.script.lock().unwrap();
         script.asked.push((action.clone(), body));
         let next = script.answers.get(script.next).cloned();
@@ -130,6 +137,7 @@ impl HttpClient for Replay {
 
 /// An EC2 client that talks to the script, with the retry policy `sdk_config` gives the
 /// functions (standard, 5 attempts) but no waiting between attempts.
+#[cfg(feature = "network")]
 pub fn ec2(replay: &Replay) -> aws_sdk_ec2::Client {
     use aws_sdk_ec2::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
     let config = aws_sdk_ec2::Config::builder()
@@ -145,4 +153,16 @@ pub fn ec2(replay: &Replay) -> aws_sdk_ec2::Client {
         )
         .build();
     aws_sdk_ec2::Client::from_conf(config)
+}
+
+#[cfg(feature = "frontend")]
+pub fn cloudfront(replay: &Replay) -> aws_sdk_cloudfront::Client {
+    use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_cloudfront::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
+        .http_client(SharedHttpClient::new(replay.clone()))
+        .build();
+    aws_sdk_cloudfront::Client::from_conf(config)
 }

@@ -4,10 +4,10 @@
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_ecs::types::{
-    ClusterField, DeploymentControllerType, ServiceField, TaskDefinitionField, TaskDefinitionStatus,
+    ClusterField, DeploymentControllerType, TaskDefinitionField, TaskDefinitionStatus,
 };
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
-use vikunja_core::{Result, SdkContext};
+use vikunja_core::{ErrorClass, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -46,7 +46,7 @@ pub struct Repository {
 pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let cluster = ctx.names.cluster();
     let cluster_ours = find_cluster(clients, ctx, &cluster).await?;
-    let service = find_service(clients, ctx, &cluster).await?;
+    let service = find_service(clients, ctx).await?;
     let foreign_services = if cluster_ours {
         foreign_services(clients, &cluster, &ctx.names.service()).await?
     } else {
@@ -86,32 +86,12 @@ async fn find_cluster(clients: &Clients, ctx: &Ctx, cluster: &str) -> Result<boo
         .any(|c| c.status() != Some("INACTIVE") && ctx.owns(ecs_tags(c.tags()))))
 }
 
-async fn find_service(clients: &Clients, ctx: &Ctx, cluster: &str) -> Result<Option<Service>> {
-    let name = ctx.names.service();
-    let described = match clients
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(&name)
-        .include(ServiceField::Tags)
-        .send()
-        .await
-    {
-        Ok(described) => described,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(e).context(format!("find service {name}")),
-    };
-    Ok(described
-        .services()
-        .iter()
-        .find(|s| s.status() != Some("INACTIVE") && ctx.owns(ecs_tags(s.tags())))
+async fn find_service(clients: &Clients, ctx: &Ctx) -> Result<Option<Service>> {
+    let found = resources::backend::find_service(&clients.ecs, &ctx.names).await?;
+    Ok(found
+        .filter(|s| resources::backend::is_ours(s, ctx.stack()))
         .map(|s| Service {
-            name: name.clone(),
+            name: ctx.names.service(),
             status: s.status().unwrap_or("ACTIVE").to_string(),
             task_sets: s
                 .task_sets()
@@ -497,7 +477,7 @@ async fn delete_service(
             }
             true
         }
-        Err(error) if crate::step::is_gone(&error) => true,
+        Err(error) if error.is(ErrorClass::NotFound) => true,
         Err(error) => {
             step.refused("ecs service", name, &error);
             false
@@ -547,7 +527,7 @@ async fn delete_task_definitions(clients: &Clients, found: &Found, step: &mut St
             .context(format!("deregister task definition {arn}"));
         match deregistered {
             Ok(_) => inactive.push(arn.clone()),
-            Err(error) if crate::step::is_gone(&error) => {}
+            Err(error) if error.is(ErrorClass::NotFound) => {}
             Err(error) => step.refused("ecs task definition", arn, &error),
         }
     }

@@ -4,7 +4,7 @@
 //! (recoverable for 30 days). Snapshots are never deleted by teardown.
 
 use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource};
-use vikunja_core::{Result, SdkContext};
+use vikunja_core::{ErrorClass, Result, SdkContext};
 
 use crate::context::now_seconds;
 use crate::handler::Clients;
@@ -197,29 +197,7 @@ async fn find_snapshots(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Resu
 
 /// `<db>-final-YYYYMMDD-HHMMSS` (UTC): unique per teardown, sorted by time.
 pub fn final_snapshot_name(db_id: &str, unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
-    let secs = unix_seconds % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{db_id}-final-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    format!("{db_id}-final-{}", vikunja_core::time::compact_utc(unix_seconds))
 }
 
 fn snapshot_kept(id: &str) -> Kept {
@@ -335,7 +313,7 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
                 .await
                 .context(format!("delete DB subnet group {group}"));
             match deleted {
-                Err(error) if error.code() == Some("InvalidDBSubnetGroupStateFault") => {
+                Err(error) if error.is(ErrorClass::InUse) => {
                     step.wait(format!("DB subnet group {group} to be released"))
                 }
                 other => {
@@ -453,10 +431,9 @@ async fn retire_database(clients: &Clients, ctx: &Ctx, db: &Instance, step: &mut
             step.wait(format!("database {id} to finish deleting"));
             Fate::Deleting
         }
-        Err(error) if crate::step::is_gone(&error) => Fate::Gone,
+        Err(error) if error.is(ErrorClass::NotFound) => Fate::Gone,
         Err(error)
-            if error.code() == Some("InvalidDBInstanceState")
-                || error.code() == Some("InvalidDBInstanceStateFault") =>
+            if error.is(ErrorClass::InUse) =>
         {
             step.wait(format!(
                 "database {id} ({}) to reach a state RDS can delete from",
@@ -464,7 +441,7 @@ async fn retire_database(clients: &Clients, ctx: &Ctx, db: &Instance, step: &mut
             ));
             Fate::Deleting
         }
-        Err(error) if error.code() == Some("DBSnapshotAlreadyExists") => {
+        Err(error) if error.is(ErrorClass::AlreadyExists) => {
             // A name taken by an earlier attempt: the next call picks a fresh one.
             step.remember(MEMO_SNAPSHOT, final_snapshot_name(id, now_seconds() + 1));
             step.wait(format!(

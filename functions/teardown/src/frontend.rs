@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use vikunja_core::error::built;
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
-use vikunja_core::{inventory, Error, FrontendOutputs, Result, SdkContext};
+use vikunja_core::{inventory, Error, ErrorClass, FrontendOutputs, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -102,12 +102,8 @@ pub async fn find(clients: &Clients, ctx: &Ctx, memo: Option<&Step>) -> Result<F
 }
 
 async fn read_inventory(clients: &Clients, ctx: &Ctx) -> Result<Option<FrontendOutputs>> {
-    match inventory::read(&clients.ssm, ctx.stack(), Tier::Frontend).await {
-        Ok(outputs) => Ok(outputs),
-        // A record that does not parse names nothing; the tags still find the rest.
-        Err(Error::Conflict(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    // A record that does not parse names nothing; the tags still find the rest.
+    inventory::read_if_valid(&clients.ssm, ctx.stack(), Tier::Frontend).await
 }
 
 /// `arn:aws:cloudfront::<account>:function/<name>` → `<name>`.
@@ -269,37 +265,22 @@ async fn find_origin_access_controls(
     found: &mut Found,
 ) -> Result<()> {
     let name = ctx.names.origin_access_control();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = clients
-            .cloudfront
-            .list_origin_access_controls()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .context("list origin access controls")?;
-        let Some(list) = page.origin_access_control_list() else {
-            return Ok(());
-        };
-        for oac in list.items().iter().filter(|o| o.name() == name) {
-            if evidence.origin_access_controls.contains(oac.id()) {
-                found.origin_access_controls.push(oac.id().to_string());
-            } else {
-                found.not_ours.push(Kept {
-                    kind: "cloudfront origin access control".into(),
-                    id: oac.id().to_string(),
-                    reason: format!(
-                        "named {name}, but Origin Access Controls carry no tags and neither the inventory nor the stack's distribution names this one; if it is this stack's, delete it: aws cloudfront delete-origin-access-control --id {}",
-                        oac.id()
-                    ),
-                });
-            }
-        }
-        match list.next_marker() {
-            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-            _ => return Ok(()),
+    let named = resources::frontend::find_origin_access_controls(&clients.cloudfront, &ctx.names).await?;
+    for oac in &named {
+        if evidence.origin_access_controls.contains(oac.id()) {
+            found.origin_access_controls.push(oac.id().to_string());
+        } else {
+            found.not_ours.push(Kept {
+                kind: "cloudfront origin access control".into(),
+                id: oac.id().to_string(),
+                reason: format!(
+                    "named {name}, but Origin Access Controls carry no tags and neither the inventory nor the stack's distribution names this one; if it is this stack's, delete it: aws cloudfront delete-origin-access-control --id {}",
+                    oac.id()
+                ),
+            });
         }
     }
+    Ok(())
 }
 
 async fn find_functions(
@@ -482,10 +463,10 @@ async fn retire_distribution(clients: &Clients, d: &Distribution, step: &mut Ste
     if d.enabled {
         match disable_distribution(clients, id).await {
             Ok(()) => step.wait(format!("CloudFront distribution {id} to finish disabling")),
-            Err(error) if error.code() == Some("PreconditionFailed") => step.wait(format!(
+            Err(error) if error.is(ErrorClass::InUse) => step.wait(format!(
                 "CloudFront distribution {id} to settle (it changed while being disabled)"
             )),
-            Err(error) if crate::step::is_gone(&error) => return true,
+            Err(error) if error.is(ErrorClass::NotFound) => return true,
             Err(error) => step.refused("cloudfront distribution", id, &error),
         }
         return false;
@@ -583,7 +564,7 @@ async fn delete_origin_access_control(
     }
     .await;
     match deleted {
-        Err(error) if error.code() == Some("OriginAccessControlInUse") && just_freed => {
+        Err(error) if error.is(ErrorClass::InUse) && just_freed => {
             step.wait(format!("origin access control {id} to be released"))
         }
         other => {
@@ -613,7 +594,7 @@ async fn delete_function(clients: &Clients, name: &str, just_freed: bool, step: 
     }
     .await;
     match deleted {
-        Err(error) if error.code() == Some("FunctionInUse") && just_freed => {
+        Err(error) if error.is(ErrorClass::InUse) && just_freed => {
             step.wait(format!("CloudFront function {name} to be released"))
         }
         other => {
@@ -656,7 +637,7 @@ async fn delete_bucket(clients: &Clients, ctx: &Ctx, bucket: &str, step: &mut St
         .context(format!("delete bucket {bucket}"));
     match deleted {
         // Someone wrote to it while it was being emptied: empty it again next time.
-        Err(error) if error.code() == Some("BucketNotEmpty") => step.wait(format!(
+        Err(error) if error.is(ErrorClass::InUse) => step.wait(format!(
             "bucket {bucket} to stay empty (new objects arrived)"
         )),
         other => {
@@ -765,7 +746,7 @@ async fn abort_uploads(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<()>
             .await
             .context(format!("abort upload {id} of {bucket}/{key}"))
         {
-            Err(error) if !crate::step::is_gone(&error) => return Err(error),
+            Err(error) if !error.is(ErrorClass::NotFound) => return Err(error),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
-use vikunja_core::{inventory, Error, LoadBalancerOutputs, Result, SdkContext};
+use vikunja_core::{ErrorClass, inventory, Error, LoadBalancerOutputs, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -56,11 +56,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let elb = &clients.elb;
     let mut found = Found::default();
     let recorded: Option<LoadBalancerOutputs> =
-        match inventory::read(&clients.ssm, ctx.stack(), Tier::LoadBalancer).await {
-            Ok(outputs) => outputs,
-            Err(Error::Conflict(_)) => None,
-            Err(e) => return Err(e),
-        };
+        inventory::read_if_valid(&clients.ssm, ctx.stack(), Tier::LoadBalancer).await?;
     let name = ctx.names.load_balancer();
     match elb.describe_load_balancers().names(&name).send().await {
         Ok(out) => {
@@ -197,7 +193,7 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
             .context(format!("delete target group {name}"));
         match deleted {
             // Freed a moment after its load balancer is deleted.
-            Err(error) if error.code() == Some("ResourceInUse") => {
+            Err(error) if error.is(ErrorClass::InUse) => {
                 step.wait(format!("target group {name} to be released"))
             }
             other => {

@@ -5,11 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ec2::types::{Filter, IpPermission, Tag, UserIdGroupPair};
-use aws_sdk_ecs::types::ServiceField;
-use vikunja_core::tags::{self, Tier, STACK};
+use aws_sdk_ec2::types::{Filter, IpPermission, UserIdGroupPair};
+use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource};
-use vikunja_core::{Error, Result, SdkContext};
+use vikunja_core::{ErrorClass, Error, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -75,23 +74,7 @@ pub enum Fate {
     Blocked(String, String),
 }
 
-fn ec2_tags(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
-}
-
-fn name_tag(tags: &[Tag]) -> String {
-    ec2_tags(tags)
-        .find(|(k, _)| *k == tags::NAME)
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
-}
-
-fn by_stack(ctx: &Ctx) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{STACK}"))
-        .values(ctx.stack())
-        .build()
-}
+use resources::ec2::tag_pairs as ec2_tags;
 
 fn in_vpcs(vpcs: &[String]) -> Filter {
     Filter::builder()
@@ -103,105 +86,53 @@ fn in_vpcs(vpcs: &[String]) -> Filter {
 pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let ec2 = &clients.ec2;
     let stack = ctx.stack();
-    let mut found = Found::default();
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(by_stack(ctx))
-        .send()
-        .await
-        .context(format!("find VPCs of stack {stack}"))?;
-    found.vpcs = vpcs
-        .vpcs()
-        .iter()
-        .filter_map(|v| v.vpc_id().map(str::to_string))
-        .collect();
-    let subnets = ec2
-        .describe_subnets()
-        .filters(by_stack(ctx))
-        .send()
-        .await
-        .context(format!("find subnets of stack {stack}"))?;
-    found.subnets = subnets
-        .subnets()
-        .iter()
-        .filter_map(|s| {
-            Some(Piece {
-                id: s.subnet_id()?.to_string(),
-                name: name_tag(s.tags()),
-                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+    // The network tier's own finder: what `up` made and `plan` shows, every match of it.
+    let network = resources::network::observe(ec2, &ctx.names).await?;
+    let mut found = Found {
+        vpcs: network.vpcs.iter().map(|v| v.id.clone()).collect(),
+        subnets: network
+            .subnets
+            .iter()
+            .map(|s| Piece {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                vpc_id: s.vpc_id.clone(),
             })
-        })
-        .collect();
-    let groups = ec2
-        .describe_security_groups()
-        .filters(by_stack(ctx))
-        .send()
-        .await
-        .context(format!("find security groups of stack {stack}"))?;
-    found.groups = groups
-        .security_groups()
-        .iter()
-        .filter_map(|g| {
-            Some(Group {
+            .collect(),
+        groups: network
+            .groups
+            .iter()
+            .map(|g| Group {
                 piece: Piece {
-                    id: g.group_id()?.to_string(),
-                    name: g.group_name().unwrap_or_default().to_string(),
-                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    vpc_id: g.vpc_id.clone(),
                 },
-                ingress: g.ip_permissions().to_vec(),
+                ingress: g.ingress_permissions.clone(),
             })
-        })
-        .collect();
-    let tables = ec2
-        .describe_route_tables()
-        .filters(by_stack(ctx))
-        .send()
-        .await
-        .context(format!("find route tables of stack {stack}"))?;
-    found.route_tables = tables
-        .route_tables()
-        .iter()
-        .filter_map(|t| {
-            Some(Table {
+            .collect(),
+        route_tables: network
+            .route_tables
+            .iter()
+            .map(|t| Table {
                 piece: Piece {
-                    id: t.route_table_id()?.to_string(),
-                    name: name_tag(t.tags()),
-                    vpc_id: t.vpc_id().unwrap_or_default().to_string(),
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    vpc_id: t.vpc_id.clone(),
                 },
-                associations: t
-                    .associations()
-                    .iter()
-                    .filter(|a| a.main() != Some(true))
-                    .filter_map(|a| {
-                        Some((
-                            a.route_table_association_id()?.to_string(),
-                            a.subnet_id()?.to_string(),
-                        ))
-                    })
-                    .collect(),
+                associations: t.associations.clone(),
             })
-        })
-        .collect();
-    let gateways = ec2
-        .describe_internet_gateways()
-        .filters(by_stack(ctx))
-        .send()
-        .await
-        .context(format!("find internet gateways of stack {stack}"))?;
-    found.gateways = gateways
-        .internet_gateways()
-        .iter()
-        .filter_map(|g| {
-            Some(Gateway {
-                id: g.internet_gateway_id()?.to_string(),
-                attached_to: g
-                    .attachments()
-                    .iter()
-                    .filter_map(|a| a.vpc_id().map(str::to_string))
-                    .collect(),
+            .collect(),
+        gateways: network
+            .gateways
+            .iter()
+            .map(|g| Gateway {
+                id: g.id.clone(),
+                attached_to: g.attached_to.clone(),
             })
-        })
-        .collect();
+            .collect(),
+        ..Found::default()
+    };
     if !found.vpcs.is_empty() {
         let interfaces = ec2
             .describe_network_interfaces()
@@ -277,29 +208,11 @@ async fn find_tenants(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result
                 .is_some_and(|s| s.is_load_balancer_not_found_exception()) => {}
         Err(e) => return Err(e).context(format!("find load balancer {lb}")),
     }
-    let service = ctx.names.service();
-    match clients
-        .ecs
-        .describe_services()
-        .cluster(ctx.names.cluster())
-        .services(&service)
-        .include(ServiceField::Tags)
-        .send()
-        .await
+    if resources::backend::find_service(&clients.ecs, &ctx.names)
+        .await?
+        .is_some()
     {
-        Ok(out) => {
-            if out
-                .services()
-                .iter()
-                .any(|s| s.status() != Some("INACTIVE"))
-            {
-                found.service = Some(service);
-            }
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception()) => {}
-        Err(e) => return Err(e).context(format!("find service {service}")),
+        found.service = Some(ctx.names.service());
     }
     Ok(())
 }
@@ -666,7 +579,7 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
             .await
             .context(format!("delete VPC {vpc}"));
         match deleted {
-            Err(error) if error.code() == Some("DependencyViolation") => {
+            Err(error) if error.is(ErrorClass::InUse) => {
                 let strangers = strangers_in(clients, ctx, vpc).await;
                 step.failed(
                     "vpc",
@@ -704,7 +617,7 @@ fn note(step: &mut Step, kind: &str, id: &str, fate: Fate) {
 fn settle(step: &mut Step, kind: &str, id: &str, result: Result<()>, found: &Found) -> bool {
     match result {
         Err(error)
-            if error.code() == Some("DependencyViolation")
+            if error.is(ErrorClass::InUse)
                 && found.interfaces.iter().any(|i| i.managed) =>
         {
             step.wait(format!("{kind} {id} to be released by AWS"));
@@ -761,7 +674,7 @@ async fn revoke_references(
             group.piece.name
         ));
     if let Err(error) = revoked {
-        if !crate::step::is_gone(&error) {
+        if !error.is(ErrorClass::NotFound) {
             step.refused("security group rule", &group.piece.id, &error);
         }
     }
@@ -793,9 +706,9 @@ async fn retire_gateway(
             .context(format!("detach internet gateway {} from {vpc}", g.id));
         match detached {
             Ok(_) => {}
-            Err(error) if crate::step::is_gone(&error) => {}
+            Err(error) if error.is(ErrorClass::NotFound) => {}
             // Public addresses (a load balancer's, a task's) are still mapped in the VPC.
-            Err(error) if error.code() == Some("DependencyViolation") => {
+            Err(error) if error.is(ErrorClass::InUse) => {
                 step.wait(format!(
                     "internet gateway {} to be detachable (public addresses still mapped)",
                     g.id

@@ -57,7 +57,7 @@ pub fn change_set_name(now: SystemTime) -> String {
         since_epoch.as_secs() / 86_400,
         since_epoch.as_secs() % 86_400,
     );
-    let (year, month, day) = civil_from_days(days as i64);
+    let (year, month, day) = vikunja_core::time::civil_from_days(days as i64);
     format!(
         "{CHANGE_SET_PREFIX}{year:04}{month:02}{day:02}-{:02}{:02}{:02}-{:03}",
         seconds / 3600,
@@ -65,20 +65,6 @@ pub fn change_set_name(now: SystemTime) -> String {
         seconds % 60,
         since_epoch.subsec_millis()
     )
-}
-
-/// Gregorian date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Whether a FAILED change set failed only because nothing changed (AWS says it two ways).

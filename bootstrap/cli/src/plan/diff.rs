@@ -8,18 +8,17 @@
 //! resource, or AWS refuses the change in place), or it stops with an error there.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 
 use serde_json::{json, Value};
 use vikunja_core::names::{
-    CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_PORT, DB_USER, PROD_PORT, TEST_PORT,
+    CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT,
 };
-use vikunja_core::settings::subnet_cidr;
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{DataOutputs, FrontendOutputs, Names, Settings};
 
-use super::observe::{Observed, Rule, Seen};
-use super::{Action, Difference, How, Item, TierPlan};
+use super::observe::Observed;
+use super::{Action, How, Item, TierPlan};
+use resources::plan::{create, new, Check};
 
 mod backend;
 mod data;
@@ -40,119 +39,6 @@ const LOG_RETENTION_DAYS: i32 = 30;
 const SCALE_OUT_COOLDOWN: i32 = 60;
 const SCALE_IN_COOLDOWN: i32 = 300;
 const CPU_METRIC: &str = "ECSServiceAverageCPUUtilization";
-
-/// What a value will be once `up` has created the thing it names.
-fn new(what: &str) -> String {
-    format!("(the new {what})")
-}
-
-/// Builds one item: each comparison is recorded as compared, each difference with how `up`
-/// treats it.
-struct Check {
-    item: Item,
-}
-
-impl Check {
-    fn existing(kind: &'static str, name: impl Into<String>, id: impl Into<String>) -> Self {
-        let id = id.into();
-        Self {
-            item: Item {
-                kind,
-                name: name.into(),
-                id: (!id.is_empty()).then_some(id),
-                action: Action::Keep,
-                detail: None,
-                differences: Vec::new(),
-                compared: Vec::new(),
-                notes: Vec::new(),
-            },
-        }
-    }
-
-    fn compare(
-        &mut self,
-        field: impl Into<String>,
-        current: impl Display,
-        desired: impl Display,
-        how: How,
-        fix: Option<String>,
-    ) {
-        let field = field.into();
-        let (current, desired) = (current.to_string(), desired.to_string());
-        self.compared(field.clone());
-        if current != desired {
-            self.differ(field, current, desired, how, fix);
-        }
-    }
-
-    fn compared(&mut self, field: impl Into<String>) {
-        let field = field.into();
-        if !self.item.compared.contains(&field) {
-            self.item.compared.push(field);
-        }
-    }
-
-    fn differ(
-        &mut self,
-        field: impl Into<String>,
-        current: impl Display,
-        desired: impl Display,
-        how: How,
-        fix: Option<String>,
-    ) {
-        self.item.differences.push(Difference {
-            field: field.into(),
-            current: current.to_string(),
-            desired: desired.to_string(),
-            how,
-            fix,
-        });
-    }
-
-    fn note(&mut self, note: impl Into<String>) {
-        self.item.notes.push(note.into());
-    }
-
-    fn done(mut self) -> Item {
-        let hows: Vec<How> = self.item.differences.iter().map(|d| d.how).collect();
-        self.item.action = if hows.iter().any(|h| *h != How::InPlace) {
-            Action::CannotChangeInPlace
-        } else if hows.is_empty() {
-            Action::Keep
-        } else {
-            Action::Change
-        };
-        self.item
-    }
-}
-
-fn create(kind: &'static str, name: impl Into<String>, detail: Option<String>) -> Item {
-    Item {
-        kind,
-        name: name.into(),
-        id: None,
-        action: Action::Create,
-        detail,
-        differences: Vec::new(),
-        compared: Vec::new(),
-        notes: Vec::new(),
-    }
-}
-
-/// Several resources answer to one name or tag: the tier refuses to guess.
-fn ambiguous(kind: &'static str, name: impl Into<String>, count: usize, what: &str) -> Item {
-    let mut check = Check::existing(kind, name, "");
-    check.differ(
-        "matches",
-        format!("{count} {what}"),
-        "one",
-        How::UpStops,
-        Some(format!(
-            "up refuses to choose between {count} {what}: delete or untag the ones that are not this stack's"
-        )),
-    );
-    check.done()
-}
 
 /// Everything the diff needs besides the findings.
 pub struct Desired<'a> {

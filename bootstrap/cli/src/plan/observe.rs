@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 
 use anyhow::{Context, Result};
-use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 use vikunja_core::tags::{self, Tier, STACK};
@@ -16,32 +15,8 @@ use vikunja_core::{inventory, Names, SdkContext};
 use crate::deploy::stack_name;
 use crate::target::Aws;
 
-/// One look-up by tag or name: nothing, one match, or more than one (the provisioning
-/// functions refuse to guess between several).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Seen<T> {
-    #[default]
-    Absent,
-    Found(T),
-    Many(usize),
-}
-
-impl<T> Seen<T> {
-    pub fn found(&self) -> Option<&T> {
-        match self {
-            Seen::Found(value) => Some(value),
-            _ => None,
-        }
-    }
-
-    fn from_matches(mut matches: Vec<T>) -> Self {
-        match matches.len() {
-            0 => Seen::Absent,
-            1 => Seen::Found(matches.remove(0)),
-            n => Seen::Many(n),
-        }
-    }
-}
+pub use resources::network::{Gateway, Network, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
+pub use resources::Seen;
 
 /// Everything the plan compares, as found in the account.
 #[derive(Debug, Clone, Default)]
@@ -74,64 +49,6 @@ pub struct BootstrapStack {
 pub struct TaskRoles {
     pub execution: String,
     pub task: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Network {
-    pub vpc: Seen<Vpc>,
-    /// By name (`<stack>-network-public-a` …).
-    pub subnets: BTreeMap<String, Seen<Subnet>>,
-    pub internet_gateway: Seen<Gateway>,
-    /// By role: `public`, `isolated`.
-    pub route_tables: BTreeMap<String, Seen<RouteTable>>,
-    /// Which route table each subnet of the VPC is explicitly associated with.
-    pub subnet_route_tables: BTreeMap<String, String>,
-    /// By role: `lb`, `app`, `db`.
-    pub security_groups: BTreeMap<String, Seen<SecurityGroup>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Vpc {
-    pub id: String,
-    pub cidr: String,
-    pub dns_support: bool,
-    pub dns_hostnames: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Subnet {
-    pub id: String,
-    pub cidr: String,
-    pub zone: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Gateway {
-    pub id: String,
-    pub attached: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RouteTable {
-    pub id: String,
-    /// Where `0.0.0.0/0` goes, if anywhere.
-    pub default_route: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SecurityGroup {
-    pub id: String,
-    pub ingress: Vec<Rule>,
-    pub egress: Vec<Rule>,
-}
-
-/// One ingress permission: protocol, ports and one source (CIDR, prefix list or group).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Rule {
-    pub protocol: String,
-    pub from: i32,
-    pub to: i32,
-    pub source: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,7 +110,10 @@ pub struct TargetGroup {
 pub struct Frontend {
     /// By role: `site`, `uploads`.
     pub buckets: BTreeMap<String, Bucket>,
+    /// The one Origin Access Control named for the stack (none when there are several).
     pub origin_access_control: Option<OriginAccessControl>,
+    /// Every one named for the stack: more than one stops `up`.
+    pub origin_access_control_ids: Vec<String>,
     pub function: Option<Function>,
     pub distribution: Option<Distribution>,
 }
@@ -371,9 +291,6 @@ where
     Ok(SdkContext::context(result, what)?)
 }
 
-fn filter(name: &str, value: impl Into<String>) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
 
 /// Reads everything the plan needs. The tiers are independent reads, done concurrently.
 pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
@@ -414,7 +331,7 @@ async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack
         .await;
     let described = match described {
         Ok(out) => out,
-        Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => return Ok(None),
+        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => return Ok(None),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
     };
     let Some(found) = described.stacks().first() else {
@@ -455,258 +372,16 @@ async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack
     }))
 }
 
+/// The network tier's own finder (`resources::network`): what `up` and teardown find.
 async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String>, Network)> {
     let ec2 = aws_sdk_ec2::Client::new(&aws.config);
-    let stack = names.stack();
-    let zones = sdk(
-        ec2.describe_availability_zones()
-            .filters(filter("state", "available"))
-            .filters(filter("zone-type", "availability-zone"))
-            .send()
-            .await,
-        "describe availability zones",
-    )?;
-    let mut zones: Vec<String> = zones
-        .availability_zones()
-        .iter()
-        .filter_map(|z| z.zone_name().map(str::to_string))
-        .collect();
-    zones.sort();
-    let lists = sdk(
-        ec2.describe_managed_prefix_lists()
-            .filters(filter(
-                "prefix-list-name",
-                network::handler::CLOUDFRONT_ORIGIN_FACING,
-            ))
-            .send()
-            .await,
-        "find CloudFront's origin-facing prefix list",
-    )?;
-    let prefix_list = lists
-        .prefix_lists()
-        .first()
-        .and_then(|p| p.prefix_list_id())
-        .map(str::to_string);
-
-    let vpcs = sdk(
-        ec2.describe_vpcs()
-            .filters(filter(&format!("tag:{STACK}"), stack))
-            .filters(filter(
-                &format!("tag:{}", tags::TIER),
-                Tier::Network.as_str(),
-            ))
-            .send()
-            .await,
-        format!("find VPC of stack {stack}"),
-    )?;
-    let vpc = match Seen::from_matches(vpcs.vpcs().to_vec()) {
-        Seen::Found(vpc) => vpc,
-        // No VPC (or several): what lives in one cannot be found by it.
-        Seen::Many(n) => {
-            let network = Network {
-                vpc: Seen::Many(n),
-                ..Network::default()
-            };
-            return Ok((zones, prefix_list, network));
-        }
-        Seen::Absent => return Ok((zones, prefix_list, Network::default())),
-    };
-    let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
-    let mut dns = [false; 2];
-    for (slot, attribute) in [
-        VpcAttributeName::EnableDnsSupport,
-        VpcAttributeName::EnableDnsHostnames,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let answer = sdk(
-            ec2.describe_vpc_attribute()
-                .vpc_id(&vpc_id)
-                .attribute(attribute)
-                .send()
-                .await,
-            format!("read DNS attributes of {vpc_id}"),
-        )?;
-        dns[slot] = if slot == 0 {
-            answer.enable_dns_support().and_then(|a| a.value())
-        } else {
-            answer.enable_dns_hostnames().and_then(|a| a.value())
-        }
-        .unwrap_or(false);
-    }
-    let mut network = Network {
-        vpc: Seen::Found(Vpc {
-            id: vpc_id.clone(),
-            cidr: vpc.cidr_block().unwrap_or_default().to_string(),
-            dns_support: dns[0],
-            dns_hostnames: dns[1],
-        }),
-        ..Network::default()
-    };
-
-    for role in ["public", "isolated"] {
-        for index in 0..2 {
-            let name = names.subnet(role, index);
-            let found = sdk(
-                ec2.describe_subnets()
-                    .filters(filter("vpc-id", &vpc_id))
-                    .filters(filter(&format!("tag:{}", tags::NAME), &name))
-                    .send()
-                    .await,
-                format!("find subnet {name}"),
-            )?;
-            let matches = found
-                .subnets()
-                .iter()
-                .map(|s| Subnet {
-                    id: s.subnet_id().unwrap_or_default().to_string(),
-                    cidr: s.cidr_block().unwrap_or_default().to_string(),
-                    zone: s.availability_zone().unwrap_or_default().to_string(),
-                })
-                .collect();
-            network.subnets.insert(name, Seen::from_matches(matches));
-        }
-    }
-
-    let attached = sdk(
-        ec2.describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", &vpc_id))
-            .send()
-            .await,
-        format!("find internet gateway of {vpc_id}"),
-    )?;
-    network.internet_gateway = match attached.internet_gateways().first() {
-        Some(gateway) => Seen::Found(Gateway {
-            id: gateway
-                .internet_gateway_id()
-                .unwrap_or_default()
-                .to_string(),
-            attached: true,
-        }),
-        None => {
-            let name = names.of(Tier::Network, "igw");
-            let tagged = sdk(
-                ec2.describe_internet_gateways()
-                    .filters(filter(&format!("tag:{STACK}"), stack))
-                    .filters(filter(&format!("tag:{}", tags::NAME), &name))
-                    .send()
-                    .await,
-                format!("find internet gateway {name}"),
-            )?;
-            Seen::from_matches(
-                tagged
-                    .internet_gateways()
-                    .iter()
-                    .map(|g| Gateway {
-                        id: g.internet_gateway_id().unwrap_or_default().to_string(),
-                        attached: false,
-                    })
-                    .collect(),
-            )
-        }
-    };
-
-    let tables = sdk(
-        ec2.describe_route_tables()
-            .filters(filter("vpc-id", &vpc_id))
-            .send()
-            .await,
-        format!("list route tables of {vpc_id}"),
-    )?;
-    for table in tables.route_tables() {
-        let id = table.route_table_id().unwrap_or_default();
-        for association in table.associations() {
-            if let Some(subnet) = association.subnet_id() {
-                network
-                    .subnet_route_tables
-                    .insert(subnet.to_string(), id.to_string());
-            }
-        }
-    }
-    for role in ["public", "isolated"] {
-        let name = names.of(Tier::Network, role);
-        let matches = tables
-            .route_tables()
-            .iter()
-            .filter(|t| {
-                t.tags()
-                    .iter()
-                    .any(|tag| tag.key() == Some(tags::NAME) && tag.value() == Some(&name))
-            })
-            .map(|t| RouteTable {
-                id: t.route_table_id().unwrap_or_default().to_string(),
-                default_route: t
-                    .routes()
-                    .iter()
-                    .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-                    .map(|r| {
-                        r.gateway_id()
-                            .or(r.nat_gateway_id())
-                            .or(r.transit_gateway_id())
-                            .or(r.network_interface_id())
-                            .unwrap_or("another target")
-                            .to_string()
-                    }),
-            })
-            .collect();
-        network
-            .route_tables
-            .insert(role.to_string(), Seen::from_matches(matches));
-    }
-
-    for role in ["lb", "app", "db", "probe"] {
-        let name = names.security_group(role);
-        let found = sdk(
-            ec2.describe_security_groups()
-                .filters(filter("vpc-id", &vpc_id))
-                .filters(filter("group-name", &name))
-                .send()
-                .await,
-            format!("find security group {name}"),
-        )?;
-        let matches = found
-            .security_groups()
-            .iter()
-            .map(|g| SecurityGroup {
-                id: g.group_id().unwrap_or_default().to_string(),
-                ingress: rules(g.ip_permissions()),
-                egress: rules(g.ip_permissions_egress()),
-            })
-            .collect();
-        network
-            .security_groups
-            .insert(role.to_string(), Seen::from_matches(matches));
-    }
-    Ok((zones, prefix_list, network))
-}
-
-/// One rule per source, as AWS counts duplicates.
-fn rules(permissions: &[aws_sdk_ec2::types::IpPermission]) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for p in permissions {
-        let rule = |source: &str| Rule {
-            protocol: p.ip_protocol().unwrap_or_default().to_string(),
-            from: p.from_port().unwrap_or(-1),
-            to: p.to_port().unwrap_or(-1),
-            source: source.to_string(),
-        };
-        rules.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(rule));
-        rules.extend(
-            p.prefix_list_ids()
-                .iter()
-                .filter_map(|l| l.prefix_list_id())
-                .map(rule),
-        );
-        rules.extend(
-            p.user_id_group_pairs()
-                .iter()
-                .filter_map(|g| g.group_id())
-                .map(rule),
-        );
-    }
-    rules.sort();
-    rules
+    let region = resources::network::zones_and_prefix_list(&ec2).await?;
+    let found = resources::network::observe(&ec2, names).await?;
+    Ok((
+        region.zones,
+        region.cloudfront_prefix_list,
+        Network::view(&found, names),
+    ))
 }
 
 async fn data(aws: &Aws, names: &Names) -> Result<Data> {
@@ -880,33 +555,15 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
         }
     }
 
-    let oac_name = names.origin_access_control();
-    let mut marker: Option<String> = None;
-    'pages: loop {
-        let page = sdk(
-            cloudfront
-                .list_origin_access_controls()
-                .set_marker(marker.clone())
-                .send()
-                .await,
-            "list origin access controls",
-        )?;
-        let Some(list) = page.origin_access_control_list() else {
-            break;
-        };
-        if let Some(oac) = list.items().iter().find(|o| o.name() == oac_name) {
-            seen.origin_access_control = Some(OriginAccessControl {
-                id: oac.id().to_string(),
-                origin_type: oac.origin_access_control_origin_type().as_str().to_string(),
-                signing_behavior: oac.signing_behavior().as_str().to_string(),
-                signing_protocol: oac.signing_protocol().as_str().to_string(),
-            });
-            break 'pages;
-        }
-        match list.next_marker() {
-            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-            _ => break,
-        }
+    let oacs = resources::frontend::find_origin_access_controls(&cloudfront, names).await?;
+    seen.origin_access_control_ids = oacs.iter().map(|o| o.id().to_string()).collect();
+    if let [oac] = oacs.as_slice() {
+        seen.origin_access_control = Some(OriginAccessControl {
+            id: oac.id().to_string(),
+            origin_type: oac.origin_access_control_origin_type().as_str().to_string(),
+            signing_behavior: oac.signing_behavior().as_str().to_string(),
+            signing_protocol: oac.signing_protocol().as_str().to_string(),
+        });
     }
 
     let function = names.spa_function();
@@ -1222,18 +879,10 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
         .iter()
         .any(|c| c.status() == Some("ACTIVE"));
     if seen.cluster_active {
-        let services = sdk(
-            ecs.describe_services()
-                .cluster(&cluster)
-                .services(names.service())
-                .send()
-                .await,
-            format!("find service {}", names.service()),
-        )?;
-        seen.service = services
-            .services()
+        let service = resources::backend::find_service(&ecs, names).await?;
+        seen.service = service
             .iter()
-            .find(|s| s.status() == Some("ACTIVE"))
+            .find(|s| resources::backend::is_active(s))
             .map(|s| {
                 let vpc = s
                     .network_configuration()

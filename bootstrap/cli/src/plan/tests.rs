@@ -79,6 +79,7 @@ fn provisioned() -> Observed {
                 id: id.into(),
                 cidr: cidr.into(),
                 zone: zone.into(),
+                ..Subnet::default()
             }),
         );
         let table = if role == "public" { "rtb-p" } else { "rtb-i" };
@@ -87,12 +88,14 @@ fn provisioned() -> Observed {
     n.internet_gateway = Seen::Found(Gateway {
         id: "igw-1".into(),
         attached: true,
+        ..Gateway::default()
     });
     n.route_tables.insert(
         "public".into(),
         Seen::Found(RouteTable {
             id: "rtb-p".into(),
             default_route: Some("igw-1".into()),
+            ..RouteTable::default()
         }),
     );
     n.route_tables.insert(
@@ -100,6 +103,7 @@ fn provisioned() -> Observed {
         Seen::Found(RouteTable {
             id: "rtb-i".into(),
             default_route: None,
+            ..RouteTable::default()
         }),
     );
     let rule = |port: i32, source: &str| Rule {
@@ -123,6 +127,7 @@ fn provisioned() -> Observed {
                 id: id.into(),
                 ingress: rules,
                 egress: vec![],
+                ..SecurityGroup::default()
             }),
         );
     }
@@ -132,6 +137,7 @@ fn provisioned() -> Observed {
             id: "sg-probe".into(),
             ingress: vec![],
             egress: vec![rule(8080, "10.42.0.0/16")],
+            ..SecurityGroup::default()
         }),
     );
 
@@ -974,7 +980,11 @@ fn routes_and_associations_up_does_not_move_are_reported() {
 #[test]
 fn several_vpcs_with_the_stack_tag_stop_up() {
     let mut observed = provisioned();
-    observed.network.vpc = Seen::Many(2);
+    let vpc = |id: &str| Vpc {
+        id: id.into(),
+        ..Vpc::default()
+    };
+    observed.network.vpc = Seen::Many(vec![vpc("vpc-1"), vpc("vpc-2")]);
     let plan = plan_of(&settings(), &observed);
     let vpc = item(&plan, "vpc", "v-network-vpc");
     assert_eq!(vpc.action, Action::CannotChangeInPlace);

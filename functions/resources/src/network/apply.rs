@@ -159,65 +159,78 @@ struct Run<'a> {
     patience: Patience,
 }
 
+/// Sends a create once, without the SDK's own retries, and reads the new id from the answer.
+macro_rules! create_once {
+    ($request:expr, $what:expr, $id:expr) => {
+        $request
+            .customize()
+            .config_override(once())
+            .send()
+            .await
+            .context($what)
+            .and_then(|out| {
+                ($id)(&out)
+                    .map(str::to_string)
+                    .ok_or_else(|| answered_without($what))
+            })
+    };
+}
+
+/// Sends an idempotent request (with the SDK's retries); the answer's body is not needed.
+macro_rules! sent {
+    ($request:expr, $what:expr) => {
+        $request.send().await.context($what).map(drop)
+    };
+}
+
 impl Run<'_> {
     async fn op(&self, ids: &mut Ids, op: &Op) -> Result<()> {
         let ec2 = self.ec2;
         let stack = self.spec.stack();
         let what = op.describe(&self.spec.names);
+        let what = what.as_str();
+        let tagged = |resource, name: &str| tag_spec(resource, tags::named(stack, Tier::Network, name));
         match op {
             Op::CreateVpc { name, cidr } => {
                 let create = || async {
-                    ec2.create_vpc()
-                        .cidr_block(cidr)
-                        .tag_specifications(tag_spec(ResourceType::Vpc, tags::named(stack, Tier::Network, name)))
-                        .customize()
-                        .config_override(once())
-                        .send()
-                        .await
-                        .context(&what)?
+                    let request = ec2.create_vpc().cidr_block(cidr).tag_specifications(tagged(ResourceType::Vpc, name));
+                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_vpc::CreateVpcOutput| o
                         .vpc()
-                        .and_then(|v| v.vpc_id())
-                        .map(str::to_string)
-                        .ok_or_else(|| answered_without("the new VPC's id"))
+                        .and_then(|v| v.vpc_id()))
                 };
                 let adopt = || async {
                     let found = observe(ec2, &self.spec.names).await?;
                     let seen = crate::Seen::from_matches(found.vpcs);
                     Ok(seen.at_most_one("VPCs of the stack")?.map(|v| v.id.clone()))
                 };
-                ids.vpc = Some(self.create_or_adopt(&what, create, adopt).await?);
+                ids.vpc = Some(self.create_or_adopt(what, create, adopt).await?);
             }
             Op::EnableDns { hostnames } => {
                 let vpc = ids.vpc()?;
                 let on = || AttributeBooleanValue::builder().value(true).build();
-                self.settle(&what, || async {
+                self.settle(what, || async {
                     let request = ec2.modify_vpc_attribute().vpc_id(vpc);
                     let request = if *hostnames {
                         request.enable_dns_hostnames(on())
                     } else {
                         request.enable_dns_support(on())
                     };
-                    request.send().await.context(&what).map(drop)
+                    sent!(request, what)
                 })
                 .await?;
             }
             Op::CreateSubnet { name, cidr, zone } => {
-                let vpc = ids.vpc()?.to_string();
+                let vpc = ids.vpc()?;
                 let create = || async {
-                    ec2.create_subnet()
-                        .vpc_id(&vpc)
+                    let request = ec2
+                        .create_subnet()
+                        .vpc_id(vpc)
                         .cidr_block(cidr)
                         .availability_zone(zone)
-                        .tag_specifications(tag_spec(ResourceType::Subnet, tags::named(stack, Tier::Network, name)))
-                        .customize()
-                        .config_override(once())
-                        .send()
-                        .await
-                        .context(&what)?
+                        .tag_specifications(tagged(ResourceType::Subnet, name));
+                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_subnet::CreateSubnetOutput| o
                         .subnet()
-                        .and_then(|s| s.subnet_id())
-                        .map(str::to_string)
-                        .ok_or_else(|| answered_without("the new subnet's id"))
+                        .and_then(|s| s.subnet_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
@@ -227,166 +240,104 @@ impl Run<'_> {
                         .filter(|s| s.cidr == *cidr && s.zone == *zone)
                         .map(|s| s.id.clone()))
                 };
-                let id = self.create_or_adopt(&what, create, adopt).await?;
+                let id = self.create_or_adopt(what, create, adopt).await?;
                 ids.subnets.insert(name.clone(), id);
             }
             Op::CreateGateway { name } => {
                 let create = || async {
-                    ec2.create_internet_gateway()
-                        .tag_specifications(tag_spec(
-                            ResourceType::InternetGateway,
-                            tags::named(stack, Tier::Network, name),
-                        ))
-                        .customize()
-                        .config_override(once())
-                        .send()
-                        .await
-                        .context(&what)?
+                    let request = ec2
+                        .create_internet_gateway()
+                        .tag_specifications(tagged(ResourceType::InternetGateway, name));
+                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayOutput| o
                         .internet_gateway()
-                        .and_then(|g| g.internet_gateway_id())
-                        .map(str::to_string)
-                        .ok_or_else(|| answered_without("the new gateway's id"))
+                        .and_then(|g| g.internet_gateway_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
-                    Ok(view
-                        .internet_gateway
-                        .at_most_one(&format!("internet gateways named {name}"))?
-                        .map(|g| g.id.clone()))
+                    let what = format!("internet gateways named {name}");
+                    Ok(view.internet_gateway.at_most_one(&what)?.map(|g| g.id.clone()))
                 };
-                ids.gateway = Some(self.create_or_adopt(&what, create, adopt).await?);
+                ids.gateway = Some(self.create_or_adopt(what, create, adopt).await?);
             }
             Op::AttachGateway => {
                 let (gateway, vpc) = (ids.gateway()?, ids.vpc()?);
-                self.settle(&what, || async {
-                    ec2.attach_internet_gateway()
-                        .internet_gateway_id(gateway)
-                        .vpc_id(vpc)
-                        .send()
-                        .await
-                        .context(&what)
-                        .map(drop)
-                })
-                .await?;
+                let request = || ec2.attach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc);
+                self.settle(what, || async { sent!(request(), what) }).await?;
             }
             Op::CreateRouteTable { role, name } => {
-                let vpc = ids.vpc()?.to_string();
+                let vpc = ids.vpc()?;
                 let create = || async {
-                    ec2.create_route_table()
-                        .vpc_id(&vpc)
-                        .tag_specifications(tag_spec(ResourceType::RouteTable, tags::named(stack, Tier::Network, name)))
-                        .customize()
-                        .config_override(once())
-                        .send()
-                        .await
-                        .context(&what)?
+                    let request = ec2
+                        .create_route_table()
+                        .vpc_id(vpc)
+                        .tag_specifications(tagged(ResourceType::RouteTable, name));
+                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_route_table::CreateRouteTableOutput| o
                         .route_table()
-                        .and_then(|t| t.route_table_id())
-                        .map(str::to_string)
-                        .ok_or_else(|| answered_without("the new route table's id"))
+                        .and_then(|t| t.route_table_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
                     let seen = view.route_tables.get(*role).cloned().unwrap_or_default();
                     Ok(seen.at_most_one(&format!("route tables named {name}"))?.map(|t| t.id.clone()))
                 };
-                let id = self.create_or_adopt(&what, create, adopt).await?;
+                let id = self.create_or_adopt(what, create, adopt).await?;
                 ids.tables.insert(role.to_string(), id);
             }
             Op::AddDefaultRoute => {
                 let (table, gateway) = (ids.table("public")?, ids.gateway()?);
-                self.settle(&what, || async {
+                let request = || {
                     ec2.create_route()
                         .route_table_id(table)
                         .destination_cidr_block("0.0.0.0/0")
                         .gateway_id(gateway)
-                        .send()
-                        .await
-                        .context(&what)
-                        .map(drop)
-                })
-                .await?;
+                };
+                self.settle(what, || async { sent!(request(), what) }).await?;
             }
             Op::Associate { table, subnet } => {
                 let (table, subnet) = (ids.table(table)?, ids.subnet(subnet)?);
-                self.settle(&what, || async {
-                    ec2.associate_route_table()
-                        .route_table_id(table)
-                        .subnet_id(subnet)
-                        .send()
-                        .await
-                        .context(&what)
-                        .map(drop)
-                })
-                .await?;
+                let request = || ec2.associate_route_table().route_table_id(table).subnet_id(subnet);
+                self.settle(what, || async { sent!(request(), what) }).await?;
             }
             Op::CreateGroup { role, name, description } => {
-                let vpc = ids.vpc()?.to_string();
+                let vpc = ids.vpc()?;
                 let create = || async {
-                    ec2.create_security_group()
+                    let request = ec2
+                        .create_security_group()
                         .group_name(name)
                         .description(*description)
-                        .vpc_id(&vpc)
-                        .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags::named(stack, Tier::Network, name)))
-                        .customize()
-                        .config_override(once())
-                        .send()
-                        .await
-                        .context(&what)?
-                        .group_id()
-                        .map(str::to_string)
-                        .ok_or_else(|| answered_without("the new security group's id"))
+                        .vpc_id(vpc)
+                        .tag_specifications(tagged(ResourceType::SecurityGroup, name));
+                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupOutput| o
+                        .group_id())
                 };
                 let adopt = || async {
                     let view = self.view().await?;
                     let seen = view.security_groups.get(*role).cloned().unwrap_or_default();
                     Ok(seen.at_most_one(&format!("security groups named {name}"))?.map(|g| g.id.clone()))
                 };
-                let id = self.create_or_adopt(&what, create, adopt).await?;
+                let id = self.create_or_adopt(what, create, adopt).await?;
                 ids.groups.insert(role.to_string(), id);
             }
             Op::AllowIn { group, rule } => {
-                let permission = self.permission(ids, rule)?;
-                let group = ids.group(group)?;
-                self.settle(&what, || async {
-                    ec2.authorize_security_group_ingress()
-                        .group_id(group)
-                        .ip_permissions(permission.clone())
-                        .send()
-                        .await
-                        .context(&what)
-                        .map(drop)
-                })
-                .await?;
+                let (group, permission) = (ids.group(group)?, self.permission(ids, rule)?);
+                let request = || ec2.authorize_security_group_ingress().group_id(group).ip_permissions(permission.clone());
+                self.settle(what, || async { sent!(request(), what) }).await?;
             }
             Op::AllowOut { group, rule } => {
-                let permission = self.permission(ids, rule)?;
-                let group = ids.group(group)?;
-                self.settle(&what, || async {
-                    ec2.authorize_security_group_egress()
-                        .group_id(group)
-                        .ip_permissions(permission.clone())
-                        .send()
-                        .await
-                        .context(&what)
-                        .map(drop)
-                })
-                .await?;
+                let (group, permission) = (ids.group(group)?, self.permission(ids, rule)?);
+                let request = || ec2.authorize_security_group_egress().group_id(group).ip_permissions(permission.clone());
+                self.settle(what, || async { sent!(request(), what) }).await?;
             }
             Op::RevokeOut { group, rule } => {
-                let permission = observed_permission(rule);
                 let group = ids.group(group)?;
-                let revoked = ec2
+                let request = ec2
                     .revoke_security_group_egress()
                     .group_id(group)
-                    .ip_permissions(permission)
-                    .send()
-                    .await
-                    .context(&what);
+                    .ip_permissions(observed_permission(rule));
                 // Already gone (an earlier attempt, or never there) is what was wanted.
-                match revoked {
+                match sent!(request, what) {
                     Err(e) if e.is(ErrorClass::NotFound) => {}
-                    other => other.map(drop)?,
+                    other => other?,
                 }
             }
         }

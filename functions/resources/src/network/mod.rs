@@ -12,7 +12,8 @@ mod observe;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, ensure, Applied};
+pub use apply::{apply, ensure, Applied, Patience};
+pub use diff::Op;
 pub use diff::{diff, Plan};
 pub use observe::{observe, zones_and_prefix_list};
 

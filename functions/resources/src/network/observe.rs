@@ -45,20 +45,26 @@ pub async fn zones_and_prefix_list(ec2: &Client) -> Result<Region> {
     })
 }
 
+/// A Describe call of the stack's resources (its tags), every page of it.
+macro_rules! all_ours {
+    ($request:expr, $filters:expr, $what:expr) => {{
+        let [by_stack, by_tier] = $filters;
+        $request
+            .filters(by_stack)
+            .filters(by_tier)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .context($what)
+    }};
+}
+
 /// Everything of the stack's network tier.
 pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
     let stack = names.stack();
-    let [by_stack, by_tier] = ours(stack, Tier::Network);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(by_stack.clone())
-        .filters(by_tier.clone())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context(format!("find VPCs of stack {stack}"))?;
+    let vpcs = all_ours!(ec2.describe_vpcs(), ours(stack, Tier::Network), format!("find VPCs of stack {stack}"))?;
     let mut found = Found::default();
     for vpc in &vpcs {
         let id = vpc.vpc_id().unwrap_or_default().to_string();
@@ -70,16 +76,7 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             dns_hostnames,
         });
     }
-    let subnets = ec2
-        .describe_subnets()
-        .filters(by_stack.clone())
-        .filters(by_tier.clone())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context(format!("find subnets of stack {stack}"))?;
+    let subnets = all_ours!(ec2.describe_subnets(), ours(stack, Tier::Network), format!("find subnets of stack {stack}"))?;
     found.subnets = subnets
         .iter()
         .map(|s| Subnet {
@@ -90,16 +87,7 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             vpc_id: s.vpc_id().unwrap_or_default().to_string(),
         })
         .collect();
-    let gateways = ec2
-        .describe_internet_gateways()
-        .filters(by_stack.clone())
-        .filters(by_tier.clone())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context(format!("find internet gateways of stack {stack}"))?;
+    let gateways = all_ours!(ec2.describe_internet_gateways(), ours(stack, Tier::Network), format!("find internet gateways of stack {stack}"))?;
     found.gateways = gateways
         .iter()
         .map(|g| Gateway {
@@ -112,16 +100,7 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
                 .collect(),
         })
         .collect();
-    let groups = ec2
-        .describe_security_groups()
-        .filters(by_stack.clone())
-        .filters(by_tier.clone())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context(format!("find security groups of stack {stack}"))?;
+    let groups = all_ours!(ec2.describe_security_groups(), ours(stack, Tier::Network), format!("find security groups of stack {stack}"))?;
     found.groups = groups
         .iter()
         .map(|g| SecurityGroup {

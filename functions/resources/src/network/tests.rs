@@ -387,7 +387,7 @@ fn drift_is_planned_as_the_operations_that_repair_it() {
 fn a_changed_range_stops_up_with_the_remedy() {
     let plan = diff(&Spec::new(Names::new("v"), "10.43.0.0/16", "us-east-1"), &region(), &converged());
     let stop = plan.stop().expect("a VPC's range cannot change");
-    assert!(stop.contains("vpc v-network-vpc: cidr (vpcCidr) is 10.42.0.0/16, wanted 10.43.0.0/16"), "{stop}");
+    assert!(stop.contains("vpc v-network-vpc cannot change in place: cidr (vpcCidr) is 10.42.0.0/16, wanted 10.43.0.0/16"), "{stop}");
 }
 
 #[test]

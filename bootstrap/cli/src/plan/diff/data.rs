@@ -93,7 +93,7 @@ pub(super) fn data(d: &Desired, o: &Observed) -> Vec<Item> {
                 Some("AWS cannot encrypt a database in place, and up refuses an unencrypted one: snapshot it, copy the snapshot with encryption, restore it under this name".into()),
             );
             check.compared("status");
-            if FAILED_DATABASE_STATUSES.contains(&db.status.as_str()) {
+            if resources::data::is_failed(&db.status) {
                 check.differ(
                     "status",
                     &db.status,
@@ -157,15 +157,3 @@ pub(super) fn data(d: &Desired, o: &Observed) -> Vec<Item> {
     items
 }
 
-/// Statuses from which the database will not become available without someone acting
-/// (the data tier's list).
-const FAILED_DATABASE_STATUSES: &[&str] = &[
-    "failed",
-    "incompatible-network",
-    "incompatible-option-group",
-    "incompatible-parameters",
-    "incompatible-restore",
-    "inaccessible-encryption-credentials",
-    "storage-full",
-    "deleting",
-];

@@ -1,0 +1,54 @@
+//! Backend: the ECS service — the one finder of it, and the rules every verb reads it by
+//! (which revision is live, whether it is the stack's).
+
+use aws_sdk_ecs::types::{Service, ServiceField};
+use vikunja_core::{tags, ErrorClass, Names, Result, SdkContext};
+
+/// The stack's service in the stack's cluster, unless it is gone (INACTIVE: ECS remembers
+/// deleted services for a while). A DRAINING service is still there: it is being deleted.
+pub async fn find_service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Option<Service>> {
+    let name = names.service();
+    let described = ecs
+        .describe_services()
+        .cluster(names.cluster())
+        .services(&name)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .context(format!("find service {name}"));
+    let described = match described {
+        Ok(described) => described,
+        // No cluster, no service.
+        Err(e) if e.is(ErrorClass::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(described
+        .services()
+        .iter()
+        .find(|s| s.status() != Some("INACTIVE"))
+        .cloned())
+}
+
+/// Whether the service serves (ACTIVE), rather than being deleted (DRAINING).
+pub fn is_active(service: &Service) -> bool {
+    service.status() == Some("ACTIVE")
+}
+
+/// Whether the service carries the stack's tag: the rule for touching it.
+pub fn is_ours(service: &Service, stack: &str) -> bool {
+    tags::belongs_to(
+        service.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
+        stack,
+    )
+}
+
+/// The task definition serving production: the primary task set's (CodeDeploy swaps task
+/// sets; the service's own field may lag behind a release).
+pub fn live_task_definition(service: &Service) -> Option<&str> {
+    service
+        .task_sets()
+        .iter()
+        .find(|t| t.status() == Some("PRIMARY"))
+        .and_then(|t| t.task_definition())
+        .or(service.task_definition())
+}

@@ -1,0 +1,92 @@
+//! Frontend: the Origin Access Control — the one finder of it. Origin Access Controls carry
+//! no tags; the stack's is the one with its deterministic name, found across every page.
+
+use aws_sdk_cloudfront::types::OriginAccessControlSummary;
+use vikunja_core::{Names, Result, SdkContext};
+
+use crate::found::Identified;
+
+/// Every Origin Access Control named for the stack, however many pages the account's list
+/// takes (one page holds 100).
+pub async fn find_origin_access_controls(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    names: &Names,
+) -> Result<Vec<OriginAccessControlSummary>> {
+    let name = names.origin_access_control();
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = cloudfront
+            .list_origin_access_controls()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .context("list origin access controls")?;
+        let Some(list) = page.origin_access_control_list() else {
+            return Ok(found);
+        };
+        found.extend(list.items().iter().filter(|o| o.name() == name).cloned());
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => return Ok(found),
+        }
+    }
+}
+
+impl Identified for OriginAccessControlSummary {
+    fn id(&self) -> &str {
+        OriginAccessControlSummary::id(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::{cloudfront, ok, Replay};
+    use crate::Seen;
+
+    const LIST: &str = "GET /2020-05-31/origin-access-control";
+
+    fn page(names: &[(&str, &str)], next: Option<&str>) -> String {
+        let items: String = names
+            .iter()
+            .map(|(id, name)| format!(
+                "<OriginAccessControlSummary><Id>{id}</Id><Description>d</Description><Name>{name}</Name><SigningProtocol>sigv4</SigningProtocol><SigningBehavior>always</SigningBehavior><OriginAccessControlOriginType>s3</OriginAccessControlOriginType></OriginAccessControlSummary>"
+            ))
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><OriginAccessControlList xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Marker></Marker>{}<MaxItems>100</MaxItems><IsTruncated>{}</IsTruncated><Quantity>{}</Quantity><Items>{items}</Items></OriginAccessControlList>",
+            next.map(|n| format!("<NextMarker>{n}</NextMarker>")).unwrap_or_default(),
+            next.is_some(),
+            names.len()
+        )
+    }
+
+    #[tokio::test]
+    async fn the_stacks_origin_access_control_on_a_later_page_is_found() {
+        let replay = Replay::new(vec![
+            ok(LIST, page(&[("E1", "other-frontend-oac")], Some("m2"))),
+            ok(LIST, page(&[("E2", "v-frontend-oac")], None)),
+        ]);
+        let found = find_origin_access_controls(&cloudfront(&replay), &Names::new("v"))
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert_eq!(found.iter().map(|o| o.id()).collect::<Vec<_>>(), ["E2"]);
+        assert!(replay.bodies(LIST)[1].contains("Marker=m2"), "{:?}", replay.bodies(LIST));
+    }
+
+    #[tokio::test]
+    async fn two_of_the_stacks_name_are_both_found_and_refused_for_adoption() {
+        let replay = Replay::new(vec![ok(
+            LIST,
+            page(&[("E1", "v-frontend-oac"), ("E2", "v-frontend-oac")], None),
+        )]);
+        let found = find_origin_access_controls(&cloudfront(&replay), &Names::new("v"))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2, "teardown sees both");
+        let error = Seen::from_matches(found).at_most_one("origin access controls").unwrap_err();
+        assert!(error.to_string().contains("E1, E2"), "{error}");
+    }
+}

@@ -1,0 +1,127 @@
+//! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
+//! does — the same diff produces both. For the tiers built on `resources`, each plan item
+//! names its operations, and `up` records the operations it carried out in the tier's
+//! inventory (`changes`).
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, IpRange};
+use serde_json::{json, Value};
+use vikunja_aws::follow;
+use vikunja_aws::plan::{self, Plan};
+use vikunja_aws::target::Target;
+use vikunja_tests::Harness;
+
+async fn plan_of(h: &Harness, stack: &str) -> Plan {
+    let path = std::env::temp_dir().join(format!("vikunja-lifecycle-{stack}.json"));
+    std::fs::write(&path, "{}").unwrap();
+    let settings = follow::load_settings(stack, Some(&path), Target::Local).unwrap();
+    plan::plan(&h.aws, &settings).await.expect("plan")
+}
+
+/// The operations the plan lists for one tier, in order.
+fn planned(plan: &Plan, tier: &str) -> Vec<String> {
+    plan.tiers
+        .iter()
+        .filter(|t| t.tier == tier)
+        .flat_map(|t| t.items.iter().flat_map(|i| i.actions.clone()))
+        .collect()
+}
+
+/// The operations the last `up` recorded for the network tier.
+async fn performed(h: &Harness, stack: &str) -> Vec<String> {
+    let ssm = aws_sdk_ssm::Client::new(h.config());
+    let recorded = ssm
+        .get_parameter()
+        .name(format!("/vikunja/{stack}/network"))
+        .send()
+        .await
+        .expect("the network's inventory");
+    let value: Value = serde_json::from_str(recorded.parameter().unwrap().value().unwrap()).unwrap();
+    value["changes"]
+        .as_array()
+        .map(|changes| changes.iter().map(|c| c.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn named(name: String) -> Filter {
+    Filter::builder().name("tag:Name").values(name).build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
+    let h = Harness::new().await;
+    let stack = Harness::unique_stack("life");
+    h.bootstrap(&stack).await.expect("bootstrap");
+
+    // A stack never provisioned: every operation of a new network, and exactly those.
+    let before = planned(&plan_of(&h, &stack).await, "network");
+    assert!(before[0].starts_with(&format!("create VPC {stack}-network-vpc")), "{before:#?}");
+    assert_eq!(before.len(), 26, "{before:#?}");
+    h.provision(&stack, json!({})).await.expect("up");
+    assert_eq!(performed(&h, &stack).await, before);
+
+    // Converged: nothing planned, nothing done.
+    assert_eq!(planned(&plan_of(&h, &stack).await, "network"), Vec::<String>::new());
+    h.provision(&stack, json!({})).await.expect("up again");
+    assert_eq!(performed(&h, &stack).await, Vec::<String>::new());
+
+    // Drift in three places: a rule revoked, an attribute off, an egress rule added.
+    let ec2 = aws_sdk_ec2::Client::new(h.config());
+    let vpc = ec2.describe_vpcs().filters(named(format!("{stack}-network-vpc"))).send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let group = |role: &str| {
+        let ec2 = ec2.clone();
+        let name = format!("{stack}-network-{role}");
+        async move {
+            ec2.describe_security_groups()
+                .filters(Filter::builder().name("group-name").values(name).build())
+                .send()
+                .await
+                .unwrap()
+                .security_groups()[0]
+                .group_id()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let tcp = |port: i32, cidr: &str| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+            .build()
+    };
+    ec2.revoke_security_group_ingress()
+        .group_id(group("lb").await)
+        .ip_permissions(tcp(8080, "10.42.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_egress()
+        .group_id(group("probe").await)
+        .ip_permissions(tcp(443, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(false).build())
+        .send()
+        .await
+        .unwrap();
+
+    let repairs = planned(&plan_of(&h, &stack).await, "network");
+    assert_eq!(
+        repairs,
+        [
+            format!("enable DNS hostnames on {stack}-network-vpc"),
+            format!("allow tcp/8080 into {stack}-network-lb from 10.42.0.0/16"),
+            format!("revoke egress tcp 443-443 to 0.0.0.0/0 of {stack}-network-probe"),
+        ]
+    );
+    h.provision(&stack, json!({})).await.expect("up repairs");
+    assert_eq!(performed(&h, &stack).await, repairs, "up did what plan listed, and only that");
+    assert_eq!(planned(&plan_of(&h, &stack).await, "network"), Vec::<String>::new());
+}
