@@ -1,5 +1,6 @@
-"""CloudFormation change sets as AWS runs them (moto_patches.cloudformation_change_sets_like_aws
-and cloudformation_change_set_execution_like_aws): the deploy path of `vikunja-aws bootstrap`.
+"""CloudFormation change sets as AWS runs them (vikunja_local/patches/cloudformation_change_sets.py:
+cloudformation_change_sets_like_aws and cloudformation_change_set_execution_like_aws): the deploy
+path of `vikunja-aws bootstrap`.
 The templates hold Lambda functions whose code is an S3 key, so a missing key is a real
 resource failure (moto's Lambda refuses it as AWS does)."""
 

@@ -22,13 +22,13 @@ def serve(settings: Settings) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import moto_patches, routes
+    from . import patches, routes
     from .codedeploy import CodeDeploySimulator, Timings
     from .dataplane import LISTENERS_ENV, DataPlane
     from .lambda_host import LambdaHost
     from .router import Router
 
-    moto_patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
+    patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
     lambda_host = LambdaHost(
         endpoint=settings.endpoint,
         state_dir=settings.state_dir,
@@ -38,7 +38,7 @@ def serve(settings: Settings) -> None:
         max_workers=settings.lambda_max_workers,
         stack_environment={LISTENERS_ENV: str(settings.listeners_file)},
     )
-    moto_patches.moto_internal_invokes_use_lambda_host(lambda_host)
+    patches.moto_internal_invokes_use_lambda_host(lambda_host)
     data_plane = DataPlane(settings.listeners_file)
     codedeploy = CodeDeploySimulator(lambda_host, data_plane, Timings(
         hook_timeout=settings.hook_timeout_seconds,

@@ -1,7 +1,7 @@
 use backend::{Clients, Roles};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use vikunja_core::aws::{account_and_region, sdk_config};
-use vikunja_core::{telemetry, ProvisionState};
+use vikunja_core::{lambda, telemetry, ProvisionState};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,11 +15,10 @@ async fn main() -> Result<(), Error> {
         autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
-    run(service_fn(|event: LambdaEvent<ProvisionState>| {
-        let (_, region) =
-            account_and_region(&event.context.invoked_function_arn).unwrap_or_default();
+    lambda::serve("a provision state", |state: ProvisionState, context| {
+        let (_, region) = account_and_region(&context.invoked_function_arn).unwrap_or_default();
         let (clients, roles) = (&clients, &roles);
-        async move { backend::handle(clients, roles, &region, event.payload).await }
-    }))
+        async move { backend::handle(clients, roles, &region, state).await }
+    })
     .await
 }

@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod error;
 pub mod image;
 pub mod inventory;
+pub mod lambda;
 pub mod names;
 pub mod outputs;
 pub mod settings;

@@ -1,6 +1,6 @@
 use data::handler::Clients;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use vikunja_core::{aws::sdk_config, telemetry};
+use lambda_runtime::Error;
+use vikunja_core::{aws::sdk_config, lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,8 +11,8 @@ async fn main() -> Result<(), Error> {
         secrets: aws_sdk_secretsmanager::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
-    run(service_fn(|event: LambdaEvent<data::DataEvent>| {
-        data::handle(&clients, event.payload)
-    }))
+    lambda::serve("a data event", |event: data::DataEvent, _| {
+        data::handle(&clients, event)
+    })
     .await
 }

@@ -1,6 +1,6 @@
 use delivery::Clients;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use vikunja_core::{aws::sdk_config, telemetry, ProvisionState};
+use lambda_runtime::Error;
+use vikunja_core::{aws::sdk_config, lambda, telemetry, ProvisionState};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,8 +13,8 @@ async fn main() -> Result<(), Error> {
         ssm: aws_sdk_ssm::Client::new(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
     };
-    run(service_fn(|event: LambdaEvent<ProvisionState>| {
-        delivery::handle(&clients, &role, event.payload)
-    }))
+    lambda::serve("a provision state", |state: ProvisionState, _| {
+        delivery::handle(&clients, &role, state)
+    })
     .await
 }

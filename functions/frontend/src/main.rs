@@ -1,7 +1,7 @@
 use frontend::Clients;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use vikunja_core::aws::{account_and_region, has_endpoint_override, sdk_config};
-use vikunja_core::{telemetry, ProvisionState};
+use vikunja_core::{lambda, telemetry, ProvisionState};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,11 +15,11 @@ async fn main() -> Result<(), Error> {
         cloudfront: aws_sdk_cloudfront::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
-    run(service_fn(|event: LambdaEvent<ProvisionState>| {
+    lambda::serve("a provision state", |state: ProvisionState, context| {
         let (account, region) =
-            account_and_region(&event.context.invoked_function_arn).unwrap_or_default();
+            account_and_region(&context.invoked_function_arn).unwrap_or_default();
         let clients = &clients;
-        async move { frontend::handle(clients, &account, &region, event.payload).await }
-    }))
+        async move { frontend::handle(clients, &account, &region, state).await }
+    })
     .await
 }

@@ -1,6 +1,6 @@
 use hook::{Budget, Clients};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use vikunja_core::{aws::sdk_config, telemetry};
+use lambda_runtime::Error;
+use vikunja_core::{aws::sdk_config, lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,8 +18,10 @@ async fn main() -> Result<(), Error> {
         },
     };
     let budget = Budget::from_env();
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        hook::handle(&clients, budget, event.payload)
-    }))
+    // Any JSON: the handler reads the lifecycle event itself and reports whatever it can.
+    lambda::serve(
+        "a CodeDeploy lifecycle event",
+        |event: serde_json::Value, _| hook::handle(&clients, budget, event),
+    )
     .await
 }

@@ -1,5 +1,5 @@
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use vikunja_core::{aws::sdk_config, telemetry, ProvisionState};
+use lambda_runtime::Error;
+use vikunja_core::{aws::sdk_config, lambda, telemetry, ProvisionState};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -7,8 +7,8 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let ssm = aws_sdk_ssm::Client::new(&config);
-    run(service_fn(|event: LambdaEvent<ProvisionState>| {
-        network::handle(&ec2, &ssm, event.payload)
-    }))
+    lambda::serve("a provision state", |state: ProvisionState, _| {
+        network::handle(&ec2, &ssm, state)
+    })
     .await
 }

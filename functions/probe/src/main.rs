@@ -1,5 +1,5 @@
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use vikunja_core::telemetry;
+use lambda_runtime::Error;
+use vikunja_core::{lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -9,9 +9,10 @@ async fn main() -> Result<(), Error> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()?;
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+    // Any JSON: `probe::parse` checks the request (shape and bounds) before any connection.
+    lambda::serve("a probe request", |event: serde_json::Value, _| {
         let http = http.clone();
-        async move { probe::handle(&http, event.payload).await }
-    }))
+        async move { probe::handle(&http, event).await }
+    })
     .await
 }

@@ -1,6 +1,6 @@
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use release_backend::{Clients, Config, Request};
-use vikunja_core::{aws::sdk_config, telemetry};
+use vikunja_core::{aws::sdk_config, lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,8 +12,8 @@ async fn main() -> Result<(), Error> {
         ecs: aws_sdk_ecs::Client::new(&aws),
         codedeploy: aws_sdk_codedeploy::Client::new(&aws),
     };
-    run(service_fn(|event: LambdaEvent<Request>| {
-        release_backend::handle(&clients, &config, event.payload)
-    }))
+    lambda::serve("a backend release request", |request: Request, _| {
+        release_backend::handle(&clients, &config, request)
+    })
     .await
 }

@@ -1,7 +1,7 @@
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use release_frontend::{Clients, Request};
 use vikunja_core::aws::{has_endpoint_override, sdk_config};
-use vikunja_core::telemetry;
+use vikunja_core::{lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,9 +15,8 @@ async fn main() -> Result<(), Error> {
         cloudfront: aws_sdk_cloudfront::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
-    let clients = &clients;
-    run(service_fn(move |event: LambdaEvent<Request>| {
-        release_frontend::handle(clients, event.payload)
-    }))
+    lambda::serve("a frontend release request", |request: Request, _| {
+        release_frontend::handle(&clients, request)
+    })
     .await
 }

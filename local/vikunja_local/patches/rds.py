@@ -1,0 +1,46 @@
+"""RDS: new instances take time to create (latency model)."""
+
+from __future__ import annotations
+
+import time
+
+from .registry import Finding, adds, probe
+
+
+@adds("moto.rds.models.DBInstance.status")
+def rds_instances_take_time_to_create(seconds: float) -> None:
+    """moto's RDS instances are `available` the moment they are created, so a caller's
+    wait loop is never exercised. Now a new instance reports `creating` for `seconds`
+    (VIKUNJA_LOCAL_RDS_CREATE_SECONDS) before whatever moto says."""
+    from moto.rds.models import DBInstance
+
+    if seconds <= 0:
+        return
+
+    def get_status(self) -> str:
+        status = self.__dict__.get("_vikunja_status", "available")
+        created = self.__dict__.get("_vikunja_created_at")
+        if status == "available" and created is not None and time.monotonic() - created < seconds:
+            return "creating"
+        return status
+
+    def set_status(self, value: str) -> None:
+        self.__dict__.setdefault("_vikunja_created_at", time.monotonic())
+        self.__dict__["_vikunja_status"] = value
+
+    DBInstance.status = property(get_status, set_status)
+
+
+# -- probes (see probing.py): moto without the patch, under mock_aws --------------------------
+
+
+@probe(rds_instances_take_time_to_create)
+def _probe_instance_status() -> Finding:
+    """A latency model: moto will always answer `available` at once; the probe shows it."""
+    from .probing import client
+
+    rds = client("rds")
+    rds.create_db_instance(DBInstanceIdentifier="probe", DBInstanceClass="db.t4g.micro", Engine="postgres",
+                           MasterUsername="probe", MasterUserPassword="probe-password", AllocatedStorage=20)
+    status = rds.describe_db_instances(DBInstanceIdentifier="probe")["DBInstances"][0]["DBInstanceStatus"]
+    return Finding(status == "available", f"a new instance is {status}")
