@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter, Stack, Tag,
 };

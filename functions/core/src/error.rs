@@ -214,7 +214,7 @@ pub const ERROR_NAMES: &[&str] = &[
     "Conflict",
     "NotReady",
     "DeploymentFailed",
-    "Panic",
+    crate::lambda::PANIC,
     "NotFound",
     "AlreadyExists",
     "InUse",

@@ -4,7 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
-use vikunja_core::{ErrorClass, inventory, Error, LoadBalancerOutputs, Result, SdkContext};
+use vikunja_core::{inventory, ErrorClass, LoadBalancerOutputs, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;

@@ -161,17 +161,16 @@ struct Run<'a> {
 
 /// Sends a create once, without the SDK's own retries, and reads the new id from the answer.
 macro_rules! create_once {
-    ($request:expr, $what:expr, $id:expr) => {
+    ($request:expr, $what:expr, |$out:ident| $id:expr) => {
         $request
             .customize()
             .config_override(once())
             .send()
             .await
             .context($what)
-            .and_then(|out| {
-                ($id)(&out)
-                    .map(str::to_string)
-                    .ok_or_else(|| answered_without($what))
+            .and_then(|$out| {
+                let id: Option<&str> = $id;
+                id.map(str::to_string).ok_or_else(|| answered_without($what))
             })
     };
 }
@@ -194,8 +193,7 @@ impl Run<'_> {
             Op::CreateVpc { name, cidr } => {
                 let create = || async {
                     let request = ec2.create_vpc().cidr_block(cidr).tag_specifications(tagged(ResourceType::Vpc, name));
-                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_vpc::CreateVpcOutput| o
-                        .vpc()
+                    create_once!(request, what, |o| o.vpc()
                         .and_then(|v| v.vpc_id()))
                 };
                 let adopt = || async {
@@ -228,8 +226,7 @@ impl Run<'_> {
                         .cidr_block(cidr)
                         .availability_zone(zone)
                         .tag_specifications(tagged(ResourceType::Subnet, name));
-                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_subnet::CreateSubnetOutput| o
-                        .subnet()
+                    create_once!(request, what, |o| o.subnet()
                         .and_then(|s| s.subnet_id()))
                 };
                 let adopt = || async {
@@ -248,8 +245,7 @@ impl Run<'_> {
                     let request = ec2
                         .create_internet_gateway()
                         .tag_specifications(tagged(ResourceType::InternetGateway, name));
-                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayOutput| o
-                        .internet_gateway()
+                    create_once!(request, what, |o| o.internet_gateway()
                         .and_then(|g| g.internet_gateway_id()))
                 };
                 let adopt = || async {
@@ -271,8 +267,7 @@ impl Run<'_> {
                         .create_route_table()
                         .vpc_id(vpc)
                         .tag_specifications(tagged(ResourceType::RouteTable, name));
-                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_route_table::CreateRouteTableOutput| o
-                        .route_table()
+                    create_once!(request, what, |o| o.route_table()
                         .and_then(|t| t.route_table_id()))
                 };
                 let adopt = || async {
@@ -307,8 +302,7 @@ impl Run<'_> {
                         .description(*description)
                         .vpc_id(vpc)
                         .tag_specifications(tagged(ResourceType::SecurityGroup, name));
-                    create_once!(request, what, |o: &aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupOutput| o
-                        .group_id())
+                    create_once!(request, what, |o| o.group_id())
                 };
                 let adopt = || async {
                     let view = self.view().await?;
