@@ -1,6 +1,14 @@
 //! Harness for the integration tests: they run on a local AWS stack (started by
 //! `tests/with-local-stack`, which `make test` uses) through the same library the operator
 //! CLI uses, and check the result through the AWS APIs, as a user would.
+//!
+//! Fixtures: [`stacks`] gives a test a stack in the state it starts from, [`clients`] the SDK
+//! clients, [`find`] the look-ups of the stack's resources, [`wait`] polling with a deadline.
+
+pub mod clients;
+pub mod find;
+pub mod stacks;
+pub mod wait;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,10 +20,14 @@ use serde_json::Value;
 use vikunja_aws::target::{self, Aws, Target};
 use vikunja_aws::{deploy, follow, package, Output};
 
+pub use clients::Clients;
+
 pub struct Harness {
     pub aws: Aws,
+    pub clients: Clients,
     pub root: PathBuf,
     pub binaries: PathBuf,
+    one_bootstrap_at_a_time: bool,
 }
 
 impl Harness {
@@ -34,9 +46,22 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("local AWS stack at {endpoint}: {e:#}"));
         Self {
+            clients: Clients::new(&aws),
             aws,
             root,
             binaries,
+            one_bootstrap_at_a_time: false,
+        }
+    }
+
+    /// The same harness, with its bootstraps taking turns with those of every other harness
+    /// of the process made so: moto 5.2.5's CloudFormation is not thread-safe (two stacks
+    /// created at once can fail with "dictionary changed size during iteration", and the
+    /// retried CreateStack then meets its own first attempt).
+    pub fn one_bootstrap_at_a_time(self) -> Self {
+        Self {
+            one_bootstrap_at_a_time: true,
+            ..self
         }
     }
 
@@ -48,6 +73,12 @@ impl Harness {
     }
 
     pub async fn bootstrap(&self, stack: &str) -> Result<Value> {
+        static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = if self.one_bootstrap_at_a_time {
+            Some(ONE_AT_A_TIME.lock().await)
+        } else {
+            None
+        };
         let packaged = self.packaged(&self.binaries)?;
         deploy::bootstrap(&self.aws, stack, &packaged, Output::Json).await
     }
@@ -83,20 +114,9 @@ impl Harness {
 
     /// Starts the provision state machine with a raw input, as a misbehaving caller could.
     pub async fn provision_raw(&self, stack_of_bootstrap: &str, input: &Value) -> Result<Value> {
-        let described = self
-            .aws
-            .cloudformation()
-            .describe_stacks()
-            .stack_name(deploy::stack_name(stack_of_bootstrap))
-            .send()
-            .await?;
-        let arn = described.stacks()[0]
-            .outputs()
-            .iter()
-            .find(|o| o.output_key() == Some("ProvisionStateMachineArn"))
-            .and_then(|o| o.output_value())
-            .context("no ProvisionStateMachineArn")?
-            .to_string();
+        let arn =
+            follow::state_machine_arn(&self.aws, stack_of_bootstrap, "ProvisionStateMachineArn")
+                .await?;
         follow::run_execution(
             &self.aws,
             &arn,
@@ -117,8 +137,9 @@ impl Harness {
     /// The loopback address that stands for a load balancer listener on the local stack
     /// (the map the local stack publishes; on AWS it would be the DNS name itself).
     pub async fn listener_address(&self, stack: &str, port: i32) -> Result<String> {
-        let elb = aws_sdk_elasticloadbalancingv2::Client::new(self.config());
-        let lbs = elb
+        let lbs = self
+            .clients
+            .elb
             .describe_load_balancers()
             .names(format!("{stack}-nlb"))
             .send()

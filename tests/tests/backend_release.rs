@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use vikunja_aws::{release_backend, Output};
-use vikunja_tests::Harness;
+use vikunja_tests::{find, wait, Harness};
 
 async fn version_at(address: &str) -> Result<(u16, String), String> {
     let response = reqwest::Client::builder()
@@ -29,19 +29,14 @@ async fn version_at(address: &str) -> Result<(u16, String), String> {
 }
 
 async fn task_sets(h: &Harness, stack: &str) -> usize {
-    let ecs = aws_sdk_ecs::Client::new(h.config());
-    let services = ecs
-        .describe_services()
-        .cluster(stack)
-        .services(format!("{stack}-backend-api"))
-        .send()
+    find::backend_service(&h.clients.ecs, stack)
         .await
-        .unwrap();
-    services.services()[0].task_sets().len()
+        .task_sets()
+        .len()
 }
 
 async fn deployments(h: &Harness, stack: &str) -> Vec<String> {
-    let codedeploy = aws_sdk_codedeploy::Client::new(h.config());
+    let codedeploy = &h.clients.codedeploy;
     let listed = codedeploy
         .list_deployments()
         .application_name(stack)
@@ -92,9 +87,7 @@ fn watch_production(
 #[tokio::test(flavor = "multi_thread")]
 async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("rel");
-    h.bootstrap(&stack).await.expect("bootstrap");
-    h.provision(&stack, json!({})).await.expect("provision");
+    let (stack, _) = h.provisioned("rel").await;
     let production = h.listener_address(&stack, 80).await.unwrap();
     assert_eq!(
         version_at(&production).await,
@@ -121,14 +114,13 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         version_at(&production).await,
         Ok((200, "0.24.7".to_string()))
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while task_sets(&h, &stack).await > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "blue's task set is removed after the termination wait"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait::until(
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        "blue's task set is removed after the termination wait",
+        async || (task_sets(&h, &stack).await <= 1).then_some(()),
+    )
+    .await;
 
     // A broken release: the hook fails, CodeDeploy rolls back, production never sees it.
     let (stop, seen, watcher) = watch_production(production.clone());
@@ -174,7 +166,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
 
     // The same digest again, under another tag: no second deployment.
     let before = deployments(&h, &stack).await;
-    let ecr = aws_sdk_ecr::Client::new(h.config());
+    let ecr = &h.clients.ecr;
     let repository = format!("{stack}/vikunja");
     let image = ecr
         .batch_get_image()
@@ -233,45 +225,45 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
 
 /// The output of the release execution whose input mentions `needle`, once it ends.
 async fn wait_for_execution_output(h: &Harness, stack: &str, needle: &str) -> Value {
-    let sfn = h.aws.sfn();
+    let sfn = &h.clients.sfn;
     let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-release-backend");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "no finished execution for {needle}"
-        );
-        let listed = sfn
-            .list_executions()
-            .state_machine_arn(&arn)
-            .send()
-            .await
-            .unwrap();
-        for execution in listed.executions() {
-            let described = sfn
-                .describe_execution()
-                .execution_arn(execution.execution_arn())
+    let what = format!("no finished execution for {needle}");
+    wait::until(
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        what,
+        async || {
+            let listed = sfn
+                .list_executions()
+                .state_machine_arn(&arn)
                 .send()
                 .await
                 .unwrap();
-            if described.input().is_some_and(|i| i.contains(needle))
-                && described.status().as_str() == "SUCCEEDED"
-            {
-                return serde_json::from_str(described.output().unwrap_or("{}")).unwrap();
+            for execution in listed.executions() {
+                let described = sfn
+                    .describe_execution()
+                    .execution_arn(execution.execution_arn())
+                    .send()
+                    .await
+                    .unwrap();
+                if described.input().is_some_and(|i| i.contains(needle))
+                    && described.status().as_str() == "SUCCEEDED"
+                {
+                    return Some(serde_json::from_str(described.output().unwrap_or("{}")).unwrap());
+                }
             }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+            None
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_hook_always_reports_and_says_why() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("hook");
-    h.bootstrap(&stack).await.expect("bootstrap");
-    let lambda = aws_sdk_lambda::Client::new(h.config());
+    let stack = h.bootstrapped("hook").await;
     let invoke = |payload: Value| {
-        let lambda = lambda.clone();
+        let lambda = h.clients.lambda.clone();
         let name = format!("{stack}-hook");
         async move {
             let out = lambda

@@ -10,25 +10,17 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use vikunja_aws::deploy::{self, BootstrapOptions};
 use vikunja_aws::package::Packaged;
-use vikunja_aws::target::{self, Target};
+use vikunja_aws::target::{self, Aws, Target};
 use vikunja_aws::Output;
-use vikunja_tests::Harness;
-
-/// A bucket of the test's own: uploads are counted per bucket, and other tests share the default one.
-fn own_bucket(stack: &str) -> BootstrapOptions {
-    BootstrapOptions {
-        artifacts_bucket: Some(format!("artifacts-{stack}")),
-        ..BootstrapOptions::default()
-    }
-}
+use vikunja_tests::{find, Harness};
 
 async fn deploy(
-    h: &Harness,
+    aws: &Aws,
     stack: &str,
     packaged: &Packaged,
     options: &BootstrapOptions,
 ) -> anyhow::Result<Value> {
-    deploy::deploy(&h.aws, stack, packaged, options, Output::Json).await
+    deploy::deploy(aws, stack, packaged, options, Output::Json).await
 }
 
 /// The packaging of the debug binaries with one function's binary changed (a few bytes
@@ -123,7 +115,8 @@ async fn pending_change_sets(h: &Harness, stack: &str) -> Vec<String> {
 }
 
 async fn code_sha(h: &Harness, function: &str) -> String {
-    aws_sdk_lambda::Client::new(h.config())
+    h.clients
+        .lambda
         .get_function()
         .function_name(function)
         .send()
@@ -137,7 +130,7 @@ async fn code_sha(h: &Harness, function: &str) -> String {
 }
 
 async fn functions_of(h: &Harness, stack: &str) -> Vec<String> {
-    let lambda = aws_sdk_lambda::Client::new(h.config());
+    let lambda = &h.clients.lambda;
     let mut names = Vec::new();
     let mut marker = None;
     loop {
@@ -161,6 +154,20 @@ async fn functions_of(h: &Harness, stack: &str) -> Vec<String> {
     }
 }
 
+/// The bootstrap stack's template as CloudFormation holds it.
+async fn template(h: &Harness, stack: &str) -> String {
+    h.aws
+        .cloudformation()
+        .get_template()
+        .stack_name(deploy::stack_name(stack))
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string()
+}
+
 fn resource_count(packaged: &Packaged) -> usize {
     packaged.template["Resources"].as_object().unwrap().len()
 }
@@ -168,13 +175,11 @@ fn resource_count(packaged: &Packaged) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_bootstrap_creates_through_a_change_set_and_the_second_changes_nothing() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
+    let (stack, options, packaged) = h.unbootstrapped("cs");
     let bucket = options.artifacts_bucket.clone().unwrap();
-    let packaged = h.packaged(&h.binaries).unwrap();
 
     let started = Instant::now();
-    let first = deploy(&h, &stack, &packaged, &options)
+    let first = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect("first bootstrap");
     let first_seconds = started.elapsed().as_secs_f64();
@@ -230,25 +235,9 @@ async fn the_first_bootstrap_creates_through_a_change_set_and_the_second_changes
     assert!(pending_change_sets(&h, &stack).await.is_empty());
 
     // The bucket: private, encrypted, versioned, TLS only.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(h.config())
-            .force_path_style(true)
-            .build(),
-    );
-    let block = s3
-        .get_public_access_block()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    let block = block.public_access_block_configuration().unwrap();
+    let s3 = &h.clients.s3;
     assert_eq!(
-        (
-            block.block_public_acls(),
-            block.ignore_public_acls(),
-            block.block_public_policy(),
-            block.restrict_public_buckets()
-        ),
+        find::public_access_block(s3, &bucket).await,
         (Some(true), Some(true), Some(true), Some(true))
     );
     let encryption = s3
@@ -278,19 +267,11 @@ async fn the_first_bootstrap_creates_through_a_change_set_and_the_second_changes
     let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
     assert!(policy.policy().unwrap().contains("aws:SecureTransport"));
 
-    let template_before = cfn
-        .get_template()
-        .stack_name(deploy::stack_name(&stack))
-        .send()
-        .await
-        .unwrap()
-        .template_body()
-        .unwrap()
-        .to_string();
+    let template_before = template(&h, &stack).await;
     let network_before = code_sha(&h, &format!("{stack}-network")).await;
 
     let started = Instant::now();
-    let second = deploy(&h, &stack, &packaged, &options)
+    let second = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect("second bootstrap");
     let second_seconds = started.elapsed().as_secs_f64();
@@ -315,15 +296,7 @@ async fn the_first_bootstrap_creates_through_a_change_set_and_the_second_changes
         change_sets(&h, &stack).await
     );
     assert_eq!(stack_status(&h, &stack).await, "CREATE_COMPLETE");
-    let template_after = cfn
-        .get_template()
-        .stack_name(deploy::stack_name(&stack))
-        .send()
-        .await
-        .unwrap()
-        .template_body()
-        .unwrap()
-        .to_string();
+    let template_after = template(&h, &stack).await;
     assert_eq!(
         template_after, template_before,
         "the functions' Code did not change"
@@ -338,12 +311,7 @@ async fn the_first_bootstrap_creates_through_a_change_set_and_the_second_changes
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_review() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
-    let packaged = h.packaged(&h.binaries).unwrap();
-    deploy(&h, &stack, &packaged, &options)
-        .await
-        .expect("first bootstrap");
+    let (stack, options, _) = h.bootstrapped_with_own_bucket("cs").await;
     let network = code_sha(&h, &format!("{stack}-network")).await;
     let data = code_sha(&h, &format!("{stack}-data")).await;
 
@@ -352,7 +320,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
         no_execute: true,
         ..options.clone()
     };
-    let proposed = deploy(&h, &stack, &changed, &review)
+    let proposed = deploy(&h.aws, &stack, &changed, &review)
         .await
         .expect("--no-execute");
 
@@ -383,7 +351,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
     assert_eq!(code_sha(&h, &format!("{stack}-network")).await, network);
 
     // Reviewing again replaces the change set: one is left for review, never a pile.
-    let again = deploy(&h, &stack, &changed, &review)
+    let again = deploy(&h.aws, &stack, &changed, &review)
         .await
         .expect("--no-execute again");
     let newer = again["ChangeSet"].as_str().unwrap().to_string();
@@ -394,7 +362,7 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
         "the earlier one is removed"
     );
 
-    let applied = deploy(&h, &stack, &changed, &options)
+    let applied = deploy(&h.aws, &stack, &changed, &options)
         .await
         .expect("bootstrap");
 
@@ -425,15 +393,13 @@ async fn a_changed_function_is_the_only_change_and_no_execute_leaves_it_for_revi
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_run_left_for_review_is_created_by_the_next() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
-    let packaged = h.packaged(&h.binaries).unwrap();
+    let (stack, options, packaged) = h.unbootstrapped("cs");
     let review = BootstrapOptions {
         no_execute: true,
         ..options.clone()
     };
 
-    let proposed = deploy(&h, &stack, &packaged, &review)
+    let proposed = deploy(&h.aws, &stack, &packaged, &review)
         .await
         .expect("--no-execute");
     assert_eq!(stack_status(&h, &stack).await, "REVIEW_IN_PROGRESS");
@@ -443,7 +409,7 @@ async fn a_first_run_left_for_review_is_created_by_the_next() {
         "nothing made yet"
     );
 
-    let created = deploy(&h, &stack, &packaged, &options)
+    let created = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect("bootstrap");
 
@@ -459,12 +425,10 @@ async fn a_first_run_left_for_review_is_created_by_the_next() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_first_create_names_the_resource_and_the_next_run_creates_it_anew() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
-    let packaged = h.packaged(&h.binaries).unwrap();
+    let (stack, options, packaged) = h.unbootstrapped("cs");
 
     let error = deploy(
-        &h,
+        &h.aws,
         &stack,
         &with_missing_code(&packaged, "DataFunction"),
         &options,
@@ -486,7 +450,7 @@ async fn a_failed_first_create_names_the_resource_and_the_next_run_creates_it_an
         "the rollback left nothing half-made"
     );
 
-    let created = deploy(&h, &stack, &packaged, &options)
+    let created = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect("the next good run");
 
@@ -501,17 +465,12 @@ async fn a_failed_first_create_names_the_resource_and_the_next_run_creates_it_an
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_update_names_the_resource_rolls_back_and_the_next_run_goes_on() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
-    let packaged = h.packaged(&h.binaries).unwrap();
-    deploy(&h, &stack, &packaged, &options)
-        .await
-        .expect("first bootstrap");
+    let (stack, options, _) = h.bootstrapped_with_own_bucket("cs").await;
     let network = code_sha(&h, &format!("{stack}-network")).await;
     let changed = packaged_with_changed(&h, "network", &format!("{stack}-b"));
 
     let error = deploy(
-        &h,
+        &h.aws,
         &stack,
         &with_missing_code(&changed, "HookFunction"),
         &options,
@@ -534,7 +493,7 @@ async fn a_failed_update_names_the_resource_rolls_back_and_the_next_run_goes_on(
         "network rolled back too"
     );
 
-    let applied = deploy(&h, &stack, &changed, &options)
+    let applied = deploy(&h.aws, &stack, &changed, &options)
         .await
         .expect("the next good run");
 
@@ -554,13 +513,8 @@ async fn a_failed_update_names_the_resource_rolls_back_and_the_next_run_goes_on(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
+    let (stack, options, packaged) = h.bootstrapped_with_own_bucket("cs").await;
     let bucket = options.artifacts_bucket.clone().unwrap();
-    let packaged = h.packaged(&h.binaries).unwrap();
-    deploy(&h, &stack, &packaged, &options)
-        .await
-        .expect("first bootstrap");
     // The deployed network zip disappears (a lifecycle rule, a hand clean-up): a rollback
     // to it cannot work, on AWS as here.
     let network_key = &packaged
@@ -569,11 +523,7 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
         .find(|f| f.name == "network")
         .unwrap()
         .key;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(h.config())
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = &h.clients.s3;
     s3.delete_object()
         .bucket(&bucket)
         .key(network_key)
@@ -583,7 +533,7 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
     let changed = packaged_with_changed(&h, "network", &format!("{stack}-c"));
 
     let error = deploy(
-        &h,
+        &h.aws,
         &stack,
         &with_missing_code(&changed, "DataFunction"),
         &options,
@@ -595,7 +545,7 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
     assert!(message.contains("--continue-rollback"), "{message}");
     assert_eq!(stack_status(&h, &stack).await, "UPDATE_ROLLBACK_FAILED");
 
-    let refused = deploy(&h, &stack, &changed, &options)
+    let refused = deploy(&h.aws, &stack, &changed, &options)
         .await
         .expect_err("refused until continued");
     let message = format!("{refused:#}");
@@ -620,7 +570,7 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
         continue_rollback: true,
         ..options.clone()
     };
-    let still = deploy(&h, &stack, &changed, &without_skip)
+    let still = deploy(&h.aws, &stack, &changed, &without_skip)
         .await
         .expect_err("network's old code is still gone");
     assert!(
@@ -634,20 +584,20 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
         skip_resources: vec!["NetworkFunction".into()],
         ..options.clone()
     };
-    let recovered = deploy(&h, &stack, &changed, &skipping)
+    let recovered = deploy(&h.aws, &stack, &changed, &skipping)
         .await
         .expect("continue, skip, update");
 
     assert_eq!(recovered["Executed"], true);
     assert_eq!(stack_status(&h, &stack).await, "UPDATE_COMPLETE");
-    let again = deploy(&h, &stack, &changed, &skipping)
+    let again = deploy(&h.aws, &stack, &changed, &skipping)
         .await
         .expect_err("nothing to continue now");
     assert!(
         format!("{again:#}").contains("not UPDATE_ROLLBACK_FAILED"),
         "{again:#}"
     );
-    let settled = deploy(&h, &stack, &changed, &options)
+    let settled = deploy(&h.aws, &stack, &changed, &options)
         .await
         .expect("a plain run");
     assert_eq!(settled["Changed"], false, "{settled}");
@@ -656,17 +606,11 @@ async fn a_rollback_that_fails_is_refused_then_continued_with_a_skip() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_that_fails_half_way_is_finished_by_the_next_run() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("cs");
-    let options = own_bucket(&stack);
+    let (stack, options, packaged) = h.unbootstrapped("cs");
     let bucket = options.artifacts_bucket.clone().unwrap();
-    let packaged = h.packaged(&h.binaries).unwrap();
     let fourth = packaged.functions[3].name.clone();
     // The bucket refuses the fourth function's zip: the upload stops there.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(h.config())
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = &h.clients.s3;
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     s3.put_bucket_policy()
         .bucket(&bucket)
@@ -681,7 +625,7 @@ async fn an_upload_that_fails_half_way_is_finished_by_the_next_run() {
         .await
         .unwrap();
 
-    let error = deploy(&h, &stack, &packaged, &options)
+    let error = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect_err("the fourth upload is refused");
     let message = format!("{error:#}");
@@ -719,7 +663,7 @@ async fn an_upload_that_fails_half_way_is_finished_by_the_next_run() {
         .await
         .unwrap();
 
-    let finished = deploy(&h, &stack, &packaged, &options)
+    let finished = deploy(&h.aws, &stack, &packaged, &options)
         .await
         .expect("the next run");
 
@@ -742,11 +686,7 @@ async fn a_bucket_name_taken_by_another_account_is_refused_with_what_to_do() {
         .unwrap();
     let default = deploy::artifacts_bucket(&aws);
     assert_eq!(default, "vikunja-artifacts-123456789012-eu-west-3");
-    let squatter = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws.config)
-            .force_path_style(true)
-            .build(),
-    );
+    let squatter = aws.s3();
     let created = squatter
         .create_bucket()
         .bucket(&default)
@@ -768,15 +708,9 @@ async fn a_bucket_name_taken_by_another_account_is_refused_with_what_to_do() {
     }
     let packaged = h.packaged(&h.binaries).unwrap();
 
-    let error = deploy::deploy(
-        &aws,
-        &stack,
-        &packaged,
-        &BootstrapOptions::default(),
-        Output::Json,
-    )
-    .await
-    .expect_err("the default name belongs to another account");
+    let error = deploy(&aws, &stack, &packaged, &BootstrapOptions::default())
+        .await
+        .expect_err("the default name belongs to another account");
     let message = format!("{error:#}");
     assert!(
         message.contains("taken by another AWS account"),
@@ -786,21 +720,18 @@ async fn a_bucket_name_taken_by_another_account_is_refused_with_what_to_do() {
 
     // A bucket in another region than the stack cannot serve Lambda either.
     let elsewhere = format!("artifacts-{stack}-us");
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(h.config())
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket(&elsewhere)
-    .send()
-    .await
-    .unwrap();
+    h.clients
+        .s3
+        .create_bucket()
+        .bucket(&elsewhere)
+        .send()
+        .await
+        .unwrap();
     let wrong_region = BootstrapOptions {
         artifacts_bucket: Some(elsewhere),
         ..BootstrapOptions::default()
     };
-    let error = deploy::deploy(&aws, &stack, &packaged, &wrong_region, Output::Json)
+    let error = deploy(&aws, &stack, &packaged, &wrong_region)
         .await
         .expect_err("a us-east-1 bucket for an eu-west-3 stack");
     assert!(
@@ -812,20 +743,14 @@ async fn a_bucket_name_taken_by_another_account_is_refused_with_what_to_do() {
         artifacts_bucket: Some(format!("artifacts-{stack}-eu")),
         ..BootstrapOptions::default()
     };
-    let created = deploy::deploy(&aws, &stack, &packaged, &chosen, Output::Json)
+    let created = deploy(&aws, &stack, &packaged, &chosen)
         .await
         .expect("another name works");
     assert_eq!(created["ArtifactsBucket"], format!("artifacts-{stack}-eu"));
     // The stack remembers its bucket: a run without the option keeps it.
-    let again = deploy::deploy(
-        &aws,
-        &stack,
-        &packaged,
-        &BootstrapOptions::default(),
-        Output::Json,
-    )
-    .await
-    .expect("a run without --artifacts-bucket");
+    let again = deploy(&aws, &stack, &packaged, &BootstrapOptions::default())
+        .await
+        .expect("a run without --artifacts-bucket");
     assert_eq!(again["ArtifactsBucket"], format!("artifacts-{stack}-eu"));
     assert_eq!(again["Changed"], false);
 }
@@ -839,15 +764,9 @@ async fn a_region_without_a_needed_service_is_refused_before_anything_is_made() 
         .unwrap();
     let packaged = h.packaged(&h.binaries).unwrap();
 
-    let error = deploy::deploy(
-        &aws,
-        &stack,
-        &packaged,
-        &BootstrapOptions::default(),
-        Output::Json,
-    )
-    .await
-    .expect_err("GovCloud has no CloudFront");
+    let error = deploy(&aws, &stack, &packaged, &BootstrapOptions::default())
+        .await
+        .expect_err("GovCloud has no CloudFront");
     let message = format!("{error:#}");
 
     assert!(
@@ -858,11 +777,7 @@ async fn a_region_without_a_needed_service_is_refused_before_anything_is_made() 
         message.contains("cloudfront (the frontend's distribution)"),
         "{message}"
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws.config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = aws.s3();
     assert!(
         s3.head_bucket()
             .bucket(deploy::artifacts_bucket(&aws))

@@ -239,14 +239,12 @@ fn expected_type(key: &str) -> &'static str {
     }
 }
 
-fn s3(h: &Harness) -> aws_sdk_s3::Client {
-    h.aws.s3()
-}
-
 /// Every key in the site bucket with its ETag.
 async fn site_objects(h: &Harness, bucket: &str) -> BTreeMap<String, String> {
     let mut objects = BTreeMap::new();
-    let mut pages = s3(h)
+    let mut pages = h
+        .clients
+        .s3
         .list_objects_v2()
         .bucket(bucket)
         .into_paginator()
@@ -263,7 +261,9 @@ async fn site_objects(h: &Harness, bucket: &str) -> BTreeMap<String, String> {
 }
 
 async fn get_text(h: &Harness, bucket: &str, key: &str) -> String {
-    let object = s3(h)
+    let object = h
+        .clients
+        .s3
         .get_object()
         .bucket(bucket)
         .key(key)
@@ -276,8 +276,7 @@ async fn get_text(h: &Harness, bucket: &str, key: &str) -> String {
 /// Bootstraps and provisions a stack of its own; the frontend tier is what these tests need,
 /// so a provision that fails after it (a later tier) is reported and tolerated.
 async fn stack_with_frontend(h: &Harness, prefix: &str) -> (String, Value) {
-    let stack = Harness::unique_stack(prefix);
-    h.bootstrap(&stack).await.expect("bootstrap");
+    let stack = h.bootstrapped(prefix).await;
     if let Err(error) = h.provision(&stack, json!({})).await {
         eprintln!("provision of {stack} failed after all? {error:#}");
     }
@@ -336,7 +335,9 @@ async fn a_release_serves_every_file_right_and_the_next_prunes_what_the_first_le
     let objects = site_objects(&h, &site).await;
     assert_eq!(objects.len(), first.len(), "exactly the build's files");
     for file in &first {
-        let head = s3(&h)
+        let head = h
+            .clients
+            .s3
             .head_object()
             .bucket(&site)
             .key(&file.key)
@@ -445,7 +446,9 @@ async fn a_release_serves_every_file_right_and_the_next_prunes_what_the_first_le
         e
     });
 
-    let invalidations = aws_sdk_cloudfront::Client::new(h.config())
+    let invalidations = h
+        .clients
+        .cloudfront
         .list_invalidations()
         .distribution_id(&distribution)
         .send()
@@ -497,7 +500,9 @@ async fn upload_and_follow(
     key: &str,
     body: Vec<u8>,
 ) -> anyhow::Result<Value> {
-    let put = s3(h)
+    let put = h
+        .clients
+        .s3
         .put_object()
         .bucket(bucket)
         .key(key)
@@ -597,7 +602,8 @@ async fn bad_uploads_are_refused_with_a_clear_error_and_the_live_site_is_untouch
             .len()
     };
     let before = count().await;
-    s3(&h)
+    h.clients
+        .s3
         .put_object()
         .bucket(&uploads)
         .key("elsewhere/1.0.zip")

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_ec2::types::Filter;
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
 };
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 use vikunja_aws::follow;
 use vikunja_aws::plan::{self, Action, How, Item, Plan};
 use vikunja_aws::target::{Aws, Target};
-use vikunja_tests::Harness;
+use vikunja_tests::{find, Clients, Harness};
 
 /// Every request plan sends, as "<service> <operation>" (or "<METHOD> <path>" for REST APIs).
 #[derive(Clone, Default)]
@@ -140,109 +139,60 @@ fn not_kept(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-fn tag(key: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
-        .build()
-}
-
 /// What the stack has, with the values `up` can change in place: a plan must leave it as it was.
 async fn census(h: &Harness, stack: &str) -> Vec<String> {
-    let config = h.config();
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let rds = aws_sdk_rds::Client::new(config);
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let cloudfront = aws_sdk_cloudfront::Client::new(config);
-    let ecs = aws_sdk_ecs::Client::new(config);
-    let ecr = aws_sdk_ecr::Client::new(config);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    let scaling = aws_sdk_applicationautoscaling::Client::new(config);
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
-    let codedeploy = aws_sdk_codedeploy::Client::new(config);
-    let ssm = aws_sdk_ssm::Client::new(config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    );
+    let Clients {
+        autoscaling: scaling,
+        cloudfront,
+        cloudwatch,
+        codedeploy,
+        ec2,
+        ecr,
+        ecs,
+        elb,
+        logs,
+        rds,
+        s3,
+        secrets,
+        ssm,
+        ..
+    } = &h.clients;
+    let network = find::network(ec2, stack).await;
     let ours = |name: &str| {
         name.starts_with(&format!("{stack}-")) || name.starts_with(&format!("{stack}/"))
     };
     let mut seen = Vec::new();
 
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap();
-    for vpc in vpcs.vpcs() {
+    for vpc in &network.vpcs {
         let id = vpc.vpc_id().unwrap();
-        let hostnames = ec2
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
-            .send()
-            .await
-            .unwrap();
         seen.push(format!(
             "vpc {id} {} dns-hostnames {:?}",
             vpc.cidr_block().unwrap_or_default(),
-            hostnames.enable_dns_hostnames().and_then(|a| a.value())
+            find::dns_hostnames(ec2, id).await
         ));
     }
-    for subnet in ec2
-        .describe_subnets()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap()
-        .subnets()
-    {
+    for subnet in &network.subnets {
         seen.push(format!(
             "subnet {} {}",
             subnet.subnet_id().unwrap(),
             subnet.cidr_block().unwrap_or_default()
         ));
     }
-    for group in ec2
-        .describe_security_groups()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-    {
+    for group in &network.security_groups {
         seen.push(format!(
             "security group {} {:?}",
             group.group_id().unwrap(),
             group.ip_permissions()
         ));
     }
-    for gateway in ec2
-        .describe_internet_gateways()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()
-    {
+    for gateway in &network.internet_gateways {
         seen.push(format!(
             "internet gateway {} {:?}",
             gateway.internet_gateway_id().unwrap(),
             gateway.attachments()
         ));
     }
-    for table in ec2
-        .describe_route_tables()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap()
-        .route_tables()
-    {
+    for table in &network.route_tables {
         let mut associations: Vec<&str> = table
             .associations()
             .iter()
@@ -267,18 +217,7 @@ async fn census(h: &Harness, stack: &str) -> Vec<String> {
         .load_balancers()
     {
         if ours(lb.load_balancer_name().unwrap_or_default()) {
-            let listeners = elb
-                .describe_listeners()
-                .load_balancer_arn(lb.load_balancer_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let mut ports: Vec<i32> = listeners
-                .listeners()
-                .iter()
-                .filter_map(|l| l.port())
-                .collect();
-            ports.sort();
+            let ports = find::listener_ports(elb, lb.load_balancer_arn().unwrap()).await;
             seen.push(format!(
                 "load balancer {} listeners {ports:?}",
                 lb.load_balancer_name().unwrap()
@@ -677,9 +616,7 @@ async fn before_up_everything_is_to_create_after_it_everything_is_kept_and_plan_
 #[tokio::test(flavor = "multi_thread")]
 async fn changed_settings_are_planned_as_up_then_behaves() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("plch");
-    h.bootstrap(&stack).await.expect("bootstrap");
-    h.provision(&stack, json!({})).await.expect("up");
+    let (stack, _) = h.provisioned("plch").await;
     let aws = &h.aws;
     let service = format!("service/{stack}/{stack}-backend-api");
 
@@ -771,43 +708,16 @@ async fn changed_settings_are_planned_as_up_then_behaves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_plan_calls_a_change_is_what_up_repairs() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("pldr");
-    h.bootstrap(&stack).await.expect("bootstrap");
-    h.provision(&stack, json!({})).await.expect("up");
-    let config = h.config();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let (stack, _) = h.provisioned("pldr").await;
+    let Clients { logs, ec2, s3, .. } = &h.clients;
     logs.put_retention_policy()
         .log_group_name(format!("/vikunja/{stack}/backend"))
         .retention_in_days(7)
         .send()
         .await
         .unwrap();
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpc = ec2
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", &stack))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let lb_group = ec2
-        .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("group-name")
-                .values(format!("{stack}-network-lb"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let vpc = find::vpc_id(ec2, &stack).await;
+    let lb_group = find::security_group_id(ec2, &format!("{stack}-network-lb")).await;
     ec2.revoke_security_group_ingress()
         .group_id(&lb_group)
         .ip_permissions(
@@ -835,11 +745,6 @@ async fn drift_plan_calls_a_change_is_what_up_repairs() {
         .send()
         .await
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    );
     let site = format!("{stack}-site-{}-{}", h.aws.account, h.aws.region);
     s3.delete_bucket_tagging()
         .bucket(&site)

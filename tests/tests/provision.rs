@@ -3,65 +3,20 @@
 
 use aws_sdk_ec2::types::Filter;
 use serde_json::json;
-use vikunja_tests::Harness;
-
-fn tag(key: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
-        .build()
-}
+use vikunja_tests::find::{self, by_stack};
+use vikunja_tests::{Clients, Harness};
 
 /// How many resources of each kind carry the stack's tag: a second run must not change it.
 async fn census(h: &Harness, stack: &str) -> Vec<(&'static str, usize)> {
-    let config = h.config();
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let ecs = aws_sdk_ecs::Client::new(config);
-    let rds = aws_sdk_rds::Client::new(config);
-    let cloudfront = aws_sdk_cloudfront::Client::new(config);
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let by_stack = || tag("vikunja:stack", stack);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(by_stack())
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-        .len();
-    let subnets = ec2
-        .describe_subnets()
-        .filters(by_stack())
-        .send()
-        .await
-        .unwrap()
-        .subnets()
-        .len();
-    let groups = ec2
-        .describe_security_groups()
-        .filters(by_stack())
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .len();
-    let gateways = ec2
-        .describe_internet_gateways()
-        .filters(by_stack())
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()
-        .len();
-    let tables = ec2
-        .describe_route_tables()
-        .filters(by_stack())
-        .send()
-        .await
-        .unwrap()
-        .route_tables()
-        .len();
+    let Clients {
+        elb,
+        ecs,
+        rds,
+        cloudfront,
+        secrets,
+        ..
+    } = &h.clients;
+    let network = find::network(&h.clients.ec2, stack).await;
     let lbs = elb
         .describe_load_balancers()
         .send()
@@ -144,11 +99,11 @@ async fn census(h: &Harness, stack: &str) -> Vec<(&'static str, usize)> {
         })
         .count();
     vec![
-        ("vpcs", vpcs),
-        ("subnets", subnets),
-        ("security groups", groups),
-        ("internet gateways", gateways),
-        ("route tables", tables),
+        ("vpcs", network.vpcs.len()),
+        ("subnets", network.subnets.len()),
+        ("security groups", network.security_groups.len()),
+        ("internet gateways", network.internet_gateways.len()),
+        ("route tables", network.route_tables.len()),
         ("load balancers", lbs),
         ("target groups", tgs),
         ("databases", databases),
@@ -162,9 +117,7 @@ async fn census(h: &Harness, stack: &str) -> Vec<(&'static str, usize)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("prov");
-    h.bootstrap(&stack).await.expect("bootstrap");
-    let outputs = h.provision(&stack, json!({})).await.expect("provision");
+    let (stack, outputs) = h.provisioned("prov").await;
     assert_eq!(outputs["stack"], stack);
     let url = outputs["frontendUrl"].as_str().unwrap();
     assert!(
@@ -176,13 +129,13 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
         .as_str()
         .is_some_and(|e| !e.is_empty()));
 
-    let config = h.config();
-    check_network(config, &stack).await;
-    check_data(config, &stack).await;
-    check_load_balancer(config, &stack).await;
-    check_backend(config, &stack, url).await;
-    check_frontend(config, &stack, &outputs).await;
-    check_delivery(config, &stack).await;
+    let clients = &h.clients;
+    check_network(clients, &stack).await;
+    check_data(clients, &stack).await;
+    check_load_balancer(clients, &stack).await;
+    check_backend(clients, &stack, url).await;
+    check_frontend(clients, &stack, &outputs).await;
+    check_delivery(clients, &stack).await;
 
     let before = census(&h, &stack).await;
     assert!(
@@ -201,29 +154,14 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
     );
 }
 
-async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", stack))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(vpcs.vpcs().len(), 1);
-    let vpc = &vpcs.vpcs()[0];
+async fn check_network(clients: &Clients, stack: &str) {
+    let ec2 = &clients.ec2;
+    let vpcs = find::vpcs(ec2, stack).await;
+    assert_eq!(vpcs.len(), 1);
+    let vpc = &vpcs[0];
     assert_eq!(vpc.cidr_block(), Some("10.42.0.0/16"));
     let vpc_id = vpc.vpc_id().unwrap();
-    let hostnames = ec2
-        .describe_vpc_attribute()
-        .vpc_id(vpc_id)
-        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        hostnames.enable_dns_hostnames().and_then(|a| a.value()),
-        Some(true)
-    );
+    assert_eq!(find::dns_hostnames(ec2, vpc_id).await, Some(true));
 
     let subnets = ec2
         .describe_subnets()
@@ -397,15 +335,8 @@ async fn check_network(config: &aws_config::SdkConfig, stack: &str) {
     );
 }
 
-async fn check_data(config: &aws_config::SdkConfig, stack: &str) {
-    let rds = aws_sdk_rds::Client::new(config);
-    let found = rds
-        .describe_db_instances()
-        .db_instance_identifier(format!("{stack}-data-mysql"))
-        .send()
-        .await
-        .unwrap();
-    let db = &found.db_instances()[0];
+async fn check_data(clients: &Clients, stack: &str) {
+    let db = &find::database(&clients.rds, stack).await;
     assert_eq!(db.engine(), Some("mysql"));
     assert_eq!(db.publicly_accessible(), Some(false));
     assert_eq!(db.storage_encrypted(), Some(true));
@@ -421,50 +352,28 @@ async fn check_data(config: &aws_config::SdkConfig, stack: &str) {
         .master_user_secret()
         .and_then(|s| s.secret_arn())
         .expect("RDS manages the master password");
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let secrets = &clients.secrets;
     secrets
         .describe_secret()
         .secret_id(secret_arn)
         .send()
         .await
         .expect("the managed secret exists");
-    let service = secrets
-        .describe_secret()
-        .secret_id(format!("{stack}/backend/service-secret"))
-        .send()
-        .await
-        .unwrap();
+    let service = find::service_secret(secrets, stack).await;
     assert!(service
         .tags()
         .iter()
         .any(|t| t.key() == Some("vikunja:stack") && t.value() == Some(stack)));
 }
 
-async fn check_load_balancer(config: &aws_config::SdkConfig, stack: &str) {
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let lbs = elb
-        .describe_load_balancers()
-        .names(format!("{stack}-nlb"))
-        .send()
-        .await
-        .unwrap();
-    let lb = &lbs.load_balancers()[0];
+async fn check_load_balancer(clients: &Clients, stack: &str) {
+    let elb = &clients.elb;
+    let lb = &find::load_balancer(elb, stack).await;
     assert_eq!(
         lb.r#type(),
         Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
     );
-    let listeners = elb
-        .describe_listeners()
-        .load_balancer_arn(lb.load_balancer_arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let mut ports: Vec<i32> = listeners
-        .listeners()
-        .iter()
-        .filter_map(|l| l.port())
-        .collect();
-    ports.sort();
+    let ports = find::listener_ports(elb, lb.load_balancer_arn().unwrap()).await;
     assert_eq!(ports, vec![80, 8080], "production and test listeners");
     for colour in ["blue", "green"] {
         let groups = elb
@@ -483,16 +392,9 @@ async fn check_load_balancer(config: &aws_config::SdkConfig, stack: &str) {
     }
 }
 
-async fn check_backend(config: &aws_config::SdkConfig, stack: &str, url: &str) {
-    let ecs = aws_sdk_ecs::Client::new(config);
-    let services = ecs
-        .describe_services()
-        .cluster(stack)
-        .services(format!("{stack}-backend-api"))
-        .send()
-        .await
-        .unwrap();
-    let service = &services.services()[0];
+async fn check_backend(clients: &Clients, stack: &str, url: &str) {
+    let ecs = &clients.ecs;
+    let service = &find::backend_service(ecs, stack).await;
     assert_eq!(
         service.deployment_controller().map(|c| c.r#type().as_str()),
         Some("CODE_DEPLOY"),
@@ -534,7 +436,7 @@ async fn check_backend(config: &aws_config::SdkConfig, stack: &str, url: &str) {
         vec!["VIKUNJA_DATABASE_PASSWORD", "VIKUNJA_SERVICE_SECRET"]
     );
 
-    let autoscaling = aws_sdk_applicationautoscaling::Client::new(config);
+    let autoscaling = &clients.autoscaling;
     let targets = autoscaling
         .describe_scalable_targets()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
@@ -557,30 +459,14 @@ async fn check_backend(config: &aws_config::SdkConfig, stack: &str, url: &str) {
     );
 }
 
-async fn check_frontend(config: &aws_config::SdkConfig, stack: &str, outputs: &serde_json::Value) {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    );
+async fn check_frontend(clients: &Clients, stack: &str, outputs: &serde_json::Value) {
+    let s3 = &clients.s3;
     let site = outputs["siteBucket"].as_str().unwrap();
-    let block = s3
-        .get_public_access_block()
-        .bucket(site)
-        .send()
-        .await
-        .unwrap();
-    let block = block.public_access_block_configuration().unwrap();
     assert_eq!(
-        (
-            block.block_public_acls(),
-            block.ignore_public_acls(),
-            block.block_public_policy(),
-            block.restrict_public_buckets()
-        ),
+        find::public_access_block(s3, site).await,
         (Some(true), Some(true), Some(true), Some(true))
     );
-    let cloudfront = aws_sdk_cloudfront::Client::new(config);
+    let cloudfront = &clients.cloudfront;
     let id = outputs["distributionId"].as_str().unwrap();
     let distribution = cloudfront.get_distribution().id(id).send().await.unwrap();
     let distribution = distribution.distribution().unwrap();
@@ -650,8 +536,8 @@ async fn check_frontend(config: &aws_config::SdkConfig, stack: &str, outputs: &s
         .ends_with(&format!("{stack}-frontend-spa-fallback")));
 }
 
-async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
-    let codedeploy = aws_sdk_codedeploy::Client::new(config);
+async fn check_delivery(clients: &Clients, stack: &str) {
+    let codedeploy = &clients.codedeploy;
     let group = codedeploy
         .get_deployment_group()
         .application_name(stack)
@@ -705,12 +591,12 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
 
     // The hook's probe sits in the public subnets with its own group, so it can reach the
     // test listener that admits the VPC only.
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let named = |name: String| Filter::builder().name("tag:Name").values(name).build();
+    let ec2 = &clients.ec2;
+    let named = |name: String| find::tag("Name", &name);
     let mut public: Vec<String> = ec2
         .describe_subnets()
         .filters(named(format!("{stack}-network-public-a")))
-        .filters(tag("vikunja:stack", stack))
+        .filters(by_stack(stack))
         .send()
         .await
         .unwrap()
@@ -727,22 +613,9 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
         .filter_map(|s| s.subnet_id().map(str::to_string))
         .collect();
     public.sort();
-    let probe_group = ec2
-        .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("group-name")
-                .values(format!("{stack}-network-probe"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
-    let probe = aws_sdk_lambda::Client::new(config)
+    let probe_group = find::security_group_id(ec2, &format!("{stack}-network-probe")).await;
+    let probe = clients
+        .lambda
         .get_function_configuration()
         .function_name(format!("{stack}-probe"))
         .send()
@@ -760,8 +633,7 @@ async fn check_delivery(config: &aws_config::SdkConfig, stack: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_input_fails_at_the_first_step_with_a_clear_error() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("bad");
-    h.bootstrap(&stack).await.expect("bootstrap");
+    let stack = h.bootstrapped("bad").await;
     // The CLI refuses it before starting anything …
     let refused = h
         .provision(&stack, json!({"vpcCidr": "10.42.0.1/33"}))
@@ -776,39 +648,16 @@ async fn invalid_input_fails_at_the_first_step_with_a_clear_error() {
         message.contains("InvalidInput") && message.contains("stack name \"Not A Name\""),
         "{message}"
     );
-    let vpcs = aws_sdk_ec2::Client::new(h.config())
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", "Not A Name"))
-        .send()
-        .await
-        .unwrap();
-    assert!(vpcs.vpcs().is_empty(), "nothing was created");
+    let vpcs = find::vpcs(&h.clients.ec2, "Not A Name").await;
+    assert!(vpcs.is_empty(), "nothing was created");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_run_is_recovered_by_the_next_one() {
     let h = Harness::new().await;
-    let stack = Harness::unique_stack("rec");
-    h.bootstrap(&stack).await.expect("bootstrap");
+    let stack = h.bootstrapped("rec").await;
     // Someone else's target group already has the name the stack needs.
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(h.config());
-    let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let other_vpc = ec2
-        .create_vpc()
-        .cidr_block("10.99.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let squatter = elb
-        .create_target_group()
-        .name(format!("{stack}-green"))
-        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Tcp)
-        .port(80)
-        .vpc_id(other_vpc.vpc().unwrap().vpc_id().unwrap())
-        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap();
+    let squatter = h.squat_target_group(&stack, "10.99.0.0/16").await;
     let failed = h.provision(&stack, json!({})).await.unwrap_err();
     let message = format!("{failed:#}");
     assert!(
@@ -818,33 +667,21 @@ async fn a_failed_run_is_recovered_by_the_next_one() {
         "{message}"
     );
 
-    let vpcs_after_failure = ec2
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", &stack))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-        .len();
+    let vpcs_after_failure = find::vpcs(&h.clients.ec2, &stack).await.len();
     assert_eq!(
         vpcs_after_failure, 1,
         "what the failed run made is kept, tagged"
     );
-    elb.delete_target_group()
-        .target_group_arn(squatter.target_groups()[0].target_group_arn().unwrap())
+    h.clients
+        .elb
+        .delete_target_group()
+        .target_group_arn(&squatter.target_group_arn)
         .send()
         .await
         .unwrap();
     h.provision(&stack, json!({}))
         .await
         .expect("the next run finishes the job");
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(tag("vikunja:stack", &stack))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-        .len();
+    let vpcs = find::vpcs(&h.clients.ec2, &stack).await.len();
     assert_eq!(vpcs, 1, "and adopts what the failed run made");
 }

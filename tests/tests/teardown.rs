@@ -6,23 +6,17 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::Filter;
 use serde_json::json;
 use vikunja_aws::down::{self, DownOptions, DownReport};
 use vikunja_aws::follow;
 use vikunja_aws::target::Target;
 use vikunja_aws::Output;
-use vikunja_tests::Harness;
+use vikunja_tests::find::{self, carries_stack_tag, STACK_TAG};
+use vikunja_tests::{all_pages, wait, Harness};
 
-const STACK_TAG: &str = "vikunja:stack";
-
-/// One bootstrap at a time: moto 5.2.5's CloudFormation is not thread-safe (two stacks
-/// created at once can fail with "dictionary changed size during iteration", and the
-/// retried CreateStack then meets its own first attempt).
-async fn bootstrap(h: &Harness, stack: &str) {
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
-    h.bootstrap(stack).await.expect("bootstrap");
+/// A harness whose bootstraps take turns (see [`Harness::one_bootstrap_at_a_time`]).
+async fn harness() -> Harness {
+    Harness::new().await.one_bootstrap_at_a_time()
 }
 
 async fn down(h: &Harness, stack: &str, options: &DownOptions) -> anyhow::Result<DownReport> {
@@ -56,228 +50,127 @@ fn failures(report: &DownReport) -> Vec<String> {
 }
 
 /// The teardown is complete, with no failure, and the bootstrap stack is gone.
-async fn assert_finished(_h: &Harness, _stack: &str, report: &DownReport) -> bool {
+fn assert_finished(report: &DownReport) {
     let failed = failures(report);
     assert!(report.complete, "teardown incomplete: {failed:#?}");
     assert!(failed.is_empty(), "{failed:#?}");
     assert!(report.bootstrap_deleted, "the bootstrap stack goes last");
-    true
 }
 
 /// Everything that carries the stack's tag (or, for what cannot carry tags, its name), in
 /// every service the stack and its bootstrap stack use, as "kind id".
 async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
-    let config = h.config();
+    let c = &h.clients;
     let mut found = BTreeSet::new();
     let mut add = |kind: &str, id: &str| {
         found.insert(format!("{kind} {id}"));
     };
-    let ours = |tags: &mut dyn Iterator<Item = (&str, &str)>| -> bool {
-        for (k, v) in tags {
-            if k == STACK_TAG && v == stack {
-                return true;
-            }
-        }
-        false
-    };
 
     // EC2
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let by_tag = || {
-        Filter::builder()
-            .name(format!("tag:{STACK_TAG}"))
-            .values(stack)
-            .build()
-    };
-    for v in ec2
-        .describe_vpcs()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-    {
+    let network = find::network(&c.ec2, stack).await;
+    for v in &network.vpcs {
         add("vpc", v.vpc_id().unwrap());
     }
-    for s in ec2
-        .describe_subnets()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .subnets()
-    {
+    for s in &network.subnets {
         add("subnet", s.subnet_id().unwrap());
     }
-    for g in ec2
-        .describe_security_groups()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-    {
+    for g in &network.security_groups {
         add("security group", g.group_name().unwrap());
     }
-    for t in ec2
-        .describe_route_tables()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .route_tables()
-    {
+    for t in &network.route_tables {
         add("route table", t.route_table_id().unwrap());
     }
-    for g in ec2
-        .describe_internet_gateways()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()
-    {
+    for g in &network.internet_gateways {
         add("internet gateway", g.internet_gateway_id().unwrap());
     }
-    for i in ec2
-        .describe_network_interfaces()
-        .filters(by_tag())
-        .send()
-        .await
-        .unwrap()
-        .network_interfaces()
-    {
+    for i in &find::network_interfaces(&c.ec2, stack).await {
         add("network interface", i.network_interface_id().unwrap());
     }
 
     // Elastic Load Balancing
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let lbs = elb.describe_load_balancers().send().await.unwrap();
-    let tgs = elb.describe_target_groups().send().await.unwrap();
-    let arns: Vec<(String, String)> = lbs
+    let lbs = c.elb.describe_load_balancers().send().await.unwrap();
+    let tgs = c.elb.describe_target_groups().send().await.unwrap();
+    let arns: Vec<(&str, &str)> = lbs
         .load_balancers()
         .iter()
-        .map(|l| {
-            (
-                "load balancer".to_string(),
-                l.load_balancer_arn().unwrap().to_string(),
-            )
-        })
-        .chain(tgs.target_groups().iter().map(|t| {
-            (
-                "target group".to_string(),
-                t.target_group_arn().unwrap().to_string(),
-            )
-        }))
-        .collect();
-    for (kind, arn) in &arns {
-        let tags = elb.describe_tags().resource_arns(arn).send().await.unwrap();
-        if ours(
-            &mut tags
-                .tag_descriptions()
+        .map(|l| ("load balancer", l.load_balancer_arn().unwrap()))
+        .chain(
+            tgs.target_groups()
                 .iter()
-                .flat_map(|d| d.tags())
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+                .map(|t| ("target group", t.target_group_arn().unwrap())),
+        )
+        .collect();
+    for (kind, arn) in arns {
+        let tags = c
+            .elb
+            .describe_tags()
+            .resource_arns(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = tags.tag_descriptions().iter().flat_map(|d| d.tags());
+        if carries_stack_tag(tags, stack) {
             add(kind, arn);
         }
     }
 
     // RDS
-    let rds = aws_sdk_rds::Client::new(config);
-    let pages: Vec<_> = rds
-        .describe_db_instances()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.rds.describe_db_instances());
     for db in pages.iter().flat_map(|p| p.db_instances()) {
-        if ours(
-            &mut db
-                .tag_list()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(db.tag_list(), stack) {
             add("database", db.db_instance_identifier().unwrap());
         }
     }
-    let pages: Vec<_> = rds
-        .describe_db_subnet_groups()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.rds.describe_db_subnet_groups());
     for group in pages.iter().flat_map(|p| p.db_subnet_groups()) {
-        let tags = rds
+        let tags = c
+            .rds
             .list_tags_for_resource()
             .resource_name(group.db_subnet_group_arn().unwrap())
             .send()
             .await
             .unwrap();
-        if ours(
-            &mut tags
-                .tag_list()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(tags.tag_list(), stack) {
             add("db subnet group", group.db_subnet_group_name().unwrap());
         }
     }
-    let pages: Vec<_> = rds
-        .describe_db_snapshots()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.rds.describe_db_snapshots());
     for snapshot in pages.iter().flat_map(|p| p.db_snapshots()) {
-        if ours(
-            &mut snapshot
-                .tag_list()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(snapshot.tag_list(), stack) {
             add("db snapshot", snapshot.db_snapshot_identifier().unwrap());
         }
     }
 
     // S3
-    let s3 = s3(h);
-    for bucket in s3.list_buckets().send().await.unwrap().buckets() {
+    for bucket in c.s3.list_buckets().send().await.unwrap().buckets() {
         let name = bucket.name().unwrap();
-        if let Ok(tags) = s3.get_bucket_tagging().bucket(name).send().await {
-            if ours(&mut tags.tag_set().iter().map(|t| (t.key(), t.value()))) {
+        if let Ok(tags) = c.s3.get_bucket_tagging().bucket(name).send().await {
+            if carries_stack_tag(tags.tag_set(), stack) {
                 add("s3 bucket", name);
             }
         }
     }
 
     // CloudFront (Origin Access Controls and Functions carry no tags: by name)
-    let cloudfront = aws_sdk_cloudfront::Client::new(config);
-    let distributions = cloudfront.list_distributions().send().await.unwrap();
+    let distributions = c.cloudfront.list_distributions().send().await.unwrap();
     for d in distributions
         .distribution_list()
         .map(|l| l.items())
         .unwrap_or_default()
     {
-        let tags = cloudfront
+        let tags = c
+            .cloudfront
             .list_tags_for_resource()
             .resource(d.arn())
             .send()
             .await
             .unwrap();
-        let items = tags.tags().map(|t| t.items()).unwrap_or_default();
-        if ours(
-            &mut items
-                .iter()
-                .map(|t| (t.key(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(tags.tags().map(|t| t.items()).unwrap_or_default(), stack) {
             add("distribution", d.id());
         }
     }
-    let oacs = cloudfront
+    let oacs = c
+        .cloudfront
         .list_origin_access_controls()
         .send()
         .await
@@ -291,7 +184,7 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
             add("origin access control", oac.id());
         }
     }
-    if cloudfront
+    if c.cloudfront
         .describe_function()
         .name(format!("{stack}-frontend-spa-fallback"))
         .send()
@@ -305,38 +198,26 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     }
 
     // ECS
-    let ecs = aws_sdk_ecs::Client::new(config);
-    let pages: Vec<_> = ecs
-        .list_clusters()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.ecs.list_clusters());
     let clusters: Vec<String> = pages
         .iter()
         .flat_map(|p| p.cluster_arns().iter().cloned())
         .collect();
-    let described = ecs
+    let described = c
+        .ecs
         .describe_clusters()
         .set_clusters(Some(clusters))
         .include(aws_sdk_ecs::types::ClusterField::Tags)
         .send()
         .await
         .unwrap();
-    for c in described.clusters() {
-        if c.status() == Some("ACTIVE")
-            && ours(
-                &mut c
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-            )
-        {
-            add("ecs cluster", c.cluster_name().unwrap());
-            for service in ecs
+    for cluster in described.clusters() {
+        if cluster.status() == Some("ACTIVE") && carries_stack_tag(cluster.tags(), stack) {
+            add("ecs cluster", cluster.cluster_name().unwrap());
+            for service in c
+                .ecs
                 .list_services()
-                .cluster(c.cluster_name().unwrap())
+                .cluster(cluster.cluster_name().unwrap())
                 .send()
                 .await
                 .unwrap()
@@ -350,17 +231,11 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         aws_sdk_ecs::types::TaskDefinitionStatus::Active,
         aws_sdk_ecs::types::TaskDefinitionStatus::Inactive,
     ] {
-        let pages: Vec<_> = ecs
-            .list_task_definitions()
-            .status(status)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .unwrap();
+        let pages = all_pages!(c.ecs.list_task_definitions().status(status));
         for arn in pages.iter().flat_map(|p| p.task_definition_arns()) {
             // Another test's teardown may delete it between the listing and this call.
-            let td = match ecs
+            let td = match c
+                .ecs
                 .describe_task_definition()
                 .task_definition(arn)
                 .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
@@ -376,18 +251,13 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
                 }
                 Err(e) => panic!("describe task definition {arn}: {e:?}"),
             };
-            if ours(
-                &mut td
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-            ) {
+            if carries_stack_tag(td.tags(), stack) {
                 add("task definition", arn);
             }
         }
     }
-    let autoscaling = aws_sdk_applicationautoscaling::Client::new(config);
-    let targets = autoscaling
+    let targets = c
+        .autoscaling
         .describe_scalable_targets()
         .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
         .send()
@@ -400,49 +270,35 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     }
 
     // ECR, CloudWatch Logs, CloudWatch alarms, CodeDeploy
-    let ecr = aws_sdk_ecr::Client::new(config);
-    let pages: Vec<_> = ecr
-        .describe_repositories()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.ecr.describe_repositories());
     for repo in pages.iter().flat_map(|p| p.repositories()) {
-        let tags = ecr
+        let tags = c
+            .ecr
             .list_tags_for_resource()
             .resource_arn(repo.repository_arn().unwrap())
             .send()
             .await
             .unwrap();
-        if ours(&mut tags.tags().iter().map(|t| (t.key(), t.value()))) {
+        if carries_stack_tag(tags.tags(), stack) {
             add("ecr repository", repo.repository_name().unwrap());
         }
     }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    let pages: Vec<_> = logs
-        .describe_log_groups()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.logs.describe_log_groups());
     for group in pages.iter().flat_map(|p| p.log_groups()) {
         let name = group.log_group_name().unwrap();
         let arn = group.arn().unwrap().trim_end_matches(":*");
-        let tags = logs
+        let tags = c
+            .logs
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
             .unwrap();
-        if ours(
-            &mut tags
-                .tags()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        ) {
+        if tags
+            .tags()
+            .and_then(|t| t.get(STACK_TAG))
+            .is_some_and(|v| v == stack)
+        {
             add(
                 if name.starts_with("/aws/lambda/") {
                     "bootstrap log group"
@@ -453,32 +309,20 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
             );
         }
     }
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
-    let pages: Vec<_> = cloudwatch
-        .describe_alarms()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.cloudwatch.describe_alarms());
     for alarm in pages.iter().flat_map(|p| p.metric_alarms()) {
-        let tags = cloudwatch
+        let tags = c
+            .cloudwatch
             .list_tags_for_resource()
             .resource_arn(alarm.alarm_arn().unwrap())
             .send()
             .await
             .unwrap();
-        if ours(
-            &mut tags
-                .tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(tags.tags(), stack) {
             add("alarm", alarm.alarm_name().unwrap());
         }
     }
-    let codedeploy = aws_sdk_codedeploy::Client::new(config);
-    if codedeploy
+    if c.codedeploy
         .get_application()
         .application_name(stack)
         .send()
@@ -489,44 +333,28 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     }
 
     // Secrets Manager (a secret scheduled for deletion is not listed), SSM
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let pages: Vec<_> = secrets
-        .list_secrets()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.secrets.list_secrets());
     for secret in pages.iter().flat_map(|p| p.secret_list()) {
-        if ours(
-            &mut secret
-                .tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(secret.tags(), stack) {
             add("secret", secret.name().unwrap());
         }
     }
-    let ssm = aws_sdk_ssm::Client::new(config);
-    let pages: Vec<_> = ssm
+    let pages = all_pages!(c
+        .ssm
         .get_parameters_by_path()
         .path(format!("/vikunja/{stack}"))
-        .recursive(true)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+        .recursive(true));
     for p in pages.iter().flat_map(|p| p.parameters()) {
         let name = p.name().unwrap();
-        let tags = ssm
+        let tags = c
+            .ssm
             .list_tags_for_resource()
             .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
             .resource_id(name)
             .send()
             .await
             .unwrap();
-        if ours(&mut tags.tag_list().iter().map(|t| (t.key(), t.value()))) {
+        if carries_stack_tag(tags.tag_list(), stack) {
             add("ssm parameter", name);
         }
     }
@@ -544,8 +372,7 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     }
     // (Functions are not listed: ListFunctions from the local stack does not parse while a
     // template gives an environment variable a number; the bootstrap stack holds them.)
-    let lambda = aws_sdk_lambda::Client::new(config);
-    if lambda
+    if c.lambda
         .get_function()
         .function_name(format!("{stack}-teardown"))
         .send()
@@ -554,27 +381,16 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     {
         add("bootstrap function", &format!("{stack}-teardown"));
     }
-    let sfn = aws_sdk_sfn::Client::new(config);
-    let pages: Vec<_> = sfn
-        .list_state_machines()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .unwrap();
+    let pages = all_pages!(c.sfn.list_state_machines());
     for m in pages.iter().flat_map(|p| p.state_machines()) {
-        let tags = sfn
+        let tags = c
+            .sfn
             .list_tags_for_resource()
             .resource_arn(m.state_machine_arn())
             .send()
             .await
             .unwrap();
-        if ours(
-            &mut tags
-                .tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        ) {
+        if carries_stack_tag(tags.tags(), stack) {
             add("bootstrap state machine", m.name());
         }
     }
@@ -583,7 +399,8 @@ async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
 
 /// A page in the site bucket (whose policy stays as provision wrote it).
 async fn put_site_object(h: &Harness, bucket: &str) {
-    s3(h)
+    h.clients
+        .s3
         .put_object()
         .bucket(bucket)
         .key("index.html")
@@ -595,7 +412,7 @@ async fn put_site_object(h: &Harness, bucket: &str) {
 
 /// Two versions and a delete marker in a versioned bucket: teardown must remove them all.
 async fn put_versions(h: &Harness, bucket: &str) {
-    let s3 = s3(h);
+    let s3 = &h.clients.s3;
     s3.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
@@ -623,18 +440,10 @@ async fn put_versions(h: &Harness, bucket: &str) {
         .unwrap();
 }
 
-fn s3(h: &Harness) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(h.config())
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-/// What is left once kept snapshots (reported as kept) and, without CodeDeploy deletion,
+/// What is left once kept snapshots (reported as kept) and, after an incomplete teardown,
 /// the CodeDeploy application, the delivery tier's inventory record and the bootstrap
-/// stack it keeps alive are set aside.
-fn left_over(all: &BTreeSet<String>, report: &DownReport, complete: bool) -> BTreeSet<String> {
+/// stack it keeps are set aside.
+fn left_over(all: &BTreeSet<String>, report: &DownReport) -> BTreeSet<String> {
     let kept: BTreeSet<String> = report
         .summary
         .iter()
@@ -648,7 +457,7 @@ fn left_over(all: &BTreeSet<String>, report: &DownReport, complete: bool) -> BTr
     all.iter()
         .filter(|entry| !(entry.starts_with("db snapshot ") && kept.contains(*entry)))
         .filter(|entry| {
-            complete
+            report.complete
                 || !(entry.starts_with("bootstrap ")
                     || entry.starts_with("codedeploy application ")
                     || **entry == delivery_record)
@@ -659,11 +468,9 @@ fn left_over(all: &BTreeSet<String>, report: &DownReport, complete: bool) -> BTr
 
 #[tokio::test(flavor = "multi_thread")]
 async fn down_removes_everything_resumes_after_a_crash_and_runs_twice() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
-    let stack = Harness::unique_stack("td");
-    bootstrap(&h, &stack).await;
-    let outputs = h.provision(&stack, json!({})).await.expect("provision");
+    let (stack, outputs) = h.provisioned("td").await;
     put_site_object(&h, outputs["siteBucket"].as_str().unwrap()).await;
     put_versions(&h, outputs["uploadsBucket"].as_str().unwrap()).await;
     let before = tagged(&h, &stack).await;
@@ -725,10 +532,10 @@ async fn down_removes_everything_resumes_after_a_crash_and_runs_twice() {
         "teardown wall time (plan + workflow + bootstrap stack): {:.1}s",
         clock.elapsed().as_secs_f64()
     );
-    let complete = assert_finished(&h, &stack, &report).await;
+    assert_finished(&report);
     let after = tagged(&h, &stack).await;
     assert_eq!(
-        left_over(&after, &report, complete),
+        left_over(&after, &report),
         BTreeSet::new(),
         "nothing tagged with the stack is left"
     );
@@ -740,22 +547,15 @@ async fn down_removes_everything_resumes_after_a_crash_and_runs_twice() {
 
     // A second `down` is fine.
     let again = down(&h, &stack, &delete_data()).await.expect("second down");
-    if complete {
-        assert!(again.complete && again.plan.is_empty(), "already torn down");
-    } else {
-        assert_eq!(
-            failures(&again),
-            failures(&report),
-            "the second run changes nothing else"
-        );
-    }
+    assert!(again.complete && again.plan.is_empty(), "already torn down");
 }
 
 /// Stops the execution as soon as it enters the named `Wait` state.
 async fn stop_when_waiting(h: &Harness, execution: &str, state: &str) {
-    let sfn = h.aws.sfn();
-    let clock = Instant::now();
-    loop {
+    let sfn = &h.clients.sfn;
+    let within = Duration::from_secs(120);
+    let what = format!("the execution never reached {state}");
+    wait::until(within, Duration::from_millis(50), what, async || {
         let history = sfn
             .get_execution_history()
             .execution_arn(execution)
@@ -763,54 +563,33 @@ async fn stop_when_waiting(h: &Harness, execution: &str, state: &str) {
             .send()
             .await
             .unwrap();
-        let waiting = history.events().iter().any(|e| {
-            e.r#type() == &aws_sdk_sfn::types::HistoryEventType::WaitStateEntered
-                && e.state_entered_event_details()
-                    .is_some_and(|d| d.name() == state)
-        });
-        if waiting {
-            sfn.stop_execution()
-                .execution_arn(execution)
-                .cause("test: a crash half-way")
-                .send()
-                .await
-                .unwrap();
-            return;
-        }
-        assert!(
-            clock.elapsed() < Duration::from_secs(120),
-            "the execution never reached {state}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        history
+            .events()
+            .iter()
+            .any(|e| {
+                e.r#type() == &aws_sdk_sfn::types::HistoryEventType::WaitStateEntered
+                    && e.state_entered_event_details()
+                        .is_some_and(|d| d.name() == state)
+            })
+            .then_some(())
+    })
+    .await;
+    sfn.stop_execution()
+        .execution_arn(execution)
+        .cause("test: a crash half-way")
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn down_finishes_an_interrupted_up_and_leaves_the_look_alike_that_stopped_it() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
-    let stack = Harness::unique_stack("tdi");
-    bootstrap(&h, &stack).await;
+    let stack = h.bootstrapped("tdi").await;
     // Someone else's target group has the name the stack needs: provision stops after the
     // network and the database.
-    let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(h.config());
-    let other_vpc = ec2
-        .create_vpc()
-        .cidr_block("10.77.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let other_vpc = other_vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    elb.create_target_group()
-        .name(format!("{stack}-green"))
-        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Tcp)
-        .port(80)
-        .vpc_id(&other_vpc)
-        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap();
+    let other_vpc = h.squat_target_group(&stack, "10.77.0.0/16").await.vpc_id;
     h.provision(&stack, json!({}))
         .await
         .expect_err("provision stops at the load balancer");
@@ -837,17 +616,25 @@ async fn down_finishes_an_interrupted_up_and_leaves_the_look_alike_that_stopped_
         "the look-alike is reported, not touched: {kept:#?}"
     );
     assert_eq!(
-        left_over(&tagged(&h, &stack).await, &report, true),
+        left_over(&tagged(&h, &stack).await, &report),
         BTreeSet::new()
     );
-    let squatter = elb
+    let squatter = h
+        .clients
+        .elb
         .describe_target_groups()
         .names(format!("{stack}-green"))
         .send()
         .await;
     assert!(squatter.is_ok(), "the untagged look-alike survives");
     assert!(
-        ec2.describe_vpcs().vpc_ids(&other_vpc).send().await.is_ok(),
+        h.clients
+            .ec2
+            .describe_vpcs()
+            .vpc_ids(&other_vpc)
+            .send()
+            .await
+            .is_ok(),
         "so does its VPC"
     );
 
@@ -860,12 +647,11 @@ async fn down_finishes_an_interrupted_up_and_leaves_the_look_alike_that_stopped_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
-    let stack = Harness::unique_stack("tdn");
+    let stack = h.bootstrapped("tdn").await;
     let neighbour = format!("{stack}-st"); // like vikunja and vikunja-staging: one is a prefix of the other
-    bootstrap(&h, &stack).await;
-    bootstrap(&h, &neighbour).await;
+    h.bootstrap(&neighbour).await.expect("bootstrap");
     let (a, b) = tokio::join!(
         h.provision(&stack, json!({})),
         h.provision(&neighbour, json!({"vpcCidr": "10.43.0.0/16"}))
@@ -874,8 +660,7 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
     b.expect("provision neighbour");
 
     // Look-alikes: names teardown's look-ups match by prefix, comment or path, without the tag.
-    let config = h.config();
-    let ecs = aws_sdk_ecs::Client::new(config);
+    let ecs = &h.clients.ecs;
     let family = format!("{stack}-backend-api-old");
     ecs.register_task_definition()
         .family(&family)
@@ -889,7 +674,7 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
         .send()
         .await
         .unwrap();
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+    let cloudwatch = &h.clients.cloudwatch;
     let alarm = format!("{stack}-delivery-extra");
     cloudwatch
         .put_metric_alarm()
@@ -904,7 +689,7 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
         .send()
         .await
         .unwrap();
-    let ssm = aws_sdk_ssm::Client::new(config);
+    let ssm = &h.clients.ssm;
     let note = format!("/vikunja/{stack}/notes");
     ssm.put_parameter()
         .name(&note)
@@ -913,21 +698,21 @@ async fn a_neighbour_stack_and_untagged_look_alikes_survive() {
         .send()
         .await
         .unwrap();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let logs = &h.clients.logs;
     let archive = format!("/vikunja/{stack}/backend-archive");
     logs.create_log_group()
         .log_group_name(&archive)
         .send()
         .await
         .unwrap();
-    let cloudfront = aws_sdk_cloudfront::Client::new(config);
-    let look_alike = untagged_distribution(&cloudfront, &stack).await;
+    let cloudfront = &h.clients.cloudfront;
+    let look_alike = untagged_distribution(cloudfront, &stack).await;
 
     let neighbour_before = tagged(&h, &neighbour).await;
     let report = down(&h, &stack, &delete_data()).await.expect("down");
-    let complete = assert_finished(&h, &stack, &report).await;
+    assert_finished(&report);
     assert_eq!(
-        left_over(&tagged(&h, &stack).await, &report, complete),
+        left_over(&tagged(&h, &stack).await, &report),
         BTreeSet::new()
     );
 
@@ -1031,22 +816,14 @@ async fn untagged_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
-    let stack = Harness::unique_stack("tdk");
-    bootstrap(&h, &stack).await;
-    let outputs = h.provision(&stack, json!({})).await.expect("provision");
+    let (stack, outputs) = h.provisioned("tdk").await;
     let site = outputs["siteBucket"].as_str().unwrap().to_string();
     put_site_object(&h, &site).await;
-    let rds = aws_sdk_rds::Client::new(h.config());
     let db_id = format!("{stack}-data-mysql");
-    let described = rds
-        .describe_db_instances()
-        .db_instance_identifier(&db_id)
-        .send()
+    let master_secret = find::database(&h.clients.rds, &stack)
         .await
-        .unwrap();
-    let master_secret = described.db_instances()[0]
         .master_user_secret()
         .unwrap()
         .secret_arn()
@@ -1058,9 +835,9 @@ async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
         ..DownOptions::default()
     };
     let report = down(&h, &stack, &options).await.expect("down --keep-data");
-    let complete = assert_finished(&h, &stack, &report).await;
+    assert_finished(&report);
     // RDS's automated backups belong to the kept database (and go with it).
-    let left: BTreeSet<String> = left_over(&tagged(&h, &stack).await, &report, complete)
+    let left: BTreeSet<String> = left_over(&tagged(&h, &stack).await, &report)
         .into_iter()
         .filter(|e| !e.starts_with("db snapshot rds:"))
         .collect();
@@ -1077,14 +854,16 @@ async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
         left.contains(&format!("security group {stack}-network-db")),
         "{left:#?}"
     );
-    let object = s3(&h)
+    let object = h
+        .clients
+        .s3
         .get_object()
         .bucket(&site)
         .key("index.html")
         .send()
         .await;
     assert!(object.is_ok(), "the site bucket keeps its content");
-    let secrets = aws_sdk_secretsmanager::Client::new(h.config());
+    let secrets = &h.clients.secrets;
     let master = secrets
         .describe_secret()
         .secret_id(&master_secret)
@@ -1092,52 +871,32 @@ async fn keep_data_keeps_exactly_the_database_its_secret_and_the_site_bucket() {
         .await
         .expect("the database's secret is kept");
     assert!(master.deleted_date().is_none());
-    let service = secrets
-        .describe_secret()
-        .secret_id(format!("{stack}/backend/service-secret"))
-        .send()
-        .await
-        .unwrap();
+    let service = find::service_secret(secrets, &stack).await;
     assert!(
         service.deleted_date().is_some(),
         "the service secret is scheduled for deletion (recoverable)"
     );
 
     // What was kept can go later: bootstrap again, then down with --delete-data.
-    if complete {
-        bootstrap(&h, &stack).await;
-    }
+    h.bootstrap(&stack).await.expect("bootstrap");
     let report = down(&h, &stack, &delete_data())
         .await
         .expect("down --delete-data");
-    let complete = assert_finished(&h, &stack, &report).await;
+    assert_finished(&report);
     assert_eq!(
-        left_over(&tagged(&h, &stack).await, &report, complete),
+        left_over(&tagged(&h, &stack).await, &report),
         BTreeSet::new()
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
-    let stack = Harness::unique_stack("tdr");
-    bootstrap(&h, &stack).await;
-    h.provision(&stack, json!({})).await.expect("provision");
+    let (stack, _) = h.provisioned("tdr").await;
     // A subnet this stack did not create, inside its VPC.
-    let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{STACK_TAG}"))
-                .values(&stack)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+    let ec2 = &h.clients.ec2;
+    let vpc = find::vpc_id(ec2, &stack).await;
     let stranger = ec2
         .create_subnet()
         .vpc_id(&vpc)
@@ -1160,9 +919,10 @@ async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
             .any(|f| f == &format!("data database {stack}-data-mysql: deletion protection is on")),
         "{failed:#?}"
     );
-    let rds = aws_sdk_rds::Client::new(h.config());
     assert!(
-        rds.describe_db_instances()
+        h.clients
+            .rds
+            .describe_db_instances()
             .db_instance_identifier(format!("{stack}-data-mysql"))
             .send()
             .await
@@ -1202,7 +962,7 @@ async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
         "names the stranger: {}",
         vpc_failure.hint
     );
-    let left = left_over(&tagged(&h, &stack).await, &second, false);
+    let left = left_over(&tagged(&h, &stack).await, &second);
     let expected: BTreeSet<String> = [format!("vpc {vpc}")].into();
     assert_eq!(
         left.iter()
@@ -1228,16 +988,16 @@ async fn refusals_are_reported_with_aws_reason_and_the_rest_still_goes() {
         .await
         .unwrap();
     let third = down(&h, &stack, &delete_data()).await.expect("down again");
-    let complete = assert_finished(&h, &stack, &third).await;
+    assert_finished(&third);
     assert_eq!(
-        left_over(&tagged(&h, &stack).await, &third, complete),
+        left_over(&tagged(&h, &stack).await, &third),
         BTreeSet::new()
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_stack_is_said_so_and_nothing_is_deleted() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let _serial = one_at_a_time().await;
     let stack = Harness::unique_stack("nosuch");
     let error = down(&h, &stack, &delete_data()).await.unwrap_err();
