@@ -35,10 +35,16 @@ async fn performed(h: &Harness, stack: &str) -> Vec<String> {
         .send()
         .await
         .expect("the network's inventory");
-    let value: Value = serde_json::from_str(recorded.parameter().unwrap().value().unwrap()).unwrap();
+    let value: Value =
+        serde_json::from_str(recorded.parameter().unwrap().value().unwrap()).unwrap();
     value["changes"]
         .as_array()
-        .map(|changes| changes.iter().map(|c| c.as_str().unwrap().to_string()).collect())
+        .map(|changes| {
+            changes
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -54,19 +60,31 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
 
     // A stack never provisioned: every operation of a new network, and exactly those.
     let before = planned(&plan_of(&h, &stack).await, "network");
-    assert!(before[0].starts_with(&format!("create VPC {stack}-network-vpc")), "{before:#?}");
+    assert!(
+        before[0].starts_with(&format!("create VPC {stack}-network-vpc")),
+        "{before:#?}"
+    );
     assert_eq!(before.len(), 26, "{before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
     assert_eq!(performed(&h, &stack).await, before);
 
     // Converged: nothing planned, nothing done.
-    assert_eq!(planned(&plan_of(&h, &stack).await, "network"), Vec::<String>::new());
+    assert_eq!(
+        planned(&plan_of(&h, &stack).await, "network"),
+        Vec::<String>::new()
+    );
     h.provision(&stack, json!({})).await.expect("up again");
     assert_eq!(performed(&h, &stack).await, Vec::<String>::new());
 
     // Drift in three places: a rule revoked, an attribute off, an egress rule added.
     let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let vpc = ec2.describe_vpcs().filters(named(format!("{stack}-network-vpc"))).send().await.unwrap().vpcs()[0]
+    let vpc = ec2
+        .describe_vpcs()
+        .filters(named(format!("{stack}-network-vpc")))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
         .vpc_id()
         .unwrap()
         .to_string();
@@ -122,6 +140,13 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
         ]
     );
     h.provision(&stack, json!({})).await.expect("up repairs");
-    assert_eq!(performed(&h, &stack).await, repairs, "up did what plan listed, and only that");
-    assert_eq!(planned(&plan_of(&h, &stack).await, "network"), Vec::<String>::new());
+    assert_eq!(
+        performed(&h, &stack).await,
+        repairs,
+        "up did what plan listed, and only that"
+    );
+    assert_eq!(
+        planned(&plan_of(&h, &stack).await, "network"),
+        Vec::<String>::new()
+    );
 }

@@ -429,7 +429,9 @@ async fn remove_old_change_sets(aws: &Aws, stack_id: &str) -> Result<Vec<String>
     for (id, change_set_name) in stale {
         match cfn.delete_change_set().change_set_name(&id).send().await {
             Ok(_) => removed.push(change_set_name),
-            Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => {}
+            Err(e)
+                if vikunja_core::error::Classify::class(&e)
+                    == vikunja_core::ErrorClass::NotFound => {}
             Err(e) => {
                 return Err(anyhow::Error::new(e)
                     .context(format!("delete the old change set {change_set_name}")))
@@ -557,7 +559,11 @@ async fn describe_stack(aws: &Aws, name_or_id: &str) -> Result<Option<Stack>> {
         .await
     {
         Ok(out) => Ok(out.stacks().first().cloned()),
-        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => Ok(None),
+        Err(e)
+            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(anyhow::Error::new(e).context(format!("describe stack {name_or_id}"))),
     }
 }

@@ -278,7 +278,8 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "DELETE_COMPLETE".into()),
             Err(e)
-                if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
+                if vikunja_core::error::Classify::class(&e)
+                    == vikunja_core::ErrorClass::NotFound =>
             {
                 "DELETE_COMPLETE".into()
             }

@@ -195,7 +195,10 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_classify() {
-        assert_eq!(class_of(Some("InvalidGroup.Duplicate"), None), Some(AlreadyExists));
+        assert_eq!(
+            class_of(Some("InvalidGroup.Duplicate"), None),
+            Some(AlreadyExists)
+        );
         assert_eq!(class_of(Some("DependencyViolation"), None), Some(InUse));
         assert_eq!(class_of(Some("Throttling"), None), Some(Transient));
         assert_eq!(class_of(Some("InvalidParameterValue"), None), None);

@@ -8,8 +8,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
-pub use crate::codes::ErrorClass;
 use crate::codes;
+pub use crate::codes::ErrorClass;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -266,7 +266,11 @@ mod state_machines {
                 found.push((path.display().to_string(), value));
             }
         }
-        assert!(found.len() >= 4, "found only {} state machines", found.len());
+        assert!(
+            found.len() >= 4,
+            "found only {} state machines",
+            found.len()
+        );
         found
     }
 
@@ -345,9 +349,15 @@ mod state_machines {
             Error::NotReady("x".into()),
             Error::DeploymentFailed("x".into()),
         ];
-        let names = errors.iter().map(Error::name).chain(classes.map(ErrorClass::name));
+        let names = errors
+            .iter()
+            .map(Error::name)
+            .chain(classes.map(ErrorClass::name));
         for name in names {
-            assert!(ERROR_NAMES.contains(&name), "{name} is missing from ERROR_NAMES");
+            assert!(
+                ERROR_NAMES.contains(&name),
+                "{name} is missing from ERROR_NAMES"
+            );
         }
     }
 }

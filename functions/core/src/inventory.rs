@@ -88,14 +88,19 @@ pub async fn read_if_valid<T: DeserializeOwned>(
         return Ok(None);
     };
     Ok(serde_json::from_str(&value)
-        .map_err(|e| tracing::warn!(name, error = %e, "inventory record ignored: it does not parse"))
+        .map_err(
+            |e| tracing::warn!(name, error = %e, "inventory record ignored: it does not parse"),
+        )
         .ok())
 }
 
 async fn get(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>> {
     match ssm.get_parameter().name(name).send().await {
         Ok(out) => Ok(Some(
-            out.parameter().and_then(|p| p.value()).unwrap_or_default().to_string(),
+            out.parameter()
+                .and_then(|p| p.value())
+                .unwrap_or_default()
+                .to_string(),
         )),
         Err(e)
             if e.as_service_error()

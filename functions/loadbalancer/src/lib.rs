@@ -7,4 +7,4 @@
 
 pub mod handler;
 
-pub use handler::{ensure_load_balancer, handle};
+pub use handler::handle;

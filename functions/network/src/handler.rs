@@ -18,7 +18,13 @@ pub async fn handle(
 }
 
 pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<NetworkOutputs> {
-    let region = ec2.config().region().map(|r| r.to_string()).unwrap_or_default();
+    let region = ec2
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     let spec = Spec::new(Names::new(stack), cidr, &region);
-    Ok(network::ensure(ec2, &spec, Patience::default()).await?.outputs)
+    Ok(network::ensure(ec2, &spec, Patience::default())
+        .await?
+        .outputs)
 }

@@ -37,7 +37,10 @@ pub fn is_active(service: &Service) -> bool {
 /// Whether the service carries the stack's tag: the rule for touching it.
 pub fn is_ours(service: &Service, stack: &str) -> bool {
     tags::belongs_to(
-        service.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
+        service
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?))),
         stack,
     )
 }

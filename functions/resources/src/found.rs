@@ -83,9 +83,18 @@ mod tests {
     #[test]
     fn several_matches_are_refused_with_their_ids() {
         let seen = Seen::from_matches(vec![Thing("vpc-1"), Thing("vpc-2")]);
-        let error = seen.at_most_one("VPCs tagged for v").unwrap_err().to_string();
-        assert!(error.contains("found 2 VPCs tagged for v (vpc-1, vpc-2)"), "{error}");
-        assert!(Seen::<Thing>::from_matches(vec![]).at_most_one("x").unwrap().is_none());
+        let error = seen
+            .at_most_one("VPCs tagged for v")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("found 2 VPCs tagged for v (vpc-1, vpc-2)"),
+            "{error}"
+        );
+        assert!(Seen::<Thing>::from_matches(vec![])
+            .at_most_one("x")
+            .unwrap()
+            .is_none());
         let one = Seen::from_matches(vec![Thing("vpc-1")]);
         assert_eq!(one.at_most_one("x").unwrap().map(|t| t.0), Some("vpc-1"));
     }

@@ -73,7 +73,11 @@ mod tests {
             .unwrap();
         replay.assert_done();
         assert_eq!(found.iter().map(|o| o.id()).collect::<Vec<_>>(), ["E2"]);
-        assert!(replay.bodies(LIST)[1].contains("Marker=m2"), "{:?}", replay.bodies(LIST));
+        assert!(
+            replay.bodies(LIST)[1].contains("Marker=m2"),
+            "{:?}",
+            replay.bodies(LIST)
+        );
     }
 
     #[tokio::test]
@@ -86,7 +90,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.len(), 2, "teardown sees both");
-        let error = Seen::from_matches(found).at_most_one("origin access controls").unwrap_err();
+        let error = Seen::from_matches(found)
+            .at_most_one("origin access controls")
+            .unwrap_err();
         assert!(error.to_string().contains("E1, E2"), "{error}");
     }
 }

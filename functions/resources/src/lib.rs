@@ -18,6 +18,8 @@ pub mod backend;
 pub mod ec2;
 #[cfg(feature = "frontend")]
 pub mod frontend;
+#[cfg(feature = "loadbalancer")]
+pub mod loadbalancer;
 #[cfg(feature = "network")]
 pub mod network;
 

@@ -196,12 +196,7 @@ pub fn create(kind: &'static str, name: impl Into<String>, detail: Option<String
 }
 
 /// Several resources answer to one name or tag: `up` refuses to guess.
-pub fn ambiguous(
-    kind: &'static str,
-    name: impl Into<String>,
-    ids: &[&str],
-    what: &str,
-) -> Item {
+pub fn ambiguous(kind: &'static str, name: impl Into<String>, ids: &[&str], what: &str) -> Item {
     let count = ids.len();
     let mut check = Check::existing(kind, name, "");
     check.differ(

@@ -23,7 +23,11 @@ pub struct Answer {
 }
 
 pub fn ok(action: &'static str, body: impl Into<String>) -> Answer {
-    Answer { action, status: 200, body: body.into() }
+    Answer {
+        action,
+        status: 200,
+        body: body.into(),
+    }
 }
 
 /// An EC2 error answer.
@@ -35,6 +39,25 @@ pub fn ec2_error(action: &'static str, status: u16, code: &str) -> Answer {
             "<Response><Errors><Error><Code>{code}</Code><Message>{code} (replayed)</Message></Error></Errors><RequestID>r</RequestID></Response>"
         ),
     }
+}
+
+/// An error answer of the AWS query protocol (Elastic Load Balancing, RDS, …).
+pub fn query_error(action: &'static str, status: u16, code: &str) -> Answer {
+    Answer {
+        action,
+        status,
+        body: format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} (replayed)</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        ),
+    }
+}
+
+/// A successful answer of the AWS query protocol: `<{action}Response><{action}Result>…`.
+pub fn query_ok(action: &'static str, result: &str) -> Answer {
+    ok(
+        action,
+        format!("<{action}Response><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"),
+    )
 }
 
 #[derive(Debug, Default)]
@@ -53,25 +76,46 @@ pub struct Replay {
 
 impl Replay {
     pub fn new(answers: Vec<Answer>) -> Self {
-        let script = Script { answers, ..Script::default() };
-        Self { script: Arc::new(Mutex::new(script)) }
+        let script = Script {
+            answers,
+            ..Script::default()
+        };
+        Self {
+            script: Arc::new(Mutex::new(script)),
+        }
     }
 
     /// The operations asked, in order.
     pub fn actions(&self) -> Vec<String> {
-        self.script.lock().unwrap().asked.iter().map(|(a, _)| a.clone()).collect()
+        self.script
+            .lock()
+            .unwrap()
+            .asked
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect()
     }
 
     /// The bodies of the requests of one operation.
     pub fn bodies(&self, action: &str) -> Vec<String> {
         let script = self.script.lock().unwrap();
-        script.asked.iter().filter(|(a, _)| a == action).map(|(_, b)| b.clone()).collect()
+        script
+            .asked
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, b)| b.clone())
+            .collect()
     }
 
     /// Every answer was used, and nothing was asked out of turn.
     pub fn assert_done(&self) {
         let script = self.script.lock().unwrap();
-        assert!(script.unexpected.is_empty(), "asked out of turn: {:#?}\nasked: {:#?}", script.unexpected, actions_of(&script));
+        assert!(
+            script.unexpected.is_empty(),
+            "asked out of turn: {:#?}\nasked: {:#?}",
+            script.unexpected,
+            actions_of(&script)
+        );
         assert_eq!(
             script.next,
             script.answers.len(),
@@ -82,7 +126,11 @@ impl Replay {
     }
 
     fn answer(&self, request: &HttpRequest) -> Response<SdkBody> {
-        let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+        let body = request
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).to_string())
+            .unwrap_or_default();
         // Query protocols (EC2) name the operation in the body; REST ones by method and path.
         let action = form_value(&body, "Action").unwrap_or_else(|| {
             let path = request.uri().split('?').next().unwrap_or_default();
@@ -97,11 +145,16 @@ impl Replay {
         match next {
             Some(answer) if answer.action == action => {
                 script.next += 1;
-                Response::new(StatusCode::try_from(answer.status).unwrap(), SdkBody::from(answer.body))
+                Response::new(
+                    StatusCode::try_from(answer.status).unwrap(),
+                    SdkBody::from(answer.body),
+                )
             }
             other => {
                 let expected = other.map(|a| a.action).unwrap_or("nothing more");
-                script.unexpected.push(format!("{action} (expected {expected})"));
+                script
+                    .unexpected
+                    .push(format!("{action} (expected {expected})"));
                 let body = format!(
                     "<Response><Errors><Error><Code>ReplayMismatch</Code><Message>asked {action}, expected {expected}</Message></Error></Errors></Response>"
                 );
@@ -130,7 +183,11 @@ impl HttpConnector for Replay {
 }
 
 impl HttpClient for Replay {
-    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
     }
 }
@@ -153,6 +210,26 @@ pub fn ec2(replay: &Replay) -> aws_sdk_ec2::Client {
         )
         .build();
     aws_sdk_ec2::Client::from_conf(config)
+}
+
+#[cfg(feature = "loadbalancer")]
+pub fn elb(replay: &Replay) -> aws_sdk_elasticloadbalancingv2::Client {
+    use aws_sdk_elasticloadbalancingv2::config::{
+        retry::RetryConfig, BehaviorVersion, Credentials, Region,
+    };
+    let config = aws_sdk_elasticloadbalancingv2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
+        .http_client(SharedHttpClient::new(replay.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+                .with_max_backoff(std::time::Duration::from_millis(2)),
+        )
+        .build();
+    aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
 }
 
 #[cfg(feature = "frontend")]

@@ -197,7 +197,10 @@ async fn find_snapshots(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Resu
 
 /// `<db>-final-YYYYMMDD-HHMMSS` (UTC): unique per teardown, sorted by time.
 pub fn final_snapshot_name(db_id: &str, unix_seconds: u64) -> String {
-    format!("{db_id}-final-{}", vikunja_core::time::compact_utc(unix_seconds))
+    format!(
+        "{db_id}-final-{}",
+        vikunja_core::time::compact_utc(unix_seconds)
+    )
 }
 
 fn snapshot_kept(id: &str) -> Kept {
@@ -432,9 +435,7 @@ async fn retire_database(clients: &Clients, ctx: &Ctx, db: &Instance, step: &mut
             Fate::Deleting
         }
         Err(error) if error.is(ErrorClass::NotFound) => Fate::Gone,
-        Err(error)
-            if error.is(ErrorClass::InUse) =>
-        {
+        Err(error) if error.is(ErrorClass::InUse) => {
             step.wait(format!(
                 "database {id} ({}) to reach a state RDS can delete from",
                 db.status

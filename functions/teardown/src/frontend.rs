@@ -265,7 +265,8 @@ async fn find_origin_access_controls(
     found: &mut Found,
 ) -> Result<()> {
     let name = ctx.names.origin_access_control();
-    let named = resources::frontend::find_origin_access_controls(&clients.cloudfront, &ctx.names).await?;
+    let named =
+        resources::frontend::find_origin_access_controls(&clients.cloudfront, &ctx.names).await?;
     for oac in &named {
         if evidence.origin_access_controls.contains(oac.id()) {
             found.origin_access_controls.push(oac.id().to_string());

@@ -24,22 +24,6 @@ pub struct LoadBalancer {
     pub listeners: Vec<String>,
 }
 
-async fn is_ours(elb: &Client, ctx: &Ctx, arn: &str) -> Result<bool> {
-    let described = elb
-        .describe_tags()
-        .resource_arns(arn)
-        .send()
-        .await
-        .context(format!("read tags of {arn}"))?;
-    Ok(ctx.owns(
-        described
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .filter_map(|t| Some((t.key()?, t.value()?))),
-    ))
-}
-
 fn not_ours(kind: &str, id: &str, ctx: &Ctx) -> Kept {
     Kept {
         kind: kind.into(),
@@ -58,38 +42,18 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let recorded: Option<LoadBalancerOutputs> =
         inventory::read_if_valid(&clients.ssm, ctx.stack(), Tier::LoadBalancer).await?;
     let name = ctx.names.load_balancer();
-    match elb.describe_load_balancers().names(&name).send().await {
-        Ok(out) => {
-            if let Some(arn) = out
-                .load_balancers()
-                .first()
-                .and_then(|l| l.load_balancer_arn())
-            {
-                if is_ours(elb, ctx, arn).await? {
-                    let listeners = elb
-                        .describe_listeners()
-                        .load_balancer_arn(arn)
-                        .send()
-                        .await
-                        .context(format!("list listeners of {name}"))?;
-                    found.load_balancer = Some(LoadBalancer {
-                        name: name.clone(),
-                        arn: arn.to_string(),
-                        listeners: listeners
-                            .listeners()
-                            .iter()
-                            .filter_map(|l| l.port().map(|p| format!("{name}:{p}")))
-                            .collect(),
-                    });
-                } else {
-                    found.not_ours.push(not_ours("load balancer", &name, ctx));
-                }
-            }
+    // The tier's own finders (`resources::loadbalancer`), as `up` and `plan` use them.
+    match resources::loadbalancer::find_load_balancer(elb, &ctx.names).await? {
+        Some(nlb) if nlb.ours => {
+            let listeners = resources::loadbalancer::find_listeners(elb, &nlb.arn).await?;
+            found.load_balancer = Some(LoadBalancer {
+                name: name.clone(),
+                arn: nlb.arn,
+                listeners: listeners.keys().map(|p| format!("{name}:{p}")).collect(),
+            });
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_load_balancer_not_found_exception()) => {}
-        Err(e) => return Err(e).context(format!("find load balancer {name}")),
+        Some(_) => found.not_ours.push(not_ours("load balancer", &name, ctx)),
+        None => {}
     }
     let mut names = vec![
         ctx.names.target_group("blue"),
@@ -102,25 +66,12 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     names.sort();
     names.dedup();
     for group in names.into_iter().filter(|n| !n.is_empty()) {
-        // One name per call: a call naming a missing group fails as a whole.
-        match elb.describe_target_groups().names(&group).send().await {
-            Ok(out) => {
-                if let Some(arn) = out
-                    .target_groups()
-                    .first()
-                    .and_then(|g| g.target_group_arn())
-                {
-                    if is_ours(elb, ctx, arn).await? {
-                        found.target_groups.push((group, arn.to_string()));
-                    } else {
-                        found.not_ours.push(not_ours("target group", &group, ctx));
-                    }
-                }
+        match resources::loadbalancer::find_target_group(elb, ctx.stack(), &group).await? {
+            Some(found_group) if found_group.ours => {
+                found.target_groups.push((group, found_group.arn));
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_target_group_not_found_exception()) => {}
-            Err(e) => return Err(e).context(format!("find target group {group}")),
+            Some(_) => found.not_ours.push(not_ours("target group", &group, ctx)),
+            None => {}
         }
     }
     Ok(found)

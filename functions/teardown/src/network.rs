@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, IpPermission, UserIdGroupPair};
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource};
-use vikunja_core::{ErrorClass, Error, Result, SdkContext};
+use vikunja_core::{Error, ErrorClass, Result, SdkContext};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -616,10 +616,7 @@ fn note(step: &mut Step, kind: &str, id: &str, fate: Fate) {
 /// network is a wait, not a failure. True when the resource is gone.
 fn settle(step: &mut Step, kind: &str, id: &str, result: Result<()>, found: &Found) -> bool {
     match result {
-        Err(error)
-            if error.is(ErrorClass::InUse)
-                && found.interfaces.iter().any(|i| i.managed) =>
-        {
+        Err(error) if error.is(ErrorClass::InUse) && found.interfaces.iter().any(|i| i.managed) => {
             step.wait(format!("{kind} {id} to be released by AWS"));
             false
         }

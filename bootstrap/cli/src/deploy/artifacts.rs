@@ -131,7 +131,12 @@ async fn create_bucket(aws: &Aws, bucket: &str) -> Result<()> {
     }
     match create.send().await {
         Ok(_) => Ok(()),
-        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::AlreadyExists => Ok(()), // another run made it a moment ago
+        Err(e)
+            if vikunja_core::error::Classify::class(&e)
+                == vikunja_core::ErrorClass::AlreadyExists =>
+        {
+            Ok(())
+        } // another run made it a moment ago
         Err(e) if e.code() == Some("BucketAlreadyExists") => Err(taken(bucket)),
         Err(e) => {
             Err(anyhow::Error::new(e).context(format!("create the artifacts bucket {bucket}")))
@@ -156,7 +161,11 @@ async fn ensure_settings(aws: &Aws, bucket: &str, created: bool) -> Result<Strin
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
         }),
-        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => false,
+        Err(e)
+            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
+        {
+            false
+        }
         Err(e) => {
             return Err(
                 anyhow::Error::new(e).context(format!("read the public access block of {bucket}"))
@@ -195,7 +204,12 @@ async fn ensure_settings(aws: &Aws, bucket: &str, created: bool) -> Result<Strin
                 .and_then(|c| c.rules().first())
                 .and_then(|r| r.apply_server_side_encryption_by_default())
                 .map(|d| d.sse_algorithm().as_str().to_string()),
-            Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => None,
+            Err(e)
+                if vikunja_core::error::Classify::class(&e)
+                    == vikunja_core::ErrorClass::NotFound =>
+            {
+                None
+            }
             Err(e) => {
                 return Err(
                     anyhow::Error::new(e).context(format!("read the encryption of {bucket}"))
@@ -260,7 +274,11 @@ async fn ensure_settings(aws: &Aws, bucket: &str, created: bool) -> Result<Strin
         .await
     {
         Ok(out) => out.policy().map(str::to_string),
-        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => None,
+        Err(e)
+            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
+        {
+            None
+        }
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!("read the bucket policy of {bucket}")))
         }

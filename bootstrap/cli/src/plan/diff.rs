@@ -10,9 +10,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use vikunja_core::names::{
-    CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT,
-};
+use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{DataOutputs, FrontendOutputs, Names, Settings};
 

@@ -79,32 +79,7 @@ pub struct Database {
     pub master_secret_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct LoadBalancer {
-    pub nlb: Option<Nlb>,
-    /// By colour: `blue`, `green`.
-    pub target_groups: BTreeMap<String, TargetGroup>,
-    /// By port.
-    pub listeners: BTreeMap<i32, String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Nlb {
-    pub arn: String,
-    pub dns_name: String,
-    pub network: bool,
-    pub ours: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TargetGroup {
-    pub arn: String,
-    pub ours: bool,
-    pub port: Option<i32>,
-    pub protocol: String,
-    pub target_type: String,
-    pub vpc_id: String,
-}
+pub use resources::loadbalancer::{Found as LoadBalancer, Nlb, TargetGroup};
 
 #[derive(Debug, Clone, Default)]
 pub struct Frontend {
@@ -291,7 +266,6 @@ where
     Ok(SdkContext::context(result, what)?)
 }
 
-
 /// Reads everything the plan needs. The tiers are independent reads, done concurrently.
 pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
     let names = Names::new(stack);
@@ -331,7 +305,11 @@ async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack
         .await;
     let described = match described {
         Ok(out) => out,
-        Err(e) if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound => return Ok(None),
+        Err(e)
+            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
+        {
+            return Ok(None)
+        }
         Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
     };
     let Some(found) = described.stacks().first() else {
@@ -461,85 +439,10 @@ async fn data(aws: &Aws, names: &Names) -> Result<Data> {
     })
 }
 
-async fn elb_is_ours(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    arn: &str,
-    stack: &str,
-) -> Result<bool> {
-    let described = sdk(
-        elb.describe_tags().resource_arns(arn).send().await,
-        format!("read tags of {arn}"),
-    )?;
-    Ok(described
-        .tag_descriptions()
-        .iter()
-        .flat_map(|d| d.tags())
-        .any(|t| t.key() == Some(STACK) && t.value() == Some(stack)))
-}
-
+/// The load-balancer tier's own finder (`resources::loadbalancer`).
 async fn loadbalancer(aws: &Aws, names: &Names) -> Result<LoadBalancer> {
-    use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum;
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config);
-    let mut seen = LoadBalancer::default();
-    let name = names.load_balancer();
-    let found = absent_if(
-        elb.describe_load_balancers().names(&name).send().await,
-        |e| e.is_load_balancer_not_found_exception(),
-        format!("find load balancer {name}"),
-    )?;
-    if let Some(lb) = found.as_ref().and_then(|o| o.load_balancers().first()) {
-        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-        seen.nlb = Some(Nlb {
-            ours: elb_is_ours(&elb, &arn, names.stack()).await?,
-            network: lb.r#type() == Some(&LoadBalancerTypeEnum::Network),
-            dns_name: lb.dns_name().unwrap_or_default().to_string(),
-            arn: arn.clone(),
-        });
-        let listeners = sdk(
-            elb.describe_listeners()
-                .load_balancer_arn(&arn)
-                .send()
-                .await,
-            format!("list listeners of {arn}"),
-        )?;
-        for listener in listeners.listeners() {
-            if let Some(port) = listener.port() {
-                seen.listeners.insert(
-                    port,
-                    listener.listener_arn().unwrap_or_default().to_string(),
-                );
-            }
-        }
-    }
-    for colour in ["blue", "green"] {
-        let name = names.target_group(colour);
-        let found = absent_if(
-            elb.describe_target_groups().names(&name).send().await,
-            |e| e.is_target_group_not_found_exception(),
-            format!("find target group {name}"),
-        )?;
-        if let Some(group) = found.as_ref().and_then(|o| o.target_groups().first()) {
-            let arn = group.target_group_arn().unwrap_or_default().to_string();
-            seen.target_groups.insert(
-                colour.to_string(),
-                TargetGroup {
-                    ours: elb_is_ours(&elb, &arn, names.stack()).await?,
-                    port: group.port(),
-                    protocol: group
-                        .protocol()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_default(),
-                    target_type: group
-                        .target_type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_default(),
-                    vpc_id: group.vpc_id().unwrap_or_default().to_string(),
-                    arn,
-                },
-            );
-        }
-    }
-    Ok(seen)
+    Ok(resources::loadbalancer::observe(&elb, names).await?)
 }
 
 async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {

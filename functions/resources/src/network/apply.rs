@@ -95,21 +95,34 @@ impl Ids {
         self.vpc.as_deref().ok_or_else(|| missing("the VPC"))
     }
     fn gateway(&self) -> Result<&str> {
-        self.gateway.as_deref().ok_or_else(|| missing("the internet gateway"))
+        self.gateway
+            .as_deref()
+            .ok_or_else(|| missing("the internet gateway"))
     }
     fn table(&self, role: &str) -> Result<&str> {
-        self.tables.get(role).map(String::as_str).ok_or_else(|| missing(&format!("the {role} route table")))
+        self.tables
+            .get(role)
+            .map(String::as_str)
+            .ok_or_else(|| missing(&format!("the {role} route table")))
     }
     fn subnet(&self, name: &str) -> Result<&str> {
-        self.subnets.get(name).map(String::as_str).ok_or_else(|| missing(&format!("subnet {name}")))
+        self.subnets
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| missing(&format!("subnet {name}")))
     }
     fn group(&self, role: &str) -> Result<&str> {
-        self.groups.get(role).map(String::as_str).ok_or_else(|| missing(&format!("the {role} group")))
+        self.groups
+            .get(role)
+            .map(String::as_str)
+            .ok_or_else(|| missing(&format!("the {role} group")))
     }
 }
 
 fn missing(what: &str) -> Error {
-    Error::conflict(format!("the network plan needs {what}, which neither exists nor was made"))
+    Error::conflict(format!(
+        "the network plan needs {what}, which neither exists nor was made"
+    ))
 }
 
 pub async fn apply(
@@ -122,7 +135,12 @@ pub async fn apply(
 ) -> Result<Applied> {
     let mut ids = Ids::of(network);
     let mut changes = Vec::new();
-    let run = Run { ec2, spec, region, patience };
+    let run = Run {
+        ec2,
+        spec,
+        region,
+        patience,
+    };
     for op in &plan.ops {
         run.op(&mut ids, op).await?;
         let change = op.describe(&spec.names);
@@ -131,7 +149,9 @@ pub async fn apply(
     }
     let names = &spec.names;
     let subnets = |role: &str| -> Result<Vec<String>> {
-        (0..2).map(|i| ids.subnet(&names.subnet(role, i)).map(str::to_string)).collect()
+        (0..2)
+            .map(|i| ids.subnet(&names.subnet(role, i)).map(str::to_string))
+            .collect()
     };
     let outputs = NetworkOutputs {
         vpc_id: ids.vpc()?.to_string(),
@@ -148,7 +168,12 @@ pub async fn apply(
         probe_security_group_id: Some(ids.group("probe")?.to_string()),
         changes: changes.clone(),
     };
-    info!(stack = spec.stack(), vpc_id = outputs.vpc_id, changed = changes.len(), "network ready");
+    info!(
+        stack = spec.stack(),
+        vpc_id = outputs.vpc_id,
+        changed = changes.len(),
+        "network ready"
+    );
     Ok(Applied { outputs, changes })
 }
 
@@ -170,7 +195,8 @@ macro_rules! create_once {
             .context($what)
             .and_then(|$out| {
                 let id: Option<&str> = $id;
-                id.map(str::to_string).ok_or_else(|| answered_without($what))
+                id.map(str::to_string)
+                    .ok_or_else(|| answered_without($what))
             })
     };
 }
@@ -188,13 +214,16 @@ impl Run<'_> {
         let stack = self.spec.stack();
         let what = op.describe(&self.spec.names);
         let what = what.as_str();
-        let tagged = |resource, name: &str| tag_spec(resource, tags::named(stack, Tier::Network, name));
+        let tagged =
+            |resource, name: &str| tag_spec(resource, tags::named(stack, Tier::Network, name));
         match op {
             Op::CreateVpc { name, cidr } => {
                 let create = || async {
-                    let request = ec2.create_vpc().cidr_block(cidr).tag_specifications(tagged(ResourceType::Vpc, name));
-                    create_once!(request, what, |o| o.vpc()
-                        .and_then(|v| v.vpc_id()))
+                    let request = ec2
+                        .create_vpc()
+                        .cidr_block(cidr)
+                        .tag_specifications(tagged(ResourceType::Vpc, name));
+                    create_once!(request, what, |o| o.vpc().and_then(|v| v.vpc_id()))
                 };
                 let adopt = || async {
                     let found = observe(ec2, &self.spec.names).await?;
@@ -226,8 +255,7 @@ impl Run<'_> {
                         .cidr_block(cidr)
                         .availability_zone(zone)
                         .tag_specifications(tagged(ResourceType::Subnet, name));
-                    create_once!(request, what, |o| o.subnet()
-                        .and_then(|s| s.subnet_id()))
+                    create_once!(request, what, |o| o.subnet().and_then(|s| s.subnet_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
@@ -245,20 +273,29 @@ impl Run<'_> {
                     let request = ec2
                         .create_internet_gateway()
                         .tag_specifications(tagged(ResourceType::InternetGateway, name));
-                    create_once!(request, what, |o| o.internet_gateway()
+                    create_once!(request, what, |o| o
+                        .internet_gateway()
                         .and_then(|g| g.internet_gateway_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
                     let what = format!("internet gateways named {name}");
-                    Ok(view.internet_gateway.at_most_one(&what)?.map(|g| g.id.clone()))
+                    Ok(view
+                        .internet_gateway
+                        .at_most_one(&what)?
+                        .map(|g| g.id.clone()))
                 };
                 ids.gateway = Some(self.create_or_adopt(what, create, adopt).await?);
             }
             Op::AttachGateway => {
                 let (gateway, vpc) = (ids.gateway()?, ids.vpc()?);
-                let request = || ec2.attach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc);
-                self.settle(what, || async { sent!(request(), what) }).await?;
+                let request = || {
+                    ec2.attach_internet_gateway()
+                        .internet_gateway_id(gateway)
+                        .vpc_id(vpc)
+                };
+                self.settle(what, || async { sent!(request(), what) })
+                    .await?;
             }
             Op::CreateRouteTable { role, name } => {
                 let vpc = ids.vpc()?;
@@ -267,13 +304,16 @@ impl Run<'_> {
                         .create_route_table()
                         .vpc_id(vpc)
                         .tag_specifications(tagged(ResourceType::RouteTable, name));
-                    create_once!(request, what, |o| o.route_table()
+                    create_once!(request, what, |o| o
+                        .route_table()
                         .and_then(|t| t.route_table_id()))
                 };
                 let adopt = || async {
                     let view = self.view().await?;
                     let seen = view.route_tables.get(*role).cloned().unwrap_or_default();
-                    Ok(seen.at_most_one(&format!("route tables named {name}"))?.map(|t| t.id.clone()))
+                    Ok(seen
+                        .at_most_one(&format!("route tables named {name}"))?
+                        .map(|t| t.id.clone()))
                 };
                 let id = self.create_or_adopt(what, create, adopt).await?;
                 ids.tables.insert(role.to_string(), id);
@@ -286,14 +326,24 @@ impl Run<'_> {
                         .destination_cidr_block("0.0.0.0/0")
                         .gateway_id(gateway)
                 };
-                self.settle(what, || async { sent!(request(), what) }).await?;
+                self.settle(what, || async { sent!(request(), what) })
+                    .await?;
             }
             Op::Associate { table, subnet } => {
                 let (table, subnet) = (ids.table(table)?, ids.subnet(subnet)?);
-                let request = || ec2.associate_route_table().route_table_id(table).subnet_id(subnet);
-                self.settle(what, || async { sent!(request(), what) }).await?;
+                let request = || {
+                    ec2.associate_route_table()
+                        .route_table_id(table)
+                        .subnet_id(subnet)
+                };
+                self.settle(what, || async { sent!(request(), what) })
+                    .await?;
             }
-            Op::CreateGroup { role, name, description } => {
+            Op::CreateGroup {
+                role,
+                name,
+                description,
+            } => {
                 let vpc = ids.vpc()?;
                 let create = || async {
                     let request = ec2
@@ -307,20 +357,32 @@ impl Run<'_> {
                 let adopt = || async {
                     let view = self.view().await?;
                     let seen = view.security_groups.get(*role).cloned().unwrap_or_default();
-                    Ok(seen.at_most_one(&format!("security groups named {name}"))?.map(|g| g.id.clone()))
+                    Ok(seen
+                        .at_most_one(&format!("security groups named {name}"))?
+                        .map(|g| g.id.clone()))
                 };
                 let id = self.create_or_adopt(what, create, adopt).await?;
                 ids.groups.insert(role.to_string(), id);
             }
             Op::AllowIn { group, rule } => {
                 let (group, permission) = (ids.group(group)?, self.permission(ids, rule)?);
-                let request = || ec2.authorize_security_group_ingress().group_id(group).ip_permissions(permission.clone());
-                self.settle(what, || async { sent!(request(), what) }).await?;
+                let request = || {
+                    ec2.authorize_security_group_ingress()
+                        .group_id(group)
+                        .ip_permissions(permission.clone())
+                };
+                self.settle(what, || async { sent!(request(), what) })
+                    .await?;
             }
             Op::AllowOut { group, rule } => {
                 let (group, permission) = (ids.group(group)?, self.permission(ids, rule)?);
-                let request = || ec2.authorize_security_group_egress().group_id(group).ip_permissions(permission.clone());
-                self.settle(what, || async { sent!(request(), what) }).await?;
+                let request = || {
+                    ec2.authorize_security_group_egress()
+                        .group_id(group)
+                        .ip_permissions(permission.clone())
+                };
+                self.settle(what, || async { sent!(request(), what) })
+                    .await?;
             }
             Op::RevokeOut { group, rule } => {
                 let group = ids.group(group)?;
@@ -403,22 +465,35 @@ impl Run<'_> {
             .from_port(rule.port)
             .to_port(rule.port);
         Ok(match &rule.peer {
-            Peer::Cidr(cidr) => {
-                builder.ip_ranges(IpRange::builder().cidr_ip(cidr).description(rule.why).build())
-            }
+            Peer::Cidr(cidr) => builder.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr)
+                    .description(rule.why)
+                    .build(),
+            ),
             Peer::CloudFront => {
-                let list = self.region.cloudfront_prefix_list.as_deref().ok_or_else(|| {
-                    Error::invalid(format!(
-                        "this region has no managed prefix list {}",
-                        super::CLOUDFRONT_ORIGIN_FACING
-                    ))
-                })?;
+                let list = self
+                    .region
+                    .cloudfront_prefix_list
+                    .as_deref()
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "this region has no managed prefix list {}",
+                            super::CLOUDFRONT_ORIGIN_FACING
+                        ))
+                    })?;
                 builder.prefix_list_ids(
-                    PrefixListId::builder().prefix_list_id(list).description(rule.why).build(),
+                    PrefixListId::builder()
+                        .prefix_list_id(list)
+                        .description(rule.why)
+                        .build(),
                 )
             }
             Peer::Group(role) => builder.user_id_group_pairs(
-                UserIdGroupPair::builder().group_id(ids.group(role)?).description(rule.why).build(),
+                UserIdGroupPair::builder()
+                    .group_id(ids.group(role)?)
+                    .description(rule.why)
+                    .build(),
             ),
         }
         .build())
@@ -448,5 +523,9 @@ fn once() -> aws_sdk_ec2::config::Builder {
 }
 
 fn answered_without(what: &str) -> Error {
-    Error::aws(ErrorClass::Other, "EC2", format!("AWS answered without {what}"))
+    Error::aws(
+        ErrorClass::Other,
+        "EC2",
+        format!("AWS answered without {what}"),
+    )
 }

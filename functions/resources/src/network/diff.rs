@@ -15,19 +15,49 @@ use crate::plan::{ambiguous, create, new, Action, Check, Difference, How, Item};
 /// when the operation runs (a subnet's VPC may be one an earlier operation created).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    CreateVpc { name: String, cidr: String },
-    EnableDns { hostnames: bool },
-    CreateSubnet { name: String, cidr: String, zone: String },
-    CreateGateway { name: String },
+    CreateVpc {
+        name: String,
+        cidr: String,
+    },
+    EnableDns {
+        hostnames: bool,
+    },
+    CreateSubnet {
+        name: String,
+        cidr: String,
+        zone: String,
+    },
+    CreateGateway {
+        name: String,
+    },
     AttachGateway,
-    CreateRouteTable { role: &'static str, name: String },
+    CreateRouteTable {
+        role: &'static str,
+        name: String,
+    },
     /// `0.0.0.0/0` of the public table to the internet gateway.
     AddDefaultRoute,
-    Associate { table: &'static str, subnet: String },
-    CreateGroup { role: &'static str, name: String, description: &'static str },
-    AllowIn { group: &'static str, rule: RuleSpec },
-    AllowOut { group: &'static str, rule: RuleSpec },
-    RevokeOut { group: &'static str, rule: Rule },
+    Associate {
+        table: &'static str,
+        subnet: String,
+    },
+    CreateGroup {
+        role: &'static str,
+        name: String,
+        description: &'static str,
+    },
+    AllowIn {
+        group: &'static str,
+        rule: RuleSpec,
+    },
+    AllowOut {
+        group: &'static str,
+        rule: RuleSpec,
+    },
+    RevokeOut {
+        group: &'static str,
+        rule: Rule,
+    },
 }
 
 impl Op {
@@ -142,7 +172,10 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
     let vpc = match &seen.vpc {
         Seen::Absent => {
             let ops = vec![
-                Op::CreateVpc { name: names.vpc(), cidr: cidr.clone() },
+                Op::CreateVpc {
+                    name: names.vpc(),
+                    cidr: cidr.clone(),
+                },
                 Op::EnableDns { hostnames: false },
                 Op::EnableDns { hostnames: true },
             ];
@@ -151,14 +184,36 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
         }
         Seen::Many(vpcs) => {
             let what = format!("VPCs tagged {}={}", tags::STACK, names.stack());
-            plan.push(ambiguous("vpc", names.vpc(), &ids(vpcs), &what), vec![], names);
+            plan.push(
+                ambiguous("vpc", names.vpc(), &ids(vpcs), &what),
+                vec![],
+                names,
+            );
             None
         }
         Seen::Found(vpc) => {
             let mut check = Check::existing("vpc", names.vpc(), &vpc.id);
-            check.compare("cidr (vpcCidr)", &vpc.cidr, cidr, How::UpStops, Some(vpc_cidr_fix(&vpc.cidr)));
-            check.compare("enableDnsSupport", vpc.dns_support, true, How::InPlace, None);
-            check.compare("enableDnsHostnames", vpc.dns_hostnames, true, How::InPlace, None);
+            check.compare(
+                "cidr (vpcCidr)",
+                &vpc.cidr,
+                cidr,
+                How::UpStops,
+                Some(vpc_cidr_fix(&vpc.cidr)),
+            );
+            check.compare(
+                "enableDnsSupport",
+                vpc.dns_support,
+                true,
+                How::InPlace,
+                None,
+            );
+            check.compare(
+                "enableDnsHostnames",
+                vpc.dns_hostnames,
+                true,
+                How::InPlace,
+                None,
+            );
             let mut ops = Vec::new();
             if !vpc.dns_support {
                 ops.push(Op::EnableDns { hostnames: false });
@@ -183,7 +238,11 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
         }
     };
     for want in subnets {
-        let want_zone = region.zones.get(want.index).cloned().unwrap_or_else(|| "?".into());
+        let want_zone = region
+            .zones
+            .get(want.index)
+            .cloned()
+            .unwrap_or_else(|| "?".into());
         let found = if vpc.is_some() {
             seen.subnets.get(&want.name).cloned().unwrap_or_default()
         } else {
@@ -202,7 +261,11 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
             }
             Seen::Many(subnets) => {
                 let what = format!("subnets named {}", want.name);
-                plan.push(ambiguous("subnet", &want.name, &ids(&subnets), &what), vec![], names);
+                plan.push(
+                    ambiguous("subnet", &want.name, &ids(&subnets), &what),
+                    vec![],
+                    names,
+                );
                 None
             }
             Seen::Found(subnet) => {
@@ -212,7 +275,13 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                      keep the settings that made {} ({} in {}), or delete it (and what runs in it) and run up",
                     subnet.id, subnet.cidr, subnet.zone
                 );
-                check.compare("cidr", &subnet.cidr, &want.cidr, How::UpStops, Some(fix.clone()));
+                check.compare(
+                    "cidr",
+                    &subnet.cidr,
+                    &want.cidr,
+                    How::UpStops,
+                    Some(fix.clone()),
+                );
                 check.compare("zone", &subnet.zone, &want_zone, How::UpStops, Some(fix));
                 plan.push(check.done(), vec![], names);
                 Some(subnet.id.clone())
@@ -224,7 +293,12 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
     let gateway_name = spec.gateway_name();
     let gateway = match (vpc, &seen.internet_gateway) {
         (None, _) | (_, Seen::Absent) => {
-            let ops = vec![Op::CreateGateway { name: gateway_name.clone() }, Op::AttachGateway];
+            let ops = vec![
+                Op::CreateGateway {
+                    name: gateway_name.clone(),
+                },
+                Op::AttachGateway,
+            ];
             plan.push(create("internet-gateway", &gateway_name, None), ops, names);
             None
         }
@@ -246,8 +320,18 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                     "detached".to_string()
                 }
             };
-            check.compare("attachment", attached(gateway.attached), attached(true), How::InPlace, None);
-            let ops = if gateway.attached { vec![] } else { vec![Op::AttachGateway] };
+            check.compare(
+                "attachment",
+                attached(gateway.attached),
+                attached(true),
+                How::InPlace,
+                None,
+            );
+            let ops = if gateway.attached {
+                vec![]
+            } else {
+                vec![Op::AttachGateway]
+            };
             plan.push(check.done(), ops, names);
             Some(gateway.id.clone())
         }
@@ -261,24 +345,40 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
             Seen::Absent
         };
         let subnets_of_role = subnet_ids.get(role).cloned().unwrap_or_default();
-        let subnet_names: Vec<String> = (0..subnets_of_role.len()).map(|i| names.subnet(role, i)).collect();
+        let subnet_names: Vec<String> = (0..subnets_of_role.len())
+            .map(|i| names.subnet(role, i))
+            .collect();
         match table {
             Seen::Absent => {
-                let mut ops = vec![Op::CreateRouteTable { role, name: name.clone() }];
+                let mut ops = vec![Op::CreateRouteTable {
+                    role,
+                    name: name.clone(),
+                }];
                 if role == "public" {
                     ops.push(Op::AddDefaultRoute);
                 }
-                ops.extend(subnet_names.iter().map(|s| Op::Associate { table: role, subnet: s.clone() }));
+                ops.extend(subnet_names.iter().map(|s| Op::Associate {
+                    table: role,
+                    subnet: s.clone(),
+                }));
                 let detail = if role == "public" {
                     "0.0.0.0/0 → the internet gateway; the public subnets"
                 } else {
                     "no route to the internet; the isolated subnets"
                 };
-                plan.push(create("route-table", &name, Some(detail.into())), ops, names);
+                plan.push(
+                    create("route-table", &name, Some(detail.into())),
+                    ops,
+                    names,
+                );
             }
             Seen::Many(tables) => {
                 let what = format!("route tables named {name}");
-                plan.push(ambiguous("route-table", &name, &ids(&tables), &what), vec![], names);
+                plan.push(
+                    ambiguous("route-table", &name, &ids(&tables), &what),
+                    vec![],
+                    names,
+                );
             }
             Seen::Found(table) => {
                 let mut check = Check::existing("route-table", &name, &table.id);
@@ -318,7 +418,10 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                 }
                 for (subnet, subnet_name) in subnets_of_role.iter().zip(&subnet_names) {
                     check.compared("association");
-                    let associate = Op::Associate { table: role, subnet: subnet_name.clone() };
+                    let associate = Op::Associate {
+                        table: role,
+                        subnet: subnet_name.clone(),
+                    };
                     match subnet.as_ref().map(|id| (id, seen.subnet_route_tables.get(id))) {
                         None => {
                             check.differ(format!("association {subnet_name}"), "none", new("subnet"), How::InPlace, None);
@@ -360,7 +463,10 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
     };
     for want in spec.groups() {
         let found = if vpc.is_some() {
-            seen.security_groups.get(want.role).cloned().unwrap_or_default()
+            seen.security_groups
+                .get(want.role)
+                .cloned()
+                .unwrap_or_default()
         } else {
             Seen::Absent
         };
@@ -369,7 +475,9 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
             match &rule.peer {
                 Peer::Cidr(_) => Some(vpc_range.clone()),
                 Peer::CloudFront => region.cloudfront_prefix_list.clone(),
-                Peer::Group(role) => Some(group_id(role).unwrap_or_else(|| new(&format!("{role} group")))),
+                Peer::Group(role) => {
+                    Some(group_id(role).unwrap_or_else(|| new(&format!("{role} group"))))
+                }
             }
         };
         let unresolvable = want.ingress.iter().any(|r| resolve(r).is_none());
@@ -385,18 +493,31 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                     name: want.name.clone(),
                     description: want.description,
                 }];
-                ops.extend(want.ingress.iter().map(|r| Op::AllowIn { group: want.role, rule: r.clone() }));
+                ops.extend(want.ingress.iter().map(|r| Op::AllowIn {
+                    group: want.role,
+                    rule: r.clone(),
+                }));
                 if let Some(egress) = &want.egress {
                     shown.push(format!(
                         "nothing in; out only {}",
                         egress
                             .iter()
-                            .map(|r| format!("tcp/{} to {}", r.port, shown_peer(&r.peer, &vpc_range)))
+                            .map(|r| format!(
+                                "tcp/{} to {}",
+                                r.port,
+                                shown_peer(&r.peer, &vpc_range)
+                            ))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ));
-                    ops.extend(egress.iter().map(|r| Op::AllowOut { group: want.role, rule: r.clone() }));
-                    ops.push(Op::RevokeOut { group: want.role, rule: allow_all() });
+                    ops.extend(egress.iter().map(|r| Op::AllowOut {
+                        group: want.role,
+                        rule: r.clone(),
+                    }));
+                    ops.push(Op::RevokeOut {
+                        group: want.role,
+                        rule: allow_all(),
+                    });
                 }
                 let mut item = create("security-group", &want.name, Some(shown.join("; ")));
                 if unresolvable {
@@ -407,7 +528,11 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
             }
             Seen::Many(groups) => {
                 let what = format!("security groups named {}", want.name);
-                plan.push(ambiguous("security-group", &want.name, &ids(&groups), &what), vec![], names);
+                plan.push(
+                    ambiguous("security-group", &want.name, &ids(&groups), &what),
+                    vec![],
+                    names,
+                );
             }
             Seen::Found(group) => {
                 let mut check = Check::existing("security-group", &want.name, &group.id);
@@ -415,19 +540,36 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                 check.compared("ingress");
                 if let Some(egress) = &want.egress {
                     check.compared("egress");
-                    let wanted: Vec<Rule> = egress.iter().map(|r| Rule::tcp(r.port, &vpc_range)).collect();
+                    let wanted: Vec<Rule> = egress
+                        .iter()
+                        .map(|r| Rule::tcp(r.port, &vpc_range))
+                        .collect();
                     let mut sorted = wanted.clone();
                     sorted.sort();
                     if group.egress != sorted {
-                        let shown = |rules: &[Rule]| rules.iter().map(Rule::show).collect::<Vec<_>>().join(", ");
-                        check.differ("egress", shown(&group.egress), shown(&sorted), How::InPlace, None);
+                        let shown = |rules: &[Rule]| {
+                            rules.iter().map(Rule::show).collect::<Vec<_>>().join(", ")
+                        };
+                        check.differ(
+                            "egress",
+                            shown(&group.egress),
+                            shown(&sorted),
+                            How::InPlace,
+                            None,
+                        );
                         for (rule, spec_rule) in wanted.iter().zip(egress) {
                             if !group.egress.contains(rule) {
-                                ops.push(Op::AllowOut { group: want.role, rule: spec_rule.clone() });
+                                ops.push(Op::AllowOut {
+                                    group: want.role,
+                                    rule: spec_rule.clone(),
+                                });
                             }
                         }
                         for extra in group.egress.iter().filter(|r| !wanted.contains(r)) {
-                            ops.push(Op::RevokeOut { group: want.role, rule: extra.clone() });
+                            ops.push(Op::RevokeOut {
+                                group: want.role,
+                                rule: extra.clone(),
+                            });
                         }
                     }
                 }
@@ -444,7 +586,10 @@ pub fn diff(spec: &Spec, region: &Region, seen: &Network) -> Plan {
                             How::InPlace,
                             None,
                         );
-                        ops.push(Op::AllowIn { group: want.role, rule: rule.clone() });
+                        ops.push(Op::AllowIn {
+                            group: want.role,
+                            rule: rule.clone(),
+                        });
                     }
                 }
                 plan.push(check.done(), ops, names);

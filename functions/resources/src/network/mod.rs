@@ -134,22 +134,38 @@ impl Spec {
                 "vikunja load balancer: production 80 from CloudFront only, test 8080 from the VPC",
                 vec![
                     // The API is served through CloudFront; nobody may reach the load balancer around it.
-                    RuleSpec { port: PROD_PORT, peer: Peer::CloudFront, why: "production listener: CloudFront only" },
+                    RuleSpec {
+                        port: PROD_PORT,
+                        peer: Peer::CloudFront,
+                        why: "production listener: CloudFront only",
+                    },
                     // The test listener serves green before it takes traffic: never from the internet.
-                    RuleSpec { port: TEST_PORT, peer: vpc(), why: "test listener, VPC only" },
+                    RuleSpec {
+                        port: TEST_PORT,
+                        peer: vpc(),
+                        why: "test listener, VPC only",
+                    },
                 ],
                 None,
             ),
             group(
                 "app",
                 "vikunja API tasks: 3456 from the load balancer only",
-                vec![RuleSpec { port: CONTAINER_PORT, peer: Peer::Group("lb"), why: "from the load balancer" }],
+                vec![RuleSpec {
+                    port: CONTAINER_PORT,
+                    peer: Peer::Group("lb"),
+                    why: "from the load balancer",
+                }],
                 None,
             ),
             group(
                 "db",
                 "vikunja database: 3306 from the API tasks only",
-                vec![RuleSpec { port: DB_PORT, peer: Peer::Group("app"), why: "from the API tasks" }],
+                vec![RuleSpec {
+                    port: DB_PORT,
+                    peer: Peer::Group("app"),
+                    why: "from the API tasks",
+                }],
                 None,
             ),
             // The probe, inside the VPC, may talk to the test listener and nothing else.
@@ -157,7 +173,11 @@ impl Spec {
                 "probe",
                 "vikunja smoke-test probe: out to the test listener only, nothing in",
                 vec![],
-                Some(vec![RuleSpec { port: TEST_PORT, peer: vpc(), why: "test listener" }]),
+                Some(vec![RuleSpec {
+                    port: TEST_PORT,
+                    peer: vpc(),
+                    why: "test listener",
+                }]),
             ),
         ]
     }
@@ -233,7 +253,10 @@ impl Rule {
     }
 
     pub fn show(&self) -> String {
-        format!("{} {}-{} to {}", self.protocol, self.from, self.to, self.source)
+        format!(
+            "{} {}-{} to {}",
+            self.protocol, self.from, self.to, self.source
+        )
     }
 }
 
@@ -276,7 +299,10 @@ impl Network {
     pub fn view(found: &Found, names: &Names) -> Self {
         let vpc = Seen::from_matches(found.vpcs.clone());
         let Some(the_vpc) = vpc.found().cloned() else {
-            return Network { vpc, ..Network::default() };
+            return Network {
+                vpc,
+                ..Network::default()
+            };
         };
         let in_vpc = |vpc_id: &str| vpc_id == the_vpc.id;
         let mut network = Network {
@@ -360,7 +386,10 @@ impl Network {
 
     pub fn group_id(&self, role: &str) -> Option<String> {
         self.vpc.found()?;
-        self.security_groups.get(role)?.found().map(|g| g.id.clone())
+        self.security_groups
+            .get(role)?
+            .found()
+            .map(|g| g.id.clone())
     }
 }
 

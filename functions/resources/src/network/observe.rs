@@ -8,8 +8,8 @@ use aws_sdk_ec2::Client;
 use vikunja_core::tags::Tier;
 use vikunja_core::{Names, Result, SdkContext};
 
-use super::{Found, Gateway, Region, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
 use super::CLOUDFRONT_ORIGIN_FACING;
+use super::{Found, Gateway, Region, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
 use crate::ec2::{filter, name_tag, ours};
 
 /// The region's available zones (sorted) and CloudFront's origin-facing prefix list.
@@ -64,7 +64,11 @@ macro_rules! all_ours {
 /// Everything of the stack's network tier.
 pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
     let stack = names.stack();
-    let vpcs = all_ours!(ec2.describe_vpcs(), ours(stack, Tier::Network), format!("find VPCs of stack {stack}"))?;
+    let vpcs = all_ours!(
+        ec2.describe_vpcs(),
+        ours(stack, Tier::Network),
+        format!("find VPCs of stack {stack}")
+    )?;
     let mut found = Found::default();
     for vpc in &vpcs {
         let id = vpc.vpc_id().unwrap_or_default().to_string();
@@ -76,7 +80,11 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             dns_hostnames,
         });
     }
-    let subnets = all_ours!(ec2.describe_subnets(), ours(stack, Tier::Network), format!("find subnets of stack {stack}"))?;
+    let subnets = all_ours!(
+        ec2.describe_subnets(),
+        ours(stack, Tier::Network),
+        format!("find subnets of stack {stack}")
+    )?;
     found.subnets = subnets
         .iter()
         .map(|s| Subnet {
@@ -87,7 +95,11 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             vpc_id: s.vpc_id().unwrap_or_default().to_string(),
         })
         .collect();
-    let gateways = all_ours!(ec2.describe_internet_gateways(), ours(stack, Tier::Network), format!("find internet gateways of stack {stack}"))?;
+    let gateways = all_ours!(
+        ec2.describe_internet_gateways(),
+        ours(stack, Tier::Network),
+        format!("find internet gateways of stack {stack}")
+    )?;
     found.gateways = gateways
         .iter()
         .map(|g| Gateway {
@@ -100,7 +112,11 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
                 .collect(),
         })
         .collect();
-    let groups = all_ours!(ec2.describe_security_groups(), ours(stack, Tier::Network), format!("find security groups of stack {stack}"))?;
+    let groups = all_ours!(
+        ec2.describe_security_groups(),
+        ours(stack, Tier::Network),
+        format!("find security groups of stack {stack}")
+    )?;
     found.groups = groups
         .iter()
         .map(|g| SecurityGroup {
@@ -140,7 +156,8 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
                 subnet_route_tables.insert(subnet.to_string(), id.to_string());
             }
         }
-        if !crate::ec2::tag_pairs(table.tags()).any(|(k, v)| k == vikunja_core::tags::STACK && v == stack)
+        if !crate::ec2::tag_pairs(table.tags())
+            .any(|(k, v)| k == vikunja_core::tags::STACK && v == stack)
             || !crate::ec2::tag_pairs(table.tags())
                 .any(|(k, v)| k == vikunja_core::tags::TIER && v == Tier::Network.as_str())
         {

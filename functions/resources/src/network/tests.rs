@@ -15,7 +15,10 @@ fn spec() -> Spec {
 }
 
 fn quick() -> apply::Patience {
-    apply::Patience { attempts: 3, delay: std::time::Duration::from_millis(1) }
+    apply::Patience {
+        attempts: 3,
+        delay: std::time::Duration::from_millis(1),
+    }
 }
 
 fn tags(name: &str) -> String {
@@ -47,12 +50,24 @@ impl Account {
             "DescribeVpcs",
             &format!(
                 "<vpcSet>{}</vpcSet>",
-                self.vpcs.iter().map(|id| format!("<item><vpcId>{id}</vpcId><cidrBlock>{CIDR}</cidrBlock>{}</item>", tags("v-network-vpc"))).collect::<String>()
+                self.vpcs
+                    .iter()
+                    .map(|id| format!(
+                        "<item><vpcId>{id}</vpcId><cidrBlock>{CIDR}</cidrBlock>{}</item>",
+                        tags("v-network-vpc")
+                    ))
+                    .collect::<String>()
             ),
         )];
         for _ in &self.vpcs {
-            answers.push(response("DescribeVpcAttribute", "<vpcId>x</vpcId><enableDnsSupport><value>true</value></enableDnsSupport>"));
-            answers.push(response("DescribeVpcAttribute", "<vpcId>x</vpcId><enableDnsHostnames><value>true</value></enableDnsHostnames>"));
+            answers.push(response(
+                "DescribeVpcAttribute",
+                "<vpcId>x</vpcId><enableDnsSupport><value>true</value></enableDnsSupport>",
+            ));
+            answers.push(response(
+                "DescribeVpcAttribute",
+                "<vpcId>x</vpcId><enableDnsHostnames><value>true</value></enableDnsHostnames>",
+            ));
         }
         answers.push(response(
             "DescribeSubnets",
@@ -104,18 +119,30 @@ fn done(action: &'static str) -> Answer {
 /// The answers of everything after the subnets on a fresh account, each create succeeding.
 fn rest_of_a_fresh_network() -> Vec<Answer> {
     let mut answers = vec![
-        response("CreateInternetGateway", "<internetGateway><internetGatewayId>igw-1</internetGatewayId></internetGateway>"),
+        response(
+            "CreateInternetGateway",
+            "<internetGateway><internetGatewayId>igw-1</internetGatewayId></internetGateway>",
+        ),
         done("AttachInternetGateway"),
-        response("CreateRouteTable", "<routeTable><routeTableId>rtb-p</routeTableId></routeTable>"),
+        response(
+            "CreateRouteTable",
+            "<routeTable><routeTableId>rtb-p</routeTableId></routeTable>",
+        ),
         done("CreateRoute"),
         response("AssociateRouteTable", "<associationId>a1</associationId>"),
         response("AssociateRouteTable", "<associationId>a2</associationId>"),
-        response("CreateRouteTable", "<routeTable><routeTableId>rtb-i</routeTableId></routeTable>"),
+        response(
+            "CreateRouteTable",
+            "<routeTable><routeTableId>rtb-i</routeTableId></routeTable>",
+        ),
         response("AssociateRouteTable", "<associationId>a3</associationId>"),
         response("AssociateRouteTable", "<associationId>a4</associationId>"),
     ];
     for (group, rules) in [("lb", 2), ("app", 1), ("db", 1)] {
-        answers.push(response("CreateSecurityGroup", &format!("<groupId>sg-{group}</groupId>")));
+        answers.push(response(
+            "CreateSecurityGroup",
+            &format!("<groupId>sg-{group}</groupId>"),
+        ));
         answers.extend((0..rules).map(|_| done("AuthorizeSecurityGroupIngress")));
     }
     answers.extend([
@@ -127,7 +154,10 @@ fn rest_of_a_fresh_network() -> Vec<Answer> {
 }
 
 fn subnet_answer(id: &str) -> Answer {
-    response("CreateSubnet", &format!("<subnet><subnetId>{id}</subnetId></subnet>"))
+    response(
+        "CreateSubnet",
+        &format!("<subnet><subnetId>{id}</subnetId></subnet>"),
+    )
 }
 
 fn count(replay: &Replay, action: &str) -> usize {
@@ -143,23 +173,52 @@ async fn a_fresh_account_gets_every_resource_once() {
     script.extend(["subnet-pa", "subnet-pb", "subnet-ia", "subnet-ib"].map(subnet_answer));
     script.extend(rest_of_a_fresh_network());
     let replay = Replay::new(script);
-    let applied = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap();
+    let applied = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap();
     replay.assert_done();
     let out = applied.outputs;
     assert_eq!(out.vpc_id, "vpc-1");
-    assert_eq!(out.availability_zones, ["us-east-1a", "us-east-1b"], "the first two zones by name");
+    assert_eq!(
+        out.availability_zones,
+        ["us-east-1a", "us-east-1b"],
+        "the first two zones by name"
+    );
     assert_eq!(out.public_subnet_ids, ["subnet-pa", "subnet-pb"]);
     assert_eq!(out.isolated_subnet_ids, ["subnet-ia", "subnet-ib"]);
     assert_eq!(out.probe_security_group_id.as_deref(), Some("sg-probe"));
     let subnets = replay.bodies("CreateSubnet");
-    assert!(subnets[0].contains("CidrBlock=10.42.0.0%2F20") && subnets[0].contains("AvailabilityZone=us-east-1a"), "{}", subnets[0]);
-    assert!(subnets[2].contains("CidrBlock=10.42.128.0%2F20"), "isolated subnets start halfway: {}", subnets[2]);
+    assert!(
+        subnets[0].contains("CidrBlock=10.42.0.0%2F20")
+            && subnets[0].contains("AvailabilityZone=us-east-1a"),
+        "{}",
+        subnets[0]
+    );
+    assert!(
+        subnets[2].contains("CidrBlock=10.42.128.0%2F20"),
+        "isolated subnets start halfway: {}",
+        subnets[2]
+    );
     let lb_rules = replay.bodies("AuthorizeSecurityGroupIngress");
-    assert!(lb_rules[0].contains("pl-cf"), "port 80 admits CloudFront's prefix list only: {}", lb_rules[0]);
-    assert!(lb_rules[2].contains("sg-lb") && lb_rules[2].contains("GroupId=sg-app"), "app admits lb: {}", lb_rules[2]);
+    assert!(
+        lb_rules[0].contains("pl-cf"),
+        "port 80 admits CloudFront's prefix list only: {}",
+        lb_rules[0]
+    );
+    assert!(
+        lb_rules[2].contains("sg-lb") && lb_rules[2].contains("GroupId=sg-app"),
+        "app admits lb: {}",
+        lb_rules[2]
+    );
     assert_eq!(applied.changes.len(), 26, "{:#?}", applied.changes);
-    assert_eq!(applied.changes[0], "create VPC v-network-vpc (10.42.0.0/16)");
-    assert_eq!(applied.changes[25], "revoke egress -1 -1--1 to 0.0.0.0/0 of v-network-probe");
+    assert_eq!(
+        applied.changes[0],
+        "create VPC v-network-vpc (10.42.0.0/16)"
+    );
+    assert_eq!(
+        applied.changes[25],
+        "revoke egress -1 -1--1 to 0.0.0.0/0 of v-network-probe"
+    );
 }
 
 #[tokio::test]
@@ -168,14 +227,27 @@ async fn a_vpc_create_answered_500_after_it_took_effect_is_adopted_not_repeated(
     script.extend(Account::default().observed());
     // AWS made the VPC, then the answer was lost: a 500. Looking again finds it.
     script.push(ec2_error("CreateVpc", 500, "InternalError"));
-    script.extend(Account { vpcs: vec!["vpc-1"], ..Account::default() }.observed());
+    script.extend(
+        Account {
+            vpcs: vec!["vpc-1"],
+            ..Account::default()
+        }
+        .observed(),
+    );
     script.extend([done("ModifyVpcAttribute"), done("ModifyVpcAttribute")]);
     script.extend(["subnet-pa", "subnet-pb", "subnet-ia", "subnet-ib"].map(subnet_answer));
     script.extend(rest_of_a_fresh_network());
     let replay = Replay::new(script);
-    let applied = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap();
+    let applied = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap();
     replay.assert_done();
-    assert_eq!(count(&replay, "CreateVpc"), 1, "the VPC was made once: {:?}", replay.actions());
+    assert_eq!(
+        count(&replay, "CreateVpc"),
+        1,
+        "the VPC was made once: {:?}",
+        replay.actions()
+    );
     assert_eq!(applied.outputs.vpc_id, "vpc-1");
 }
 
@@ -190,7 +262,9 @@ async fn a_create_that_failed_before_taking_effect_is_sent_again() {
     script.extend(["subnet-pa", "subnet-pb", "subnet-ia", "subnet-ib"].map(subnet_answer));
     script.extend(rest_of_a_fresh_network());
     let replay = Replay::new(script);
-    let applied = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap();
+    let applied = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap();
     replay.assert_done();
     assert_eq!(applied.outputs.vpc_id, "vpc-2");
 }
@@ -199,16 +273,27 @@ async fn a_create_that_failed_before_taking_effect_is_sent_again() {
 async fn already_exists_after_an_unseen_success_is_adoption() {
     // A subnet and a security group whose first attempt succeeded unseen: the retry hears
     // "already exists", and what answers to the stack's tags and name is adopted.
-    let with_vpc = Account { vpcs: vec!["vpc-1"], ..Account::default() };
+    let with_vpc = Account {
+        vpcs: vec!["vpc-1"],
+        ..Account::default()
+    };
     let mut script = region_answers();
     script.extend(with_vpc.observed());
     script.push(ec2_error("CreateSubnet", 400, "InvalidSubnet.Conflict"));
     let mut has_subnet = with_vpc.clone();
-    has_subnet.subnets.push(("subnet-pa", "v-network-public-a".into(), "10.42.0.0/20".into(), "us-east-1a"));
+    has_subnet.subnets.push((
+        "subnet-pa",
+        "v-network-public-a".into(),
+        "10.42.0.0/20".into(),
+        "us-east-1a",
+    ));
     script.extend(has_subnet.observed());
     script.extend(["subnet-pb", "subnet-ia", "subnet-ib"].map(subnet_answer));
     let mut rest = rest_of_a_fresh_network();
-    let lb = rest.iter().position(|a| a.action == "CreateSecurityGroup").unwrap();
+    let lb = rest
+        .iter()
+        .position(|a| a.action == "CreateSecurityGroup")
+        .unwrap();
     rest[lb] = ec2_error("CreateSecurityGroup", 400, "InvalidGroup.Duplicate");
     let mut has_group = has_subnet.clone();
     has_group.groups.push(("sg-lb", "v-network-lb".into()));
@@ -216,7 +301,9 @@ async fn already_exists_after_an_unseen_success_is_adoption() {
     rest.splice(lb + 1..lb + 1, observed);
     script.extend(rest);
     let replay = Replay::new(script);
-    let applied = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap();
+    let applied = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap();
     replay.assert_done();
     assert_eq!(applied.outputs.public_subnet_ids[0], "subnet-pa");
     assert_eq!(applied.outputs.lb_security_group_id, "sg-lb");
@@ -224,45 +311,84 @@ async fn already_exists_after_an_unseen_success_is_adoption() {
 
 #[tokio::test]
 async fn a_name_taken_by_a_stranger_is_refused_not_adopted() {
-    let with_vpc = Account { vpcs: vec!["vpc-1"], ..Account::default() };
+    let with_vpc = Account {
+        vpcs: vec!["vpc-1"],
+        ..Account::default()
+    };
     let mut script = region_answers();
     script.extend(with_vpc.observed());
     script.push(ec2_error("CreateSubnet", 400, "InvalidSubnet.Conflict"));
     // Looking again finds nothing of the stack's: the range is someone else's subnet.
     script.extend(with_vpc.observed());
     let replay = Replay::new(script);
-    let error = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap_err();
+    let error = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap_err();
     replay.assert_done();
     assert!(error.is(vikunja_core::ErrorClass::AlreadyExists), "{error}");
-    assert!(error.to_string().contains("create subnet v-network-public-a"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("create subnet v-network-public-a"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn two_vpcs_of_the_stack_stop_up_before_anything_is_made() {
     let mut script = region_answers();
-    script.extend(Account { vpcs: vec!["vpc-1", "vpc-2"], ..Account::default() }.observed());
+    script.extend(
+        Account {
+            vpcs: vec!["vpc-1", "vpc-2"],
+            ..Account::default()
+        }
+        .observed(),
+    );
     let replay = Replay::new(script);
-    let error = apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap_err();
+    let error = apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap_err();
     replay.assert_done();
     let message = error.to_string();
-    assert!(message.contains("vpc-1, vpc-2"), "the error names both: {message}");
-    assert!(replay.actions().iter().all(|a| a.starts_with("Describe")), "{:?}", replay.actions());
+    assert!(
+        message.contains("vpc-1, vpc-2"),
+        "the error names both: {message}"
+    );
+    assert!(
+        replay.actions().iter().all(|a| a.starts_with("Describe")),
+        "{:?}",
+        replay.actions()
+    );
 }
 
 #[tokio::test]
 async fn a_vpc_on_the_second_page_is_found() {
     let mut script = Vec::new();
-    script.push(response("DescribeVpcs", "<vpcSet/><nextToken>page-2</nextToken>"));
-    let mut observed = Account { vpcs: vec!["vpc-1"], ..Account::default() }.observed();
+    script.push(response(
+        "DescribeVpcs",
+        "<vpcSet/><nextToken>page-2</nextToken>",
+    ));
+    let mut observed = Account {
+        vpcs: vec!["vpc-1"],
+        ..Account::default()
+    }
+    .observed();
     script.push(observed.remove(0));
     script.extend(observed);
     let replay = Replay::new(script);
     let found = observe(&ec2(&replay), &Names::new("v")).await.unwrap();
     assert_eq!(found.vpcs.len(), 1);
     assert!(replay.bodies("DescribeVpcs")[1].contains("NextToken=page-2"));
-    let region = Region { zones: vec!["a".into(), "b".into()], cloudfront_prefix_list: Some("pl".into()) };
+    let region = Region {
+        zones: vec!["a".into(), "b".into()],
+        cloudfront_prefix_list: Some("pl".into()),
+    };
     let plan = diff(&spec(), &region, &Network::view(&found, &Names::new("v")));
-    assert!(!plan.ops.iter().any(|op| matches!(op, Op::CreateVpc { .. })), "{:?}", plan.ops);
+    assert!(
+        !plan.ops.iter().any(|op| matches!(op, Op::CreateVpc { .. })),
+        "{:?}",
+        plan.ops
+    );
 }
 
 #[tokio::test]
@@ -271,19 +397,29 @@ async fn a_new_vpc_not_yet_visible_is_asked_again() {
     script.extend(Account::default().observed());
     script.push(response("CreateVpc", "<vpc><vpcId>vpc-1</vpcId></vpc>"));
     // Found (it was just made), then not found for a moment, then found.
-    script.push(ec2_error("ModifyVpcAttribute", 400, "InvalidVpcID.NotFound"));
+    script.push(ec2_error(
+        "ModifyVpcAttribute",
+        400,
+        "InvalidVpcID.NotFound",
+    ));
     script.extend([done("ModifyVpcAttribute"), done("ModifyVpcAttribute")]);
     script.extend(["subnet-pa", "subnet-pb", "subnet-ia", "subnet-ib"].map(subnet_answer));
     script.extend(rest_of_a_fresh_network());
     let replay = Replay::new(script);
-    apply::ensure(&ec2(&replay), &spec(), quick()).await.unwrap();
+    apply::ensure(&ec2(&replay), &spec(), quick())
+        .await
+        .unwrap();
     replay.assert_done();
     assert_eq!(count(&replay, "ModifyVpcAttribute"), 3);
 }
 
 #[tokio::test]
 async fn throttling_on_a_read_is_retried_by_the_sdk() {
-    let mut script = vec![ec2_error("DescribeAvailabilityZones", 400, "RequestLimitExceeded")];
+    let mut script = vec![ec2_error(
+        "DescribeAvailabilityZones",
+        400,
+        "RequestLimitExceeded",
+    )];
     script.extend(region_answers());
     let replay = Replay::new(script);
     let region = zones_and_prefix_list(&ec2(&replay)).await.unwrap();
@@ -304,7 +440,12 @@ fn region() -> Region {
 fn converged() -> Network {
     let names = Names::new("v");
     let mut found = Found::default();
-    found.vpcs.push(Vpc { id: "vpc-1".into(), cidr: CIDR.into(), dns_support: true, dns_hostnames: true });
+    found.vpcs.push(Vpc {
+        id: "vpc-1".into(),
+        cidr: CIDR.into(),
+        dns_support: true,
+        dns_hostnames: true,
+    });
     let spec = spec();
     for (i, s) in spec.subnets().unwrap().into_iter().enumerate() {
         let id = format!("subnet-{i}");
@@ -318,8 +459,15 @@ fn converged() -> Network {
             vpc_id: "vpc-1".into(),
         });
     }
-    found.gateways.push(Gateway { id: "igw-1".into(), attached: false, attached_to: vec!["vpc-1".into()] });
-    for (role, id, route) in [("public", "rtb-p", Some("igw-1")), ("isolated", "rtb-i", None)] {
+    found.gateways.push(Gateway {
+        id: "igw-1".into(),
+        attached: false,
+        attached_to: vec!["vpc-1".into()],
+    });
+    for (role, id, route) in [
+        ("public", "rtb-p", Some("igw-1")),
+        ("isolated", "rtb-i", None),
+    ] {
         found.route_tables.push(RouteTable {
             id: id.into(),
             default_route: route.map(str::to_string),
@@ -330,7 +478,10 @@ fn converged() -> Network {
     }
     for role in GROUP_ROLES {
         let (ingress, egress) = match role {
-            "lb" => (vec![Rule::tcp(80, "pl-cf"), Rule::tcp(8080, CIDR)], vec![diff::allow_all()]),
+            "lb" => (
+                vec![Rule::tcp(80, "pl-cf"), Rule::tcp(8080, CIDR)],
+                vec![diff::allow_all()],
+            ),
             "app" => (vec![Rule::tcp(3456, "sg-lb")], vec![diff::allow_all()]),
             "db" => (vec![Rule::tcp(3306, "sg-app")], vec![diff::allow_all()]),
             _ => (vec![], vec![Rule::tcp(8080, CIDR)]),
@@ -352,7 +503,11 @@ fn a_converged_network_plans_nothing() {
     let plan = diff(&spec(), &region(), &converged());
     assert!(plan.ops.is_empty(), "{:#?}", plan.ops);
     assert!(plan.stop().is_none());
-    assert!(plan.items.iter().all(|i| i.action == crate::Action::Keep), "{:#?}", plan.items);
+    assert!(
+        plan.items.iter().all(|i| i.action == crate::Action::Keep),
+        "{:#?}",
+        plan.items
+    );
 }
 
 #[test]
@@ -385,14 +540,25 @@ fn drift_is_planned_as_the_operations_that_repair_it() {
 
 #[test]
 fn a_changed_range_stops_up_with_the_remedy() {
-    let plan = diff(&Spec::new(Names::new("v"), "10.43.0.0/16", "us-east-1"), &region(), &converged());
+    let plan = diff(
+        &Spec::new(Names::new("v"), "10.43.0.0/16", "us-east-1"),
+        &region(),
+        &converged(),
+    );
     let stop = plan.stop().expect("a VPC's range cannot change");
     assert!(stop.contains("vpc v-network-vpc cannot change in place: cidr (vpcCidr) is 10.42.0.0/16, wanted 10.43.0.0/16"), "{stop}");
 }
 
 #[test]
 fn a_region_without_cloudfronts_prefix_list_stops_up() {
-    let region = Region { cloudfront_prefix_list: None, ..region() };
+    let region = Region {
+        cloudfront_prefix_list: None,
+        ..region()
+    };
     let plan = diff(&spec(), &region, &Network::default());
-    assert!(plan.stop().unwrap().contains("prefix list"), "{:?}", plan.stop());
+    assert!(
+        plan.stop().unwrap().contains("prefix list"),
+        "{:?}",
+        plan.stop()
+    );
 }

@@ -156,4 +156,3 @@ pub(super) fn data(d: &Desired, o: &Observed) -> Vec<Item> {
     }
     items
 }
-

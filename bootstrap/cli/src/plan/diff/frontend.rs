@@ -132,9 +132,18 @@ pub(super) fn frontend(d: &Desired, o: &Observed) -> Vec<Item> {
     let oac_name = names.origin_access_control();
     match &seen.origin_access_control {
         None if seen.origin_access_control_ids.len() > 1 => {
-            let ids: Vec<&str> = seen.origin_access_control_ids.iter().map(String::as_str).collect();
+            let ids: Vec<&str> = seen
+                .origin_access_control_ids
+                .iter()
+                .map(String::as_str)
+                .collect();
             let what = format!("origin access controls named {oac_name}");
-            items.push(resources::plan::ambiguous("origin-access-control", &oac_name, &ids, &what));
+            items.push(resources::plan::ambiguous(
+                "origin-access-control",
+                &oac_name,
+                &ids,
+                &what,
+            ));
         }
         None => items.push(create(
             "origin-access-control",
