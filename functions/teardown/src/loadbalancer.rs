@@ -1,7 +1,6 @@
 //! Load balancer: the Network Load Balancer (its listeners go with it), then the blue and
 //! green target groups, which stay "in use" until the load balancer is gone.
 
-use aws_sdk_elasticloadbalancingv2::Client;
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::{inventory, ErrorClass, LoadBalancerOutputs, Result, SdkContext};

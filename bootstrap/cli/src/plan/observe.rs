@@ -9,7 +9,7 @@ use std::fmt::Display;
 use anyhow::{Context, Result};
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
-use vikunja_core::tags::{self, Tier, STACK};
+use vikunja_core::tags::{self, Tier};
 use vikunja_core::{inventory, Names, SdkContext};
 
 use crate::deploy::stack_name;
