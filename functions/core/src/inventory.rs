@@ -68,12 +68,12 @@ pub async fn read<T: DeserializeOwned>(
     tier: Tier,
 ) -> Result<Option<T>> {
     let name = Names::new(stack).inventory_parameter(tier);
-    let Some(value) = get(ssm, &name).await? else {
-        return Ok(None);
-    };
-    serde_json::from_str(&value)
-        .map(Some)
-        .map_err(|e| Error::conflict(format!("inventory {name} is not valid {tier} outputs: {e}")))
+    match get(ssm, &name).await? {
+        None => Ok(None),
+        Some(value) => serde_json::from_str(&value).map(Some).map_err(|e| {
+            Error::conflict(format!("inventory {name} is not valid {tier} outputs: {e}"))
+        }),
+    }
 }
 
 /// The same, for readers that can do without the record (teardown finds by tags too): a
@@ -84,14 +84,13 @@ pub async fn read_if_valid<T: DeserializeOwned>(
     tier: Tier,
 ) -> Result<Option<T>> {
     let name = Names::new(stack).inventory_parameter(tier);
-    let Some(value) = get(ssm, &name).await? else {
-        return Ok(None);
-    };
-    Ok(serde_json::from_str(&value)
-        .map_err(
-            |e| tracing::warn!(name, error = %e, "inventory record ignored: it does not parse"),
-        )
-        .ok())
+    Ok(get(ssm, &name).await?.and_then(|value| {
+        serde_json::from_str(&value)
+            .map_err(
+                |e| tracing::warn!(name, error = %e, "inventory record ignored: it does not parse"),
+            )
+            .ok()
+    }))
 }
 
 async fn get(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>> {

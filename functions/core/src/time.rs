@@ -16,6 +16,14 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Seconds since the epoch, now (0 on a clock before 1970).
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// `YYYYMMDD-HHMMSS` (UTC) of a moment in seconds since the epoch.
 pub fn compact_utc(unix_seconds: u64) -> String {
     let (y, m, d) = civil_from_days((unix_seconds / 86_400) as i64);

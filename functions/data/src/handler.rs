@@ -1,9 +1,8 @@
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Deserialize;
 use tracing::info;
 use vikunja_core::names::{DB_NAME, DB_USER};
 use vikunja_core::tags::Tier;
+use vikunja_core::time::now_seconds as now;
 use vikunja_core::{inventory, DataOutputs, Error, Names, ProvisionState, Result};
 
 use crate::{rds, secret};
@@ -56,7 +55,7 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
         }
         Action::Status => {
             let previous = ProvisionState::require(&event.state.data, "data")?;
-            let instance = rds::find_instance(&clients.rds, &names.db_instance())
+            let instance = resources::data::find_db_instance(&clients.rds, &names)
                 .await?
                 .ok_or_else(|| {
                     Error::conflict(format!(
@@ -127,13 +126,6 @@ fn check_wait_budget(outputs: &DataOutputs, budget_minutes: u32) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -18,39 +18,18 @@ pub async fn ensure_subnet_group(
     subnets: &[String],
 ) -> Result<String> {
     let name = names.db_subnet_group();
-    match rds
-        .describe_db_subnet_groups()
-        .db_subnet_group_name(&name)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let group = out
-                .db_subnet_groups()
-                .first()
-                .ok_or_else(|| Error::conflict(format!("DB subnet group {name} answered empty")))?;
-            let mut have: Vec<&str> = group
-                .subnets()
-                .iter()
-                .filter_map(|s| s.subnet_identifier())
-                .collect();
-            let mut want: Vec<&str> = subnets.iter().map(String::as_str).collect();
-            have.sort();
-            want.sort();
-            if have != want {
-                rds.modify_db_subnet_group()
-                    .db_subnet_group_name(&name)
-                    .set_subnet_ids(Some(subnets.to_vec()))
-                    .send()
-                    .await
-                    .context(format!("set subnets of DB subnet group {name}"))?;
-            }
-            return Ok(name);
+    if let Some(group) = resources::data::find_db_subnet_group(rds, names).await? {
+        let mut want: Vec<String> = subnets.to_vec();
+        want.sort();
+        if resources::data::subnets_of(&group) != want {
+            rds.modify_db_subnet_group()
+                .db_subnet_group_name(&name)
+                .set_subnet_ids(Some(subnets.to_vec()))
+                .send()
+                .await
+                .context(format!("set subnets of DB subnet group {name}"))?;
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_subnet_group_not_found_fault()) => {}
-        Err(e) => return Err(e).context(format!("find DB subnet group {name}")),
+        return Ok(name);
     }
     rds.create_db_subnet_group()
         .db_subnet_group_name(&name)
@@ -67,24 +46,6 @@ pub async fn ensure_subnet_group(
     Ok(name)
 }
 
-pub async fn find_instance(rds: &Client, id: &str) -> Result<Option<DbInstance>> {
-    match rds
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.db_instances().first().cloned()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e).context(format!("find database {id}")),
-    }
-}
-
 pub async fn ensure_instance(
     rds: &Client,
     names: &Names,
@@ -93,7 +54,7 @@ pub async fn ensure_instance(
     security_group: &str,
 ) -> Result<DbInstance> {
     let id = names.db_instance();
-    if let Some(instance) = find_instance(rds, &id).await? {
+    if let Some(instance) = resources::data::find_db_instance(rds, names).await? {
         check_adoptable(&instance, &id, names.stack())?;
         info!(
             id,
@@ -126,12 +87,17 @@ pub async fn ensure_instance(
         .await;
     let instance = match created {
         Ok(out) => out.db_instance().cloned(),
-        // A retry that raced with the first create: the instance exists, adopt it.
+        // A retry that raced with the first create: the instance exists; adopt it when it
+        // passes the same checks as one found before the create.
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_db_instance_already_exists_fault()) =>
         {
-            find_instance(rds, &id).await?
+            let found = resources::data::find_db_instance(rds, names).await?;
+            if let Some(instance) = &found {
+                check_adoptable(instance, &id, names.stack())?;
+            }
+            found
         }
         Err(e) => return Err(e).context(format!("create database {id}")),
     };

@@ -9,28 +9,22 @@ use vikunja_core::{Error, Names, Result, SdkContext};
 
 pub async fn ensure_service_secret(secrets: &Client, names: &Names) -> Result<String> {
     let name = names.service_secret();
-    match secrets.describe_secret().secret_id(&name).send().await {
-        Ok(found) => {
-            let arn = found
-                .arn()
-                .ok_or_else(|| Error::conflict(format!("secret {name} has no ARN")))?
-                .to_string();
-            if found.deleted_date().is_some() {
-                // Scheduled for deletion by an earlier teardown: bring it back rather than fail.
-                secrets
-                    .restore_secret()
-                    .secret_id(&arn)
-                    .send()
-                    .await
-                    .context(format!("restore secret {name}"))?;
-                info!(name, "restored service secret");
-            }
-            return Ok(arn);
+    if let Some(found) = resources::data::find_service_secret(secrets, names).await? {
+        let arn = found
+            .arn()
+            .ok_or_else(|| Error::conflict(format!("secret {name} has no ARN")))?
+            .to_string();
+        if found.deleted_date().is_some() {
+            // Scheduled for deletion by an earlier teardown: bring it back rather than fail.
+            secrets
+                .restore_secret()
+                .secret_id(&arn)
+                .send()
+                .await
+                .context(format!("restore secret {name}"))?;
+            info!(name, "restored service secret");
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(e).context(format!("find secret {name}")),
+        return Ok(arn);
     }
     let generated = secrets
         .get_random_password()

@@ -184,51 +184,14 @@ pub async fn ensure_distribution(
     })
 }
 
-/// Our distribution carries the stack in its comment and its tags; the comment finds it
-/// without reading every distribution's tags, the tag confirms it is ours.
+/// Our distribution carries the stack in its comment and its tags (`resources::frontend`).
 async fn find_distribution(cloudfront: &Client, names: &Names) -> Result<Option<Distribution>> {
-    let mut marker: Option<String> = None;
-    loop {
-        let page = cloudfront
-            .list_distributions()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .context("list distributions")?;
-        let Some(list) = page.distribution_list() else {
-            return Ok(None);
-        };
-        for summary in list.items() {
-            if summary.comment() != names.distribution_comment() {
-                continue;
-            }
-            let tags = cloudfront
-                .list_tags_for_resource()
-                .resource(summary.arn())
-                .send()
-                .await
-                .context(format!("read tags of distribution {}", summary.id()))?;
-            let ours = tags::belongs_to(
-                tags.tags()
-                    .map(|t| t.items())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|t| (t.key(), t.value().unwrap_or_default())),
-                names.stack(),
-            );
-            if ours {
-                return Ok(Some(Distribution {
-                    id: summary.id().to_string(),
-                    arn: summary.arn().to_string(),
-                    domain_name: summary.domain_name().to_string(),
-                }));
-            }
-        }
-        match list.next_marker() {
-            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-            _ => return Ok(None),
-        }
-    }
+    let found = resources::frontend::find_distribution(cloudfront, names).await?;
+    Ok(found.map(|summary| Distribution {
+        id: summary.id().to_string(),
+        arn: summary.arn().to_string(),
+        domain_name: summary.domain_name().to_string(),
+    }))
 }
 
 fn methods(list: &[Method]) -> Result<AllowedMethods> {

@@ -2,7 +2,7 @@
 //! (which revision is live, whether it is the stack's).
 
 use aws_sdk_ecs::types::{Service, ServiceField};
-use vikunja_core::{tags, ErrorClass, Names, Result, SdkContext};
+use vikunja_core::{tags, Names, Result, SdkContext};
 
 /// The stack's service in the stack's cluster, unless it is gone (INACTIVE: ECS remembers
 /// deleted services for a while). A DRAINING service is still there: it is being deleted.
@@ -16,11 +16,9 @@ pub async fn find_service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Op
         .send()
         .await
         .context(format!("find service {name}"));
-    let described = match described {
-        Ok(described) => described,
-        // No cluster, no service.
-        Err(e) if e.is(ErrorClass::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
+    // No cluster, no service.
+    let Some(described) = crate::found::absent_if_not_found(described)? else {
+        return Ok(None);
     };
     Ok(described
         .services()

@@ -63,6 +63,15 @@ impl<T: Identified> Seen<T> {
     }
 }
 
+/// A look-up by name whose "not found" is an answer: `None`.
+pub fn absent_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is(vikunja_core::ErrorClass::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A resource that has an id AWS gave it.
 pub trait Identified {
     fn id(&self) -> &str;

@@ -1,8 +1,8 @@
 //! Frontend: the Origin Access Control — the one finder of it. Origin Access Controls carry
 //! no tags; the stack's is the one with its deterministic name, found across every page.
 
-use aws_sdk_cloudfront::types::OriginAccessControlSummary;
-use vikunja_core::{Names, Result, SdkContext};
+use aws_sdk_cloudfront::types::{DistributionSummary, OriginAccessControlSummary};
+use vikunja_core::{tags, Names, Result, SdkContext};
 
 use crate::found::Identified;
 
@@ -31,6 +31,73 @@ pub async fn find_origin_access_controls(
             _ => return Ok(found),
         }
     }
+}
+
+/// Every distribution that carries the stack's comment, on every page: the comment finds
+/// them without reading every distribution's tags; [`is_ours`] confirms one.
+pub async fn find_distributions(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    names: &Names,
+) -> Result<Vec<DistributionSummary>> {
+    let comment = names.distribution_comment();
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = cloudfront
+            .list_distributions()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .context("list distributions")?;
+        let Some(list) = page.distribution_list() else {
+            return Ok(found);
+        };
+        found.extend(
+            list.items()
+                .iter()
+                .filter(|d| d.comment() == comment)
+                .cloned(),
+        );
+        match list.next_marker() {
+            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// Whether a distribution carries the stack's tag.
+pub async fn is_ours(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    arn: &str,
+    stack: &str,
+) -> Result<bool> {
+    let tags = cloudfront
+        .list_tags_for_resource()
+        .resource(arn)
+        .send()
+        .await
+        .context(format!("read tags of distribution {arn}"))?;
+    Ok(tags::belongs_to(
+        tags.tags()
+            .map(|t| t.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+        stack,
+    ))
+}
+
+/// The stack's distribution: the first with its comment and its tag.
+pub async fn find_distribution(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    names: &Names,
+) -> Result<Option<DistributionSummary>> {
+    for summary in find_distributions(cloudfront, names).await? {
+        if is_ours(cloudfront, summary.arn(), names.stack()).await? {
+            return Ok(Some(summary));
+        }
+    }
+    Ok(None)
 }
 
 impl Identified for OriginAccessControlSummary {

@@ -11,6 +11,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use tracing::info;
+
+use crate::found::absent_if_not_found;
 use vikunja_core::names::{CONTAINER_PORT, PROD_PORT, TEST_PORT};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{
@@ -68,10 +70,9 @@ async fn is_ours(elb: &Client, arn: &str, stack: &str) -> Result<bool> {
 pub async fn find_load_balancer(elb: &Client, names: &Names) -> Result<Option<Nlb>> {
     let name = names.load_balancer();
     let found = elb.describe_load_balancers().names(&name).send().await;
-    let found = match found.context(format!("find load balancer {name}")) {
-        Ok(found) => found,
-        Err(e) if e.is(ErrorClass::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(found) = absent_if_not_found(found.context(format!("find load balancer {name}")))?
+    else {
+        return Ok(None);
     };
     let Some(lb) = found.load_balancers().first() else {
         return Ok(None);
@@ -109,10 +110,9 @@ pub async fn find_target_group(
     name: &str,
 ) -> Result<Option<TargetGroup>> {
     let found = elb.describe_target_groups().names(name).send().await;
-    let found = match found.context(format!("find target group {name}")) {
-        Ok(found) => found,
-        Err(e) if e.is(ErrorClass::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(found) = absent_if_not_found(found.context(format!("find target group {name}")))?
+    else {
+        return Ok(None);
     };
     let Some(group) = found.target_groups().first() else {
         return Ok(None);

@@ -192,54 +192,41 @@ impl HttpClient for Replay {
     }
 }
 
-/// An EC2 client that talks to the script, with the retry policy `sdk_config` gives the
-/// functions (standard, 5 attempts) but no waiting between attempts.
-#[cfg(feature = "network")]
-pub fn ec2(replay: &Replay) -> aws_sdk_ec2::Client {
-    use aws_sdk_ec2::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
-        .http_client(SharedHttpClient::new(replay.clone()))
-        .retry_config(
-            RetryConfig::standard()
+/// A client of one service's SDK that talks to the script, with the retry policy
+/// `sdk_config` gives the functions (standard, 5 attempts) but no waiting between attempts.
+macro_rules! replayed_client {
+    ($(#[$attr:meta])* $name:ident, $sdk:ident) => {
+        $(#[$attr])*
+        pub fn $name(replay: &Replay) -> $sdk::Client {
+            use $sdk::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+            let retries = RetryConfig::standard()
                 .with_max_attempts(5)
                 .with_initial_backoff(std::time::Duration::from_millis(1))
-                .with_max_backoff(std::time::Duration::from_millis(2)),
-        )
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
-
-#[cfg(feature = "loadbalancer")]
-pub fn elb(replay: &Replay) -> aws_sdk_elasticloadbalancingv2::Client {
-    use aws_sdk_elasticloadbalancingv2::config::{
-        retry::RetryConfig, BehaviorVersion, Credentials, Region,
+                .with_max_backoff(std::time::Duration::from_millis(2));
+            let config = $sdk::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
+                .http_client(SharedHttpClient::new(replay.clone()))
+                .retry_config(retries)
+                .build();
+            $sdk::Client::from_conf(config)
+        }
     };
-    let config = aws_sdk_elasticloadbalancingv2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
-        .http_client(SharedHttpClient::new(replay.clone()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(5)
-                .with_initial_backoff(std::time::Duration::from_millis(1))
-                .with_max_backoff(std::time::Duration::from_millis(2)),
-        )
-        .build();
-    aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
 }
 
-#[cfg(feature = "frontend")]
-pub fn cloudfront(replay: &Replay) -> aws_sdk_cloudfront::Client {
-    use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_cloudfront::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
-        .http_client(SharedHttpClient::new(replay.clone()))
-        .build();
-    aws_sdk_cloudfront::Client::from_conf(config)
-}
+replayed_client!(
+    #[cfg(feature = "network")]
+    ec2,
+    aws_sdk_ec2
+);
+replayed_client!(
+    #[cfg(feature = "loadbalancer")]
+    elb,
+    aws_sdk_elasticloadbalancingv2
+);
+replayed_client!(
+    #[cfg(feature = "frontend")]
+    cloudfront,
+    aws_sdk_cloudfront
+);

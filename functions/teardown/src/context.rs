@@ -79,12 +79,7 @@ pub fn deadline_from_millis(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-pub fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use vikunja_core::time::now_seconds;
 
 #[cfg(test)]
 mod tests {

@@ -59,26 +59,10 @@ fn not_ours(kind: &str, id: &str, stack: &str) -> Kept {
 
 async fn find_instance(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let id = ctx.names.db_instance();
-    let described = match clients
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(&id)
-        .send()
-        .await
-    {
-        Ok(described) => described,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(e).context(format!("find database {id}")),
-    };
-    let Some(db) = described.db_instances().first() else {
+    let Some(db) = resources::data::find_db_instance(&clients.rds, &ctx.names).await? else {
         return Ok(());
     };
-    if !ctx.owns(rds_tags(db.tag_list())) {
+    if !resources::data::db_is_ours(&db, ctx.stack()) {
         found.not_ours.push(not_ours("database", &id, ctx.stack()));
         return Ok(());
     }
@@ -96,27 +80,8 @@ async fn find_instance(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Resul
 
 async fn find_subnet_group(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let name = ctx.names.db_subnet_group();
-    let described = match clients
-        .rds
-        .describe_db_subnet_groups()
-        .db_subnet_group_name(&name)
-        .send()
-        .await
-    {
-        Ok(described) => described,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_subnet_group_not_found_fault()) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(e).context(format!("find DB subnet group {name}")),
-    };
-    let Some(arn) = described
-        .db_subnet_groups()
-        .first()
-        .and_then(|g| g.db_subnet_group_arn())
-    else {
+    let group = resources::data::find_db_subnet_group(&clients.rds, &ctx.names).await?;
+    let Some(arn) = group.as_ref().and_then(|g| g.db_subnet_group_arn()) else {
         return Ok(());
     };
     let tags = clients
@@ -138,21 +103,10 @@ async fn find_subnet_group(clients: &Clients, ctx: &Ctx, found: &mut Found) -> R
 
 async fn find_service_secret(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let name = ctx.names.service_secret();
-    let described = match clients
-        .secrets
-        .describe_secret()
-        .secret_id(&name)
-        .send()
-        .await
-    {
-        Ok(described) => described,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(e).context(format!("find secret {name}")),
+    let Some(described) =
+        resources::data::find_service_secret(&clients.secrets, &ctx.names).await?
+    else {
+        return Ok(());
     };
     let ours = ctx.owns(
         described

@@ -125,31 +125,13 @@ async fn find_distributions(
         .into_iter()
         .filter(|(id, arn)| !id.is_empty() && !arn.is_empty())
         .collect();
-    let comment = ctx.names.distribution_comment();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = clients
-            .cloudfront
-            .list_distributions()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .context("list distributions")?;
-        let Some(list) = page.distribution_list() else {
-            break;
-        };
-        candidates.extend(
-            list.items()
-                .iter()
-                .filter(|d| d.comment() == comment)
-                .map(|d| (d.id().to_string(), d.arn().to_string())),
-        );
-        match list.next_marker() {
-            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-            _ => break,
-        }
-    }
-    let listed: BTreeSet<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
+    let listed = resources::frontend::find_distributions(&clients.cloudfront, &ctx.names).await?;
+    candidates.extend(
+        listed
+            .iter()
+            .map(|d| (d.id().to_string(), d.arn().to_string())),
+    );
+    let listed: BTreeSet<String> = listed.iter().map(|d| d.id().to_string()).collect();
     candidates.sort();
     candidates.dedup();
     let mut ours = Vec::new();

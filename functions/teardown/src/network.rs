@@ -178,35 +178,18 @@ fn is_service_interface(description: &str) -> bool {
 
 /// The database, load balancer and service that live in the network, if they still exist.
 async fn find_tenants(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
-    let db = ctx.names.db_instance();
-    match clients
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(&db)
-        .send()
-        .await
+    // Each tier's own finder: what stands in the network, ours or not, keeps its part of it.
+    if resources::data::find_db_instance(&clients.rds, &ctx.names)
+        .await?
+        .is_some()
     {
-        Ok(out) if !out.db_instances().is_empty() => found.database = Some(db),
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_instance_not_found_fault()) => {}
-        Err(e) => return Err(e).context(format!("find database {db}")),
+        found.database = Some(ctx.names.db_instance());
     }
-    let lb = ctx.names.load_balancer();
-    match clients
-        .elb
-        .describe_load_balancers()
-        .names(&lb)
-        .send()
-        .await
+    if resources::loadbalancer::find_load_balancer(&clients.elb, &ctx.names)
+        .await?
+        .is_some()
     {
-        Ok(out) if !out.load_balancers().is_empty() => found.load_balancer = Some(lb),
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_load_balancer_not_found_exception()) => {}
-        Err(e) => return Err(e).context(format!("find load balancer {lb}")),
+        found.load_balancer = Some(ctx.names.load_balancer());
     }
     if resources::backend::find_service(&clients.ecs, &ctx.names)
         .await?

@@ -9,7 +9,7 @@ use std::fmt::Display;
 use anyhow::{Context, Result};
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
-use vikunja_core::tags::{self, Tier};
+use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, Names, SdkContext};
 
 use crate::deploy::stack_name;
@@ -365,59 +365,19 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
 async fn data(aws: &Aws, names: &Names) -> Result<Data> {
     let rds = aws_sdk_rds::Client::new(&aws.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
-    let group_name = names.db_subnet_group();
-    let group = absent_if(
-        rds.describe_db_subnet_groups()
-            .db_subnet_group_name(&group_name)
-            .send()
-            .await,
-        |e| e.is_db_subnet_group_not_found_fault(),
-        format!("find DB subnet group {group_name}"),
-    )?;
-    let subnet_group = group.and_then(|g| {
-        g.db_subnet_groups().first().map(|g| {
-            let mut subnets: Vec<String> = g
-                .subnets()
-                .iter()
-                .filter_map(|s| s.subnet_identifier().map(str::to_string))
-                .collect();
-            subnets.sort();
-            subnets
-        })
-    });
-    let secret_name = names.service_secret();
-    let service_secret = absent_if(
-        secrets
-            .describe_secret()
-            .secret_id(&secret_name)
-            .send()
-            .await,
-        |e| e.is_resource_not_found_exception(),
-        format!("find secret {secret_name}"),
-    )?
-    .map(|s| Secret {
-        arn: s.arn().unwrap_or_default().to_string(),
-        scheduled_for_deletion: s.deleted_date().is_some(),
-    });
-    let id = names.db_instance();
-    let instances = absent_if(
-        rds.describe_db_instances()
-            .db_instance_identifier(&id)
-            .send()
-            .await,
-        |e| e.is_db_instance_not_found_fault(),
-        format!("find database {id}"),
-    )?;
-    let database = instances
-        .as_ref()
-        .and_then(|out| out.db_instances().first())
+    let subnet_group = resources::data::find_db_subnet_group(&rds, names)
+        .await?
+        .map(|g| resources::data::subnets_of(&g));
+    let service_secret = resources::data::find_service_secret(&secrets, names)
+        .await?
+        .map(|s| Secret {
+            arn: s.arn().unwrap_or_default().to_string(),
+            scheduled_for_deletion: s.deleted_date().is_some(),
+        });
+    let database = resources::data::find_db_instance(&rds, names)
+        .await?
         .map(|db| Database {
-            ours: tags::belongs_to(
-                db.tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?, t.value()?))),
-                names.stack(),
-            ),
+            ours: resources::data::db_is_ours(&db, names.stack()),
             engine: db.engine().unwrap_or_default().to_string(),
             class: db.db_instance_class().unwrap_or_default().to_string(),
             storage: db.allocated_storage().unwrap_or_default(),
@@ -532,101 +492,62 @@ async fn find_distribution(
     cloudfront: &aws_sdk_cloudfront::Client,
     names: &Names,
 ) -> Result<Option<Distribution>> {
-    let mut marker: Option<String> = None;
-    loop {
-        let page = sdk(
-            cloudfront
-                .list_distributions()
-                .set_marker(marker.clone())
-                .send()
-                .await,
-            "list distributions",
-        )?;
-        let Some(list) = page.distribution_list() else {
-            return Ok(None);
-        };
-        for summary in list.items() {
-            if summary.comment() != names.distribution_comment() {
-                continue;
-            }
-            let tags = sdk(
-                cloudfront
-                    .list_tags_for_resource()
-                    .resource(summary.arn())
-                    .send()
-                    .await,
-                format!("read tags of distribution {}", summary.id()),
-            )?;
-            let ours = tags::belongs_to(
-                tags.tags()
-                    .map(|t| t.items())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|t| (t.key(), t.value().unwrap_or_default())),
-                names.stack(),
-            );
-            if !ours {
-                continue;
-            }
-            let config = sdk(
-                cloudfront
-                    .get_distribution_config()
-                    .id(summary.id())
-                    .send()
-                    .await,
-                format!("read distribution {}", summary.id()),
-            )?;
-            let config = config.distribution_config();
-            let origins = config
-                .and_then(|c| c.origins())
-                .map(|o| o.items())
-                .unwrap_or_default()
-                .iter()
-                .map(|o| {
-                    (
-                        o.id().to_string(),
-                        (
-                            o.domain_name().to_string(),
-                            o.origin_access_control_id().unwrap_or_default().to_string(),
-                        ),
-                    )
-                })
-                .collect();
-            let default_functions = config
-                .and_then(|c| c.default_cache_behavior())
-                .and_then(|b| b.function_associations())
-                .map(|f| f.items())
-                .unwrap_or_default()
-                .iter()
-                .filter(|f| f.event_type().as_str() == "viewer-request")
-                .map(|f| f.function_arn().to_string())
-                .collect();
-            let behaviours = config
-                .and_then(|c| c.cache_behaviors())
-                .map(|b| b.items())
-                .unwrap_or_default()
-                .iter()
-                .map(|b| {
-                    (
-                        b.path_pattern().to_string(),
-                        b.target_origin_id().to_string(),
-                    )
-                })
-                .collect();
-            return Ok(Some(Distribution {
-                id: summary.id().to_string(),
-                arn: summary.arn().to_string(),
-                domain_name: summary.domain_name().to_string(),
-                origins,
-                default_functions,
-                behaviours,
-            }));
-        }
-        match list.next_marker() {
-            Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-            _ => return Ok(None),
-        }
-    }
+    let Some(summary) = resources::frontend::find_distribution(cloudfront, names).await? else {
+        return Ok(None);
+    };
+    let config = sdk(
+        cloudfront
+            .get_distribution_config()
+            .id(summary.id())
+            .send()
+            .await,
+        format!("read distribution {}", summary.id()),
+    )?;
+    let config = config.distribution_config();
+    let origins = config
+        .and_then(|c| c.origins())
+        .map(|o| o.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|o| {
+            (
+                o.id().to_string(),
+                (
+                    o.domain_name().to_string(),
+                    o.origin_access_control_id().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let default_functions = config
+        .and_then(|c| c.default_cache_behavior())
+        .and_then(|b| b.function_associations())
+        .map(|f| f.items())
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.event_type().as_str() == "viewer-request")
+        .map(|f| f.function_arn().to_string())
+        .collect();
+    let behaviours = config
+        .and_then(|c| c.cache_behaviors())
+        .map(|b| b.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            (
+                b.path_pattern().to_string(),
+                b.target_origin_id().to_string(),
+            )
+        })
+        .collect();
+    Ok(Some(Distribution {
+        id: summary.id().to_string(),
+        arn: summary.arn().to_string(),
+        domain_name: summary.domain_name().to_string(),
+        origins,
+        default_functions,
+        behaviours,
+    }))
 }
 
 /// A bucket as the frontend function leaves it; `None` when there is no bucket by that name.
