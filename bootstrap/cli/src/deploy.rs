@@ -550,7 +550,7 @@ fn stack_parameters(aws: &Aws, stack: &str, bucket: &str) -> Vec<Parameter> {
 
 /// The stack by name or id, or None when there is none (a deleted stack by id is returned
 /// with DELETE_COMPLETE).
-async fn describe_stack(aws: &Aws, name_or_id: &str) -> Result<Option<Stack>> {
+pub async fn describe_stack(aws: &Aws, name_or_id: &str) -> Result<Option<Stack>> {
     match aws
         .cloudformation()
         .describe_stacks()

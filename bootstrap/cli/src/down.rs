@@ -119,39 +119,23 @@ pub async fn down(
 /// bootstrap stack, ever, and no inventory — is an error, and nothing is deleted.
 pub async fn teardown_state_machine(aws: &Aws, stack: &str) -> Result<Option<String>> {
     let name = stack_name(stack);
-    let described = aws
-        .cloudformation()
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await;
-    let described = match described {
-        Ok(described) => described,
-        Err(e)
-            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
-        {
-            if has_inventory(aws, stack).await? {
-                bail!(
+    let Some(described) = crate::deploy::describe_stack(aws, &name).await? else {
+        if has_inventory(aws, stack).await? {
+            bail!(
                     "stack {stack} has an inventory but no bootstrap stack {name}, which runs teardown: run `vikunja-aws bootstrap --stack {stack}`, then `down` again"
                 );
-            }
-            if was_deleted(aws, &name).await? {
-                return Ok(None);
-            }
-            bail!(
+        }
+        if was_deleted(aws, &name).await? {
+            return Ok(None);
+        }
+        bail!(
                 "unknown stack {stack}: there is no bootstrap stack {name} and no inventory under /vikunja/{stack}; nothing was deleted"
             );
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
     };
     described
-        .stacks()
-        .first()
-        .and_then(|s| {
-            s.outputs()
-                .iter()
-                .find(|o| o.output_key() == Some("TeardownStateMachineArn"))
-        })
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("TeardownStateMachineArn"))
         .and_then(|o| o.output_value())
         .map(|arn| Some(arn.to_string()))
         .with_context(|| {

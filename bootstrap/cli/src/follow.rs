@@ -44,21 +44,13 @@ pub fn load_settings(stack: &str, file: Option<&Path>, target: Target) -> Result
 
 pub async fn state_machine_arn(aws: &Aws, stack: &str, output_key: &str) -> Result<String> {
     let name = stack_name(stack);
-    let described = aws
-        .cloudformation()
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await
+    let described = crate::deploy::describe_stack(aws, &name)
+        .await?
         .with_context(|| format!("stack {name} not found: run `vikunja-aws bootstrap` first"))?;
     described
-        .stacks()
-        .first()
-        .and_then(|s| {
-            s.outputs()
-                .iter()
-                .find(|o| o.output_key() == Some(output_key))
-        })
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some(output_key))
         .and_then(|o| o.output_value())
         .map(str::to_string)
         .with_context(|| {

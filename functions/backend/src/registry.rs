@@ -13,21 +13,7 @@ pub struct Repository {
 
 pub async fn ensure_repository(ecr: &aws_sdk_ecr::Client, names: &Names) -> Result<Repository> {
     let name = names.repository();
-    let found = match ecr
-        .describe_repositories()
-        .repository_names(&name)
-        .send()
-        .await
-    {
-        Ok(out) => out.repositories().first().cloned(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_repository_not_found_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(e).context(format!("find repository {name}")),
-    };
+    let found = resources::backend::find_repository(ecr, &name).await?;
     let repository = match found {
         Some(repository) => repository,
         None => {

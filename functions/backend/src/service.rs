@@ -18,17 +18,9 @@ fn ecs_tags(stack: &str) -> Vec<aws_sdk_ecs::types::Tag> {
 
 pub async fn ensure_cluster(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<String> {
     let name = names.cluster();
-    let found = ecs
-        .describe_clusters()
-        .clusters(&name)
-        .send()
-        .await
-        .context(format!("find cluster {name}"))?;
-    if found
-        .clusters()
-        .iter()
-        .any(|c| c.status() == Some("ACTIVE"))
-    {
+    // A cluster only hosts: an active one by the stack's name is used, tagged or not.
+    let found = resources::backend::find_cluster(ecs, names).await?;
+    if found.is_some_and(|c| c.status() == Some("ACTIVE")) {
         return Ok(name);
     }
     ecs.create_cluster()

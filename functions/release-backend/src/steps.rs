@@ -115,21 +115,14 @@ pub async fn prepare(
 }
 
 async fn repository_uri(clients: &Clients, repository: &str) -> Result<String> {
-    let found = clients
-        .ecr
-        .describe_repositories()
-        .repository_names(repository)
-        .send()
-        .await
-        .context(format!(
-            "find repository {repository} (was the stack provisioned?)"
-        ))?;
-    found
-        .repositories()
-        .first()
-        .and_then(|r| r.repository_uri())
-        .map(str::to_string)
-        .ok_or_else(|| Error::conflict(format!("repository {repository} has no URI")))
+    resources::backend::find_repository(&clients.ecr, repository)
+        .await?
+        .and_then(|r| r.repository_uri().map(str::to_string))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "repository {repository} not found (was the stack provisioned?)"
+            ))
+        })
 }
 
 async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Result<()> {

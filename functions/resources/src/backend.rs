@@ -1,7 +1,7 @@
 //! Backend: the ECS service — the one finder of it, and the rules every verb reads it by
 //! (which revision is live, whether it is the stack's).
 
-use aws_sdk_ecs::types::{Service, ServiceField};
+use aws_sdk_ecs::types::{Cluster, ClusterField, Service, ServiceField};
 use vikunja_core::{tags, Names, Result, SdkContext};
 
 /// The stack's service in the stack's cluster, unless it is gone (INACTIVE: ECS remembers
@@ -25,6 +25,34 @@ pub async fn find_service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Op
         .iter()
         .find(|s| s.status() != Some("INACTIVE"))
         .cloned())
+}
+
+/// The stack's cluster, unless it is gone (INACTIVE), with its tags.
+pub async fn find_cluster(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Option<Cluster>> {
+    let name = names.cluster();
+    let described = ecs
+        .describe_clusters()
+        .clusters(&name)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .context(format!("find cluster {name}"))?;
+    Ok(described
+        .clusters()
+        .iter()
+        .find(|c| c.status() != Some("INACTIVE"))
+        .cloned())
+}
+
+/// Whether the cluster carries the stack's tag.
+pub fn cluster_is_ours(cluster: &Cluster, stack: &str) -> bool {
+    tags::belongs_to(
+        cluster
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?))),
+        stack,
+    )
 }
 
 /// Whether the service serves (ACTIVE), rather than being deleted (DRAINING).
@@ -52,4 +80,42 @@ pub fn live_task_definition(service: &Service) -> Option<&str> {
         .find(|t| t.status() == Some("PRIMARY"))
         .and_then(|t| t.task_definition())
         .or(service.task_definition())
+}
+
+/// A repository by name (the stack's, or the one an ECR event names).
+#[cfg(feature = "registry")]
+pub async fn find_repository(
+    ecr: &aws_sdk_ecr::Client,
+    name: &str,
+) -> Result<Option<aws_sdk_ecr::types::Repository>> {
+    let described = ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await;
+    let described =
+        crate::found::absent_if_not_found(described.context(format!("find repository {name}")))?;
+    Ok(described.and_then(|d| d.repositories().first().cloned()))
+}
+
+/// The stack's log group: the one of exactly its name among those with it as a prefix,
+/// on every page.
+#[cfg(feature = "logs")]
+pub async fn find_log_group(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    names: &Names,
+) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>> {
+    let name = names.log_group();
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("find log group {name}"))?;
+    Ok(groups
+        .into_iter()
+        .find(|g| g.log_group_name() == Some(name.as_str())))
 }

@@ -3,9 +3,7 @@
 //! images, and the log group unless kept.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use aws_sdk_ecs::types::{
-    ClusterField, DeploymentControllerType, TaskDefinitionField, TaskDefinitionStatus,
-};
+use aws_sdk_ecs::types::{DeploymentControllerType, TaskDefinitionField, TaskDefinitionStatus};
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::{ErrorClass, Result, SdkContext};
 
@@ -45,7 +43,7 @@ pub struct Repository {
 
 pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let cluster = ctx.names.cluster();
-    let cluster_ours = find_cluster(clients, ctx, &cluster).await?;
+    let cluster_ours = find_cluster(clients, ctx).await?;
     let service = find_service(clients, ctx).await?;
     let foreign_services = if cluster_ours {
         foreign_services(clients, &cluster, &ctx.names.service()).await?
@@ -71,19 +69,9 @@ fn ecs_tags(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &st
     tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
 }
 
-async fn find_cluster(clients: &Clients, ctx: &Ctx, cluster: &str) -> Result<bool> {
-    let described = clients
-        .ecs
-        .describe_clusters()
-        .clusters(cluster)
-        .include(ClusterField::Tags)
-        .send()
-        .await
-        .context(format!("find cluster {cluster}"))?;
-    Ok(described
-        .clusters()
-        .iter()
-        .any(|c| c.status() != Some("INACTIVE") && ctx.owns(ecs_tags(c.tags()))))
+async fn find_cluster(clients: &Clients, ctx: &Ctx) -> Result<bool> {
+    let found = resources::backend::find_cluster(&clients.ecs, &ctx.names).await?;
+    Ok(found.is_some_and(|c| resources::backend::cluster_is_ours(&c, ctx.stack())))
 }
 
 async fn find_service(clients: &Clients, ctx: &Ctx) -> Result<Option<Service>> {
@@ -200,27 +188,8 @@ pub fn family_of(arn: &str) -> Option<&str> {
 
 async fn find_repository(clients: &Clients, ctx: &Ctx) -> Result<Option<Repository>> {
     let name = ctx.names.repository();
-    let described = match clients
-        .ecr
-        .describe_repositories()
-        .repository_names(&name)
-        .send()
-        .await
-    {
-        Ok(described) => described,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_repository_not_found_exception()) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(e).context(format!("find repository {name}")),
-    };
-    let Some(arn) = described
-        .repositories()
-        .first()
-        .and_then(|r| r.repository_arn())
-    else {
+    let found = resources::backend::find_repository(&clients.ecr, &name).await?;
+    let Some(arn) = found.as_ref().and_then(|r| r.repository_arn()) else {
         return Ok(None);
     };
     let tags = clients
@@ -255,17 +224,9 @@ async fn find_repository(clients: &Clients, ctx: &Ctx) -> Result<Option<Reposito
 
 async fn find_log_group(clients: &Clients, ctx: &Ctx) -> Result<Option<String>> {
     let name = ctx.names.log_group();
-    let described = clients
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&name)
-        .send()
-        .await
-        .context(format!("find log group {name}"))?;
-    if !described
-        .log_groups()
-        .iter()
-        .any(|g| g.log_group_name() == Some(name.as_str()))
+    if resources::backend::find_log_group(&clients.logs, &ctx.names)
+        .await?
+        .is_none()
     {
         return Ok(None);
     }

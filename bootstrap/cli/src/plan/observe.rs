@@ -297,22 +297,7 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
 
 async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack>> {
     let name = stack_name(stack);
-    let described = aws
-        .cloudformation()
-        .describe_stacks()
-        .stack_name(&name)
-        .send()
-        .await;
-    let described = match described {
-        Ok(out) => out,
-        Err(e)
-            if vikunja_core::error::Classify::class(&e) == vikunja_core::ErrorClass::NotFound =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
-    };
-    let Some(found) = described.stacks().first() else {
+    let Some(found) = crate::deploy::describe_stack(aws, &name).await? else {
         return Ok(None);
     };
     let status = found
@@ -664,44 +649,18 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
     let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
     let mut seen = Backend::default();
 
-    let repository = names.repository();
-    seen.repository = absent_if(
-        ecr.describe_repositories()
-            .repository_names(&repository)
-            .send()
-            .await,
-        |e| e.is_repository_not_found_exception(),
-        format!("find repository {repository}"),
-    )?
-    .and_then(|o| {
-        o.repositories()
-            .first()
-            .map(|r| r.repository_uri().unwrap_or_default().to_string())
-    });
+    seen.repository = resources::backend::find_repository(&ecr, &names.repository())
+        .await?
+        .map(|r| r.repository_uri().unwrap_or_default().to_string());
 
-    let log_group = names.log_group();
-    let groups = sdk(
-        logs.describe_log_groups()
-            .log_group_name_prefix(&log_group)
-            .send()
-            .await,
-        format!("find log group {log_group}"),
-    )?;
-    seen.log_group = groups
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(log_group.as_str()))
+    seen.log_group = resources::backend::find_log_group(&logs, names)
+        .await?
         .map(|g| g.retention_in_days());
 
     let cluster = names.cluster();
-    let clusters = sdk(
-        ecs.describe_clusters().clusters(&cluster).send().await,
-        format!("find cluster {cluster}"),
-    )?;
-    seen.cluster_active = clusters
-        .clusters()
-        .iter()
-        .any(|c| c.status() == Some("ACTIVE"));
+    seen.cluster_active = resources::backend::find_cluster(&ecs, names)
+        .await?
+        .is_some_and(|c| c.status() == Some("ACTIVE"));
     if seen.cluster_active {
         let service = resources::backend::find_service(&ecs, names).await?;
         seen.service = service
