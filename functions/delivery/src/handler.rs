@@ -44,23 +44,10 @@ pub async fn handle(
     let alarms = alarms::ensure_unhealthy_host_alarms(&clients.cloudwatch, &names, lb).await?;
     let application = ensure_application(&clients.codedeploy, &names).await?;
     let group = names.deployment_group();
-    let exists = match clients
-        .codedeploy
-        .get_deployment_group()
-        .application_name(&application)
-        .deployment_group_name(&group)
-        .send()
-        .await
-    {
-        Ok(_) => true,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_deployment_group_does_not_exist_exception()) =>
-        {
-            false
-        }
-        Err(e) => return Err(e).context(format!("find deployment group {group}")),
-    };
+    let exists =
+        resources::delivery::find_deployment_group(&clients.codedeploy, &application, &group)
+            .await?
+            .is_some();
     if !exists {
         deployment_group_request(
             clients.codedeploy.create_deployment_group(),
@@ -94,17 +81,11 @@ async fn ensure_application(
     names: &Names,
 ) -> Result<String> {
     let name = names.codedeploy_application();
-    match codedeploy
-        .get_application()
-        .application_name(&name)
-        .send()
-        .await
+    if resources::delivery::find_application(codedeploy, names)
+        .await?
+        .is_some()
     {
-        Ok(_) => return Ok(name),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_application_does_not_exist_exception()) => {}
-        Err(e) => return Err(e).context(format!("find CodeDeploy application {name}")),
+        return Ok(name);
     }
     let tag_list = tags::standard(names.stack(), Tier::Delivery)
         .into_iter()

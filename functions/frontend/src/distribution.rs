@@ -83,31 +83,21 @@ fn missing(what: &str) -> Error {
 pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<String> {
     let name = names.spa_function();
     for stage in [FunctionStage::Live, FunctionStage::Development] {
-        match cloudfront
-            .describe_function()
-            .name(&name)
-            .stage(stage.clone())
-            .send()
-            .await
+        if let Some(found) =
+            resources::frontend::find_spa_function(cloudfront, names, stage.clone()).await?
         {
-            Ok(found) => {
-                let metadata = found
-                    .function_summary()
-                    .and_then(|s| s.function_metadata())
-                    .ok_or_else(|| missing("the function summary"))?;
-                let arn = metadata.function_arn().to_string();
-                if metadata.stage() == Some(&FunctionStage::Live) {
-                    return Ok(arn);
-                }
-                if stage == FunctionStage::Development {
-                    publish(cloudfront, &name, found.e_tag()).await?;
-                    return Ok(arn);
-                }
+            let metadata = found
+                .function_summary()
+                .and_then(|s| s.function_metadata())
+                .ok_or_else(|| missing("the function summary"))?;
+            let arn = metadata.function_arn().to_string();
+            if metadata.stage() == Some(&FunctionStage::Live) {
+                return Ok(arn);
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_function_exists()) => {}
-            Err(e) => return Err(e).context(format!("find CloudFront function {name}")),
+            if stage == FunctionStage::Development {
+                publish(cloudfront, &name, found.e_tag()).await?;
+                return Ok(arn);
+            }
         }
     }
     let config = built(

@@ -48,17 +48,16 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
         ))
     })?;
 
-    let group_info = clients
-        .codedeploy
-        .get_deployment_group()
-        .application_name(application)
-        .deployment_group_name(group)
-        .send()
-        .await
-        .context(format!("get deployment group {group}"))?;
+    let group_info =
+        resources::delivery::find_deployment_group(&clients.codedeploy, application, group)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "deployment group {group} of {application} does not exist"
+                ))
+            })?;
     let test_listener = group_info
-        .deployment_group_info()
-        .and_then(|g| g.load_balancer_info())
+        .load_balancer_info()
         .and_then(|lb| lb.target_group_pair_info_list().first())
         .and_then(|pair| pair.test_traffic_route())
         .and_then(|route| route.listener_arns().first())

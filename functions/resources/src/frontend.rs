@@ -100,6 +100,23 @@ pub async fn find_distribution(
     Ok(None)
 }
 
+/// The stack's SPA-fallback CloudFront Function at one stage (`DescribeFunction` reads the
+/// DEVELOPMENT stage unless asked). CloudFront Functions carry no tags: the name finds it.
+pub async fn find_spa_function(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    names: &Names,
+    stage: aws_sdk_cloudfront::types::FunctionStage,
+) -> Result<Option<aws_sdk_cloudfront::operation::describe_function::DescribeFunctionOutput>> {
+    let name = names.spa_function();
+    let found = cloudfront
+        .describe_function()
+        .name(&name)
+        .stage(stage)
+        .send()
+        .await;
+    crate::found::absent_if_not_found(found.context(format!("find CloudFront function {name}")))
+}
+
 impl Identified for OriginAccessControlSummary {
     fn id(&self) -> &str {
         OriginAccessControlSummary::id(self)

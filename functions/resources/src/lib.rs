@@ -9,6 +9,8 @@
 //! No `lambda_runtime` here: the same code runs in Lambda, in the CLI and in tests.
 
 pub mod data;
+#[cfg(feature = "delivery")]
+pub mod delivery;
 pub mod found;
 pub mod plan;
 

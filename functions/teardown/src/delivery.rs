@@ -27,21 +27,11 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
         ..Found::default()
     };
     let name = ctx.names.codedeploy_application();
-    match clients
-        .codedeploy
-        .get_application()
-        .application_name(&name)
-        .send()
-        .await
+    if resources::delivery::find_application(&clients.codedeploy, &ctx.names)
+        .await?
+        .is_none()
     {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_application_does_not_exist_exception()) =>
-        {
-            return Ok(found)
-        }
-        Err(e) => return Err(e).context(format!("find CodeDeploy application {name}")),
+        return Ok(found);
     }
     let arn = ctx.arn("codedeploy", &format!("application:{name}"));
     let tags = clients

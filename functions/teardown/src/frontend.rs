@@ -273,19 +273,17 @@ async fn find_functions(
     found: &mut Found,
 ) -> Result<()> {
     let name = ctx.names.spa_function();
-    match clients.cloudfront.describe_function().name(&name).send().await {
-        Ok(_) if evidence.functions.contains(&name) => found.functions.push(name),
-        Ok(_) => found.not_ours.push(Kept {
+    let stage = aws_sdk_cloudfront::types::FunctionStage::Development;
+    match resources::frontend::find_spa_function(&clients.cloudfront, &ctx.names, stage).await? {
+        Some(_) if evidence.functions.contains(&name) => found.functions.push(name),
+        Some(_) => found.not_ours.push(Kept {
             kind: "cloudfront function".into(),
             id: name.clone(),
             reason: format!(
                 "CloudFront Functions carry no tags and neither the inventory nor the stack's distribution names this one; if it is this stack's, delete it: aws cloudfront delete-function --name {name}"
             ),
         }),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_function_exists()) => {}
-        Err(e) => return Err(e).context(format!("find CloudFront function {name}")),
+        None => {}
     }
     Ok(())
 }

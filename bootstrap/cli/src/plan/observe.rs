@@ -415,16 +415,8 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
     }
 
     let function = names.spa_function();
-    let live = absent_if(
-        cloudfront
-            .describe_function()
-            .name(&function)
-            .stage(FunctionStage::Live)
-            .send()
-            .await,
-        |e| e.is_no_such_function_exists(),
-        format!("find CloudFront function {function}"),
-    )?;
+    let live =
+        resources::frontend::find_spa_function(&cloudfront, names, FunctionStage::Live).await?;
     seen.function = match live {
         Some(described) => {
             let code = sdk(
@@ -444,21 +436,15 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
                     .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()),
             })
         }
-        None => absent_if(
-            cloudfront
-                .describe_function()
-                .name(&function)
-                .stage(FunctionStage::Development)
-                .send()
-                .await,
-            |e| e.is_no_such_function_exists(),
-            format!("find CloudFront function {function}"),
-        )?
-        .map(|described| Function {
-            arn: function_arn(described.function_summary()),
-            live: false,
-            code: None,
-        }),
+        None => {
+            resources::frontend::find_spa_function(&cloudfront, names, FunctionStage::Development)
+                .await?
+                .map(|described| Function {
+                    arn: function_arn(described.function_summary()),
+                    live: false,
+                    code: None,
+                })
+        }
     };
 
     seen.distribution = find_distribution(&cloudfront, names).await?;
@@ -841,81 +827,63 @@ async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
         }
     }
     let application = names.codedeploy_application();
-    seen.application = absent_if(
-        codedeploy
-            .get_application()
-            .application_name(&application)
-            .send()
-            .await,
-        |e| e.is_application_does_not_exist_exception(),
-        format!("find CodeDeploy application {application}"),
-    )?
-    .is_some();
+    seen.application = resources::delivery::find_application(&codedeploy, names)
+        .await?
+        .is_some();
     if seen.application {
         let group = names.deployment_group();
-        let found = absent_if(
-            codedeploy
-                .get_deployment_group()
-                .application_name(&application)
-                .deployment_group_name(&group)
-                .send()
-                .await,
-            |e| e.is_deployment_group_does_not_exist_exception(),
-            format!("find deployment group {group}"),
-        )?;
-        seen.deployment_group = found
-            .as_ref()
-            .and_then(|o| o.deployment_group_info())
-            .map(|g| {
-                let pair = g
-                    .load_balancer_info()
-                    .and_then(|l| l.target_group_pair_info_list().first());
-                let listeners = |route: Option<&aws_sdk_codedeploy::types::TrafficRoute>| {
-                    route
-                        .map(|r| r.listener_arns().to_vec())
-                        .unwrap_or_default()
-                };
-                DeploymentGroup {
-                    termination_wait_minutes: g
-                        .blue_green_deployment_configuration()
-                        .and_then(|b| b.terminate_blue_instances_on_deployment_success())
-                        .map(|t| t.termination_wait_time_in_minutes()),
-                    deployment_config: g.deployment_config_name().unwrap_or_default().to_string(),
-                    target_groups: pair
-                        .map(|p| {
-                            p.target_groups()
-                                .iter()
-                                .filter_map(|t| t.name().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    prod_listeners: listeners(pair.and_then(|p| p.prod_traffic_route())),
-                    test_listeners: listeners(pair.and_then(|p| p.test_traffic_route())),
-                    services: g
-                        .ecs_services()
-                        .iter()
-                        .map(|s| {
-                            (
-                                s.cluster_name().unwrap_or_default().to_string(),
-                                s.service_name().unwrap_or_default().to_string(),
-                            )
-                        })
-                        .collect(),
-                    service_role: g.service_role_arn().unwrap_or_default().to_string(),
-                    rollback_enabled: g.auto_rollback_configuration().is_some_and(|r| r.enabled()),
-                    rollback_events: {
-                        let mut events: Vec<String> = g
-                            .auto_rollback_configuration()
-                            .map(|r| r.events())
-                            .unwrap_or_default()
+        let found =
+            resources::delivery::find_deployment_group(&codedeploy, &application, &group).await?;
+        seen.deployment_group = found.as_ref().map(|g| {
+            let pair = g
+                .load_balancer_info()
+                .and_then(|l| l.target_group_pair_info_list().first());
+            let listeners = |route: Option<&aws_sdk_codedeploy::types::TrafficRoute>| {
+                route
+                    .map(|r| r.listener_arns().to_vec())
+                    .unwrap_or_default()
+            };
+            DeploymentGroup {
+                termination_wait_minutes: g
+                    .blue_green_deployment_configuration()
+                    .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+                    .map(|t| t.termination_wait_time_in_minutes()),
+                deployment_config: g.deployment_config_name().unwrap_or_default().to_string(),
+                target_groups: pair
+                    .map(|p| {
+                        p.target_groups()
                             .iter()
-                            .map(|e| e.as_str().to_string())
-                            .collect();
-                        events.sort();
-                        events
-                    },
-                }
-            });
+                            .filter_map(|t| t.name().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                prod_listeners: listeners(pair.and_then(|p| p.prod_traffic_route())),
+                test_listeners: listeners(pair.and_then(|p| p.test_traffic_route())),
+                services: g
+                    .ecs_services()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.cluster_name().unwrap_or_default().to_string(),
+                            s.service_name().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+                service_role: g.service_role_arn().unwrap_or_default().to_string(),
+                rollback_enabled: g.auto_rollback_configuration().is_some_and(|r| r.enabled()),
+                rollback_events: {
+                    let mut events: Vec<String> = g
+                        .auto_rollback_configuration()
+                        .map(|r| r.events())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|e| e.as_str().to_string())
+                        .collect();
+                    events.sort();
+                    events
+                },
+            }
+        });
     }
     seen.probe = probe_attachment(aws, names).await?;
     Ok(seen)
