@@ -254,21 +254,10 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
         .with_context(|| format!("delete stack {name}"))?;
     let clock = Instant::now();
     loop {
-        let status = match cfn.describe_stacks().stack_name(&name).send().await {
-            Ok(out) => out
-                .stacks()
-                .first()
-                .and_then(|s| s.stack_status())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "DELETE_COMPLETE".into()),
-            Err(e)
-                if vikunja_core::error::Classify::class(&e)
-                    == vikunja_core::ErrorClass::NotFound =>
-            {
-                "DELETE_COMPLETE".into()
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("describe stack {name}"))),
-        };
+        let status = crate::deploy::describe_stack(aws, &name)
+            .await?
+            .and_then(|s| s.stack_status().map(|s| s.as_str().to_string()))
+            .unwrap_or_else(|| "DELETE_COMPLETE".into());
         match status.as_str() {
             "DELETE_COMPLETE" => {
                 if output == Output::Text {

@@ -60,13 +60,10 @@ pub async fn ensure_service_secret(secrets: &Client, names: &Names) -> Result<St
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_exists_exception()) =>
         {
-            let found = secrets
-                .describe_secret()
-                .secret_id(&name)
-                .send()
-                .await
-                .context(format!("find secret {name}"))?;
-            Ok(found.arn().unwrap_or_default().to_string())
+            let found = resources::data::find_service_secret(secrets, names).await?;
+            Ok(found
+                .and_then(|f| f.arn().map(str::to_string))
+                .unwrap_or_default())
         }
         Err(e) => Err(e).context(format!("create secret {name}")),
     }
