@@ -165,10 +165,10 @@ pub async fn backend_status(aws: &Aws, stack: &str) -> Result<Value> {
     let names = Names::new(stack);
     let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
     let ecs = aws_sdk_ecs::Client::new(&aws.config);
-    let service = resources::backend::find_service(&ecs, &names).await?;
-    let live = match service.filter(resources::backend::is_active) {
+    let service = resources_backend::find_service(&ecs, &names).await?;
+    let live = match service.filter(resources_backend::is_active) {
         Some(service) => {
-            let task_definition = resources::backend::live_task_definition(&service)
+            let task_definition = resources_backend::live_task_definition(&service)
                 .unwrap_or_default()
                 .to_string();
             let described = ecs

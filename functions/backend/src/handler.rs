@@ -57,9 +57,9 @@ pub async fn handle(
     let cluster = service::ensure_cluster(&clients.ecs, &names).await?;
 
     let inputs = TaskInputs::new(settings, data, frontend, roles, &log_group, region)?;
-    let existing_service = resources::backend::find_service(&clients.ecs, &names).await?;
+    let existing_service = resources_backend::find_service(&clients.ecs, &names).await?;
     let (service, task_definition_arn) = match existing_service {
-        Some(found) if !resources::backend::is_ours(&found, &settings.stack) => {
+        Some(found) if !resources_backend::is_ours(&found, &settings.stack) => {
             return Err(Error::conflict(format!(
                 "service {} exists in cluster {cluster} but is not tagged {}={}: not this stack's; delete or rename it",
                 names.service(),
@@ -67,7 +67,7 @@ pub async fn handle(
                 settings.stack
             )))
         }
-        Some(found) if !resources::backend::is_active(&found) => {
+        Some(found) if !resources_backend::is_active(&found) => {
             return Err(Error::NotReady(format!(
                 "service {} is {} (being deleted): run up again once it is gone",
                 names.service(),

@@ -13,7 +13,7 @@ pub struct Repository {
 
 pub async fn ensure_repository(ecr: &aws_sdk_ecr::Client, names: &Names) -> Result<Repository> {
     let name = names.repository();
-    let found = resources::backend::find_repository(ecr, &name).await?;
+    let found = resources_backend::find_repository(ecr, &name).await?;
     let repository = match found {
         Some(repository) => repository,
         None => {

@@ -19,7 +19,7 @@ fn ecs_tags(stack: &str) -> Vec<aws_sdk_ecs::types::Tag> {
 pub async fn ensure_cluster(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<String> {
     let name = names.cluster();
     // A cluster only hosts: an active one by the stack's name is used, tagged or not.
-    let found = resources::backend::find_cluster(ecs, names).await?;
+    let found = resources_backend::find_cluster(ecs, names).await?;
     if found.is_some_and(|c| c.status() == Some("ACTIVE")) {
         return Ok(name);
     }

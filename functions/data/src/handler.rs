@@ -55,7 +55,7 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
         }
         Action::Status => {
             let previous = ProvisionState::require(&event.state.data, "data")?;
-            let instance = resources::data::find_db_instance(&clients.rds, &names)
+            let instance = resources_data::find_db_instance(&clients.rds, &names)
                 .await?
                 .ok_or_else(|| {
                     Error::conflict(format!(

@@ -18,10 +18,10 @@ pub async fn ensure_subnet_group(
     subnets: &[String],
 ) -> Result<String> {
     let name = names.db_subnet_group();
-    if let Some(group) = resources::data::find_db_subnet_group(rds, names).await? {
+    if let Some(group) = resources_data::find_db_subnet_group(rds, names).await? {
         let mut want: Vec<String> = subnets.to_vec();
         want.sort();
-        if resources::data::subnets_of(&group) != want {
+        if resources_data::subnets_of(&group) != want {
             rds.modify_db_subnet_group()
                 .db_subnet_group_name(&name)
                 .set_subnet_ids(Some(subnets.to_vec()))
@@ -54,7 +54,7 @@ pub async fn ensure_instance(
     security_group: &str,
 ) -> Result<DbInstance> {
     let id = names.db_instance();
-    if let Some(instance) = resources::data::find_db_instance(rds, names).await? {
+    if let Some(instance) = resources_data::find_db_instance(rds, names).await? {
         check_adoptable(&instance, &id, names.stack())?;
         info!(
             id,
@@ -93,7 +93,7 @@ pub async fn ensure_instance(
             if e.as_service_error()
                 .is_some_and(|s| s.is_db_instance_already_exists_fault()) =>
         {
-            let found = resources::data::find_db_instance(rds, names).await?;
+            let found = resources_data::find_db_instance(rds, names).await?;
             if let Some(instance) = &found {
                 check_adoptable(instance, &id, names.stack())?;
             }

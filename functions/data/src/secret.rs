@@ -9,7 +9,7 @@ use vikunja_core::{Error, Names, Result, SdkContext};
 
 pub async fn ensure_service_secret(secrets: &Client, names: &Names) -> Result<String> {
     let name = names.service_secret();
-    if let Some(found) = resources::data::find_service_secret(secrets, names).await? {
+    if let Some(found) = resources_data::find_service_secret(secrets, names).await? {
         let arn = found
             .arn()
             .ok_or_else(|| Error::conflict(format!("secret {name} has no ARN")))?
@@ -60,7 +60,7 @@ pub async fn ensure_service_secret(secrets: &Client, names: &Names) -> Result<St
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_exists_exception()) =>
         {
-            let found = resources::data::find_service_secret(secrets, names).await?;
+            let found = resources_data::find_service_secret(secrets, names).await?;
             Ok(found
                 .and_then(|f| f.arn().map(str::to_string))
                 .unwrap_or_default())

@@ -45,7 +45,7 @@ pub async fn handle(
     let application = ensure_application(&clients.codedeploy, &names).await?;
     let group = names.deployment_group();
     let exists =
-        resources::delivery::find_deployment_group(&clients.codedeploy, &application, &group)
+        resources_delivery::find_deployment_group(&clients.codedeploy, &application, &group)
             .await?
             .is_some();
     if !exists {
@@ -81,7 +81,7 @@ async fn ensure_application(
     names: &Names,
 ) -> Result<String> {
     let name = names.codedeploy_application();
-    if resources::delivery::find_application(codedeploy, names)
+    if resources_delivery::find_application(codedeploy, names)
         .await?
         .is_some()
     {

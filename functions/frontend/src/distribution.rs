@@ -43,10 +43,9 @@ pub struct Distribution {
 
 pub async fn ensure_origin_access_control(cloudfront: &Client, names: &Names) -> Result<String> {
     let name = names.origin_access_control();
-    let found = resources::Seen::from_matches(
-        resources::frontend::find_origin_access_controls(cloudfront, names).await?,
-    );
-    if let Some(oac) = found.at_most_one(&format!("origin access controls named {name}"))? {
+    let found = resources_frontend::find_origin_access_controls(cloudfront, names).await?;
+    let what = format!("origin access controls named {name}");
+    if let Some(oac) = resources::found::at_most_one_by(found, |o| o.id(), &what)? {
         return Ok(oac.id().to_string());
     }
     let config = built(
@@ -84,7 +83,7 @@ pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<S
     let name = names.spa_function();
     for stage in [FunctionStage::Live, FunctionStage::Development] {
         if let Some(found) =
-            resources::frontend::find_spa_function(cloudfront, names, stage.clone()).await?
+            resources_frontend::find_spa_function(cloudfront, names, stage.clone()).await?
         {
             let metadata = found
                 .function_summary()
@@ -174,9 +173,9 @@ pub async fn ensure_distribution(
     })
 }
 
-/// Our distribution carries the stack in its comment and its tags (`resources::frontend`).
+/// Our distribution carries the stack in its comment and its tags (`resources_frontend`).
 async fn find_distribution(cloudfront: &Client, names: &Names) -> Result<Option<Distribution>> {
-    let found = resources::frontend::find_distribution(cloudfront, names).await?;
+    let found = resources_frontend::find_distribution(cloudfront, names).await?;
     Ok(found.map(|summary| Distribution {
         id: summary.id().to_string(),
         arn: summary.arn().to_string(),

@@ -49,7 +49,7 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
     })?;
 
     let group_info =
-        resources::delivery::find_deployment_group(&clients.codedeploy, application, group)
+        resources_delivery::find_deployment_group(&clients.codedeploy, application, group)
             .await?
             .ok_or_else(|| {
                 Error::invalid(format!(

@@ -1,4 +1,4 @@
-//! The load-balancer step of the provision workflow: `resources::loadbalancer`, applied,
+//! The load-balancer step of the provision workflow: `resources_loadbalancer`, applied,
 //! then recorded in the inventory.
 
 use aws_sdk_elasticloadbalancingv2::Client;
@@ -13,7 +13,7 @@ pub async fn handle(
     state.settings.validate()?;
     let network = ProvisionState::require(&state.network, "network")?;
     let names = Names::new(&state.settings.stack);
-    let outputs = resources::loadbalancer::ensure(elb, &names, network).await?;
+    let outputs = resources_loadbalancer::ensure(elb, &names, network).await?;
     inventory::record(ssm, &state.settings.stack, Tier::LoadBalancer, &outputs).await?;
     Ok(outputs)
 }

@@ -1,8 +1,8 @@
 //! The network step of the provision workflow: the network tier as `vikunja-aws plan`
-//! plans it (`resources::network`), applied, then recorded in the inventory.
+//! plans it (`resources_network`), applied, then recorded in the inventory.
 
 use aws_sdk_ec2::Client;
-use resources::network::{self, Patience, Spec};
+use resources_network::{Patience, Spec};
 use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, Names, NetworkOutputs, ProvisionState, Result};
 
@@ -24,7 +24,7 @@ pub async fn ensure_network(ec2: &Client, stack: &str, cidr: &str) -> Result<Net
         .map(|r| r.to_string())
         .unwrap_or_default();
     let spec = Spec::new(Names::new(stack), cidr, &region);
-    Ok(network::ensure(ec2, &spec, Patience::default())
+    Ok(resources_network::ensure(ec2, &spec, Patience::default())
         .await?
         .outputs)
 }

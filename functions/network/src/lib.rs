@@ -2,7 +2,7 @@
 //! Fargate tasks) and isolated subnets (database, no route to the internet), an internet
 //! gateway, route tables, and the security-group chain lb → app (3456) → db (3306).
 //!
-//! What is made, found and compared lives in `resources::network`, which `plan` and
+//! What is made, found and compared lives in `resources_network`, which `plan` and
 //! teardown use too; this crate is the Lambda step around it.
 
 pub mod handler;

@@ -115,7 +115,7 @@ pub async fn prepare(
 }
 
 async fn repository_uri(clients: &Clients, repository: &str) -> Result<String> {
-    resources::backend::find_repository(&clients.ecr, repository)
+    resources_backend::find_repository(&clients.ecr, repository)
         .await?
         .and_then(|r| r.repository_uri().map(str::to_string))
         .ok_or_else(|| {
@@ -153,16 +153,16 @@ async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Resu
 /// The task definition serving production: the primary task set's (CodeDeploy swaps task
 /// sets; the service's own field may lag).
 async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String> {
-    let service = resources::backend::find_service(&clients.ecs, names)
+    let service = resources_backend::find_service(&clients.ecs, names)
         .await?
-        .filter(resources::backend::is_active)
+        .filter(resources_backend::is_active)
         .ok_or_else(|| {
             Error::invalid(format!(
                 "service {} is not active: provision the stack first",
                 names.service()
             ))
         })?;
-    resources::backend::live_task_definition(&service)
+    resources_backend::live_task_definition(&service)
         .map(str::to_string)
         .ok_or_else(|| {
             Error::conflict(format!(

@@ -63,6 +63,23 @@ impl<T: Identified> Seen<T> {
     }
 }
 
+/// At most one of `items`, or the same conflict as [`Seen::at_most_one`], for types that are
+/// not [`Identified`] (another crate's).
+pub fn at_most_one_by<T>(
+    mut items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    what: &str,
+) -> Result<Option<T>> {
+    if items.len() > 1 {
+        return Err(Error::conflict(format!(
+            "found {} {what} ({}); expected at most one: delete or untag the ones that are not this stack's",
+            items.len(),
+            items.iter().map(&id).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(items.pop())
+}
+
 /// A look-up by name whose "not found" is an answer: `None`.
 pub fn absent_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {
     match result {

@@ -6,8 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -192,12 +191,15 @@ impl HttpClient for Replay {
     }
 }
 
-/// A client of one service's SDK that talks to the script, with the retry policy
-/// `sdk_config` gives the functions (standard, 5 attempts) but no waiting between attempts.
+pub use aws_smithy_runtime_api::client::http::SharedHttpClient as SharedClient;
+
+/// `fn $name(replay: &Replay) -> $sdk::Client`: a client of one service's SDK that talks to
+/// the script, with the retry policy `sdk_config` gives the functions (standard, 5 attempts)
+/// but no waiting between attempts.
+#[macro_export]
 macro_rules! replayed_client {
-    ($(#[$attr:meta])* $name:ident, $sdk:ident) => {
-        $(#[$attr])*
-        pub fn $name(replay: &Replay) -> $sdk::Client {
+    ($name:ident, $sdk:ident) => {
+        pub fn $name(replay: &$crate::replay::Replay) -> $sdk::Client {
             use $sdk::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
             let retries = RetryConfig::standard()
                 .with_max_attempts(5)
@@ -207,26 +209,10 @@ macro_rules! replayed_client {
                 .behavior_version(BehaviorVersion::latest())
                 .region(Region::new("us-east-1"))
                 .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
-                .http_client(SharedHttpClient::new(replay.clone()))
+                .http_client($crate::replay::SharedClient::new(replay.clone()))
                 .retry_config(retries)
                 .build();
             $sdk::Client::from_conf(config)
         }
     };
 }
-
-replayed_client!(
-    #[cfg(feature = "network")]
-    ec2,
-    aws_sdk_ec2
-);
-replayed_client!(
-    #[cfg(feature = "loadbalancer")]
-    elb,
-    aws_sdk_elasticloadbalancingv2
-);
-replayed_client!(
-    #[cfg(feature = "frontend")]
-    cloudfront,
-    aws_sdk_cloudfront
-);

@@ -70,14 +70,14 @@ fn ecs_tags(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &st
 }
 
 async fn find_cluster(clients: &Clients, ctx: &Ctx) -> Result<bool> {
-    let found = resources::backend::find_cluster(&clients.ecs, &ctx.names).await?;
-    Ok(found.is_some_and(|c| resources::backend::cluster_is_ours(&c, ctx.stack())))
+    let found = resources_backend::find_cluster(&clients.ecs, &ctx.names).await?;
+    Ok(found.is_some_and(|c| resources_backend::cluster_is_ours(&c, ctx.stack())))
 }
 
 async fn find_service(clients: &Clients, ctx: &Ctx) -> Result<Option<Service>> {
-    let found = resources::backend::find_service(&clients.ecs, &ctx.names).await?;
+    let found = resources_backend::find_service(&clients.ecs, &ctx.names).await?;
     Ok(found
-        .filter(|s| resources::backend::is_ours(s, ctx.stack()))
+        .filter(|s| resources_backend::is_ours(s, ctx.stack()))
         .map(|s| Service {
             name: ctx.names.service(),
             status: s.status().unwrap_or("ACTIVE").to_string(),
@@ -188,7 +188,7 @@ pub fn family_of(arn: &str) -> Option<&str> {
 
 async fn find_repository(clients: &Clients, ctx: &Ctx) -> Result<Option<Repository>> {
     let name = ctx.names.repository();
-    let found = resources::backend::find_repository(&clients.ecr, &name).await?;
+    let found = resources_backend::find_repository(&clients.ecr, &name).await?;
     let Some(arn) = found.as_ref().and_then(|r| r.repository_arn()) else {
         return Ok(None);
     };
@@ -224,7 +224,7 @@ async fn find_repository(clients: &Clients, ctx: &Ctx) -> Result<Option<Reposito
 
 async fn find_log_group(clients: &Clients, ctx: &Ctx) -> Result<Option<String>> {
     let name = ctx.names.log_group();
-    if resources::backend::find_log_group(&clients.logs, &ctx.names)
+    if resources_backend::find_log_group(&clients.logs, &ctx.names)
         .await?
         .is_none()
     {

@@ -59,10 +59,10 @@ fn not_ours(kind: &str, id: &str, stack: &str) -> Kept {
 
 async fn find_instance(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let id = ctx.names.db_instance();
-    let Some(db) = resources::data::find_db_instance(&clients.rds, &ctx.names).await? else {
+    let Some(db) = resources_data::find_db_instance(&clients.rds, &ctx.names).await? else {
         return Ok(());
     };
-    if !resources::data::db_is_ours(&db, ctx.stack()) {
+    if !resources_data::db_is_ours(&db, ctx.stack()) {
         found.not_ours.push(not_ours("database", &id, ctx.stack()));
         return Ok(());
     }
@@ -80,7 +80,7 @@ async fn find_instance(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Resul
 
 async fn find_subnet_group(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let name = ctx.names.db_subnet_group();
-    let group = resources::data::find_db_subnet_group(&clients.rds, &ctx.names).await?;
+    let group = resources_data::find_db_subnet_group(&clients.rds, &ctx.names).await?;
     let Some(arn) = group.as_ref().and_then(|g| g.db_subnet_group_arn()) else {
         return Ok(());
     };
@@ -103,8 +103,7 @@ async fn find_subnet_group(clients: &Clients, ctx: &Ctx, found: &mut Found) -> R
 
 async fn find_service_secret(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     let name = ctx.names.service_secret();
-    let Some(described) =
-        resources::data::find_service_secret(&clients.secrets, &ctx.names).await?
+    let Some(described) = resources_data::find_service_secret(&clients.secrets, &ctx.names).await?
     else {
         return Ok(());
     };

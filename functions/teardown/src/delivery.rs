@@ -27,7 +27,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
         ..Found::default()
     };
     let name = ctx.names.codedeploy_application();
-    if resources::delivery::find_application(&clients.codedeploy, &ctx.names)
+    if resources_delivery::find_application(&clients.codedeploy, &ctx.names)
         .await?
         .is_none()
     {

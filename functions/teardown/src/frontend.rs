@@ -125,7 +125,7 @@ async fn find_distributions(
         .into_iter()
         .filter(|(id, arn)| !id.is_empty() && !arn.is_empty())
         .collect();
-    let listed = resources::frontend::find_distributions(&clients.cloudfront, &ctx.names).await?;
+    let listed = resources_frontend::find_distributions(&clients.cloudfront, &ctx.names).await?;
     candidates.extend(
         listed
             .iter()
@@ -248,7 +248,7 @@ async fn find_origin_access_controls(
 ) -> Result<()> {
     let name = ctx.names.origin_access_control();
     let named =
-        resources::frontend::find_origin_access_controls(&clients.cloudfront, &ctx.names).await?;
+        resources_frontend::find_origin_access_controls(&clients.cloudfront, &ctx.names).await?;
     for oac in &named {
         if evidence.origin_access_controls.contains(oac.id()) {
             found.origin_access_controls.push(oac.id().to_string());
@@ -274,7 +274,7 @@ async fn find_functions(
 ) -> Result<()> {
     let name = ctx.names.spa_function();
     let stage = aws_sdk_cloudfront::types::FunctionStage::Development;
-    match resources::frontend::find_spa_function(&clients.cloudfront, &ctx.names, stage).await? {
+    match resources_frontend::find_spa_function(&clients.cloudfront, &ctx.names, stage).await? {
         Some(_) if evidence.functions.contains(&name) => found.functions.push(name),
         Some(_) => found.not_ours.push(Kept {
             kind: "cloudfront function".into(),

@@ -41,10 +41,10 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let recorded: Option<LoadBalancerOutputs> =
         inventory::read_if_valid(&clients.ssm, ctx.stack(), Tier::LoadBalancer).await?;
     let name = ctx.names.load_balancer();
-    // The tier's own finders (`resources::loadbalancer`), as `up` and `plan` use them.
-    match resources::loadbalancer::find_load_balancer(elb, &ctx.names).await? {
+    // The tier's own finders (`resources_loadbalancer`), as `up` and `plan` use them.
+    match resources_loadbalancer::find_load_balancer(elb, &ctx.names).await? {
         Some(nlb) if nlb.ours => {
-            let listeners = resources::loadbalancer::find_listeners(elb, &nlb.arn).await?;
+            let listeners = resources_loadbalancer::find_listeners(elb, &nlb.arn).await?;
             found.load_balancer = Some(LoadBalancer {
                 name: name.clone(),
                 arn: nlb.arn,
@@ -65,7 +65,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     names.sort();
     names.dedup();
     for group in names.into_iter().filter(|n| !n.is_empty()) {
-        match resources::loadbalancer::find_target_group(elb, ctx.stack(), &group).await? {
+        match resources_loadbalancer::find_target_group(elb, ctx.stack(), &group).await? {
             Some(found_group) if found_group.ours => {
                 found.target_groups.push((group, found_group.arn));
             }

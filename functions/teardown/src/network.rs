@@ -74,7 +74,7 @@ pub enum Fate {
     Blocked(String, String),
 }
 
-use resources::ec2::tag_pairs as ec2_tags;
+use resources_network::ec2::tag_pairs as ec2_tags;
 
 fn in_vpcs(vpcs: &[String]) -> Filter {
     Filter::builder()
@@ -87,7 +87,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     let ec2 = &clients.ec2;
     let stack = ctx.stack();
     // The network tier's own finder: what `up` made and `plan` shows, every match of it.
-    let network = resources::network::observe(ec2, &ctx.names).await?;
+    let network = resources_network::observe(ec2, &ctx.names).await?;
     let mut found = Found {
         vpcs: network.vpcs.iter().map(|v| v.id.clone()).collect(),
         subnets: network
@@ -179,19 +179,19 @@ fn is_service_interface(description: &str) -> bool {
 /// The database, load balancer and service that live in the network, if they still exist.
 async fn find_tenants(clients: &Clients, ctx: &Ctx, found: &mut Found) -> Result<()> {
     // Each tier's own finder: what stands in the network, ours or not, keeps its part of it.
-    if resources::data::find_db_instance(&clients.rds, &ctx.names)
+    if resources_data::find_db_instance(&clients.rds, &ctx.names)
         .await?
         .is_some()
     {
         found.database = Some(ctx.names.db_instance());
     }
-    if resources::loadbalancer::find_load_balancer(&clients.elb, &ctx.names)
+    if resources_loadbalancer::find_load_balancer(&clients.elb, &ctx.names)
         .await?
         .is_some()
     {
         found.load_balancer = Some(ctx.names.load_balancer());
     }
-    if resources::backend::find_service(&clients.ecs, &ctx.names)
+    if resources_backend::find_service(&clients.ecs, &ctx.names)
         .await?
         .is_some()
     {

@@ -15,8 +15,8 @@ use vikunja_core::{inventory, Names, SdkContext};
 use crate::deploy::stack_name;
 use crate::target::Aws;
 
-pub use resources::network::{Gateway, Network, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
 pub use resources::Seen;
+pub use resources_network::{Gateway, Network, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
 
 /// Everything the plan compares, as found in the account.
 #[derive(Debug, Clone, Default)]
@@ -79,7 +79,7 @@ pub struct Database {
     pub master_secret_arn: Option<String>,
 }
 
-pub use resources::loadbalancer::{Found as LoadBalancer, Nlb, TargetGroup};
+pub use resources_loadbalancer::{Found as LoadBalancer, Nlb, TargetGroup};
 
 #[derive(Debug, Clone, Default)]
 pub struct Frontend {
@@ -335,11 +335,11 @@ async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack
     }))
 }
 
-/// The network tier's own finder (`resources::network`): what `up` and teardown find.
+/// The network tier's own finder (`resources_network`): what `up` and teardown find.
 async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String>, Network)> {
     let ec2 = aws_sdk_ec2::Client::new(&aws.config);
-    let region = resources::network::zones_and_prefix_list(&ec2).await?;
-    let found = resources::network::observe(&ec2, names).await?;
+    let region = resources_network::zones_and_prefix_list(&ec2).await?;
+    let found = resources_network::observe(&ec2, names).await?;
     Ok((
         region.zones,
         region.cloudfront_prefix_list,
@@ -350,19 +350,19 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
 async fn data(aws: &Aws, names: &Names) -> Result<Data> {
     let rds = aws_sdk_rds::Client::new(&aws.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
-    let subnet_group = resources::data::find_db_subnet_group(&rds, names)
+    let subnet_group = resources_data::find_db_subnet_group(&rds, names)
         .await?
-        .map(|g| resources::data::subnets_of(&g));
-    let service_secret = resources::data::find_service_secret(&secrets, names)
+        .map(|g| resources_data::subnets_of(&g));
+    let service_secret = resources_data::find_service_secret(&secrets, names)
         .await?
         .map(|s| Secret {
             arn: s.arn().unwrap_or_default().to_string(),
             scheduled_for_deletion: s.deleted_date().is_some(),
         });
-    let database = resources::data::find_db_instance(&rds, names)
+    let database = resources_data::find_db_instance(&rds, names)
         .await?
         .map(|db| Database {
-            ours: resources::data::db_is_ours(&db, names.stack()),
+            ours: resources_data::db_is_ours(&db, names.stack()),
             engine: db.engine().unwrap_or_default().to_string(),
             class: db.db_instance_class().unwrap_or_default().to_string(),
             storage: db.allocated_storage().unwrap_or_default(),
@@ -384,10 +384,10 @@ async fn data(aws: &Aws, names: &Names) -> Result<Data> {
     })
 }
 
-/// The load-balancer tier's own finder (`resources::loadbalancer`).
+/// The load-balancer tier's own finder (`resources_loadbalancer`).
 async fn loadbalancer(aws: &Aws, names: &Names) -> Result<LoadBalancer> {
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config);
-    Ok(resources::loadbalancer::observe(&elb, names).await?)
+    Ok(resources_loadbalancer::observe(&elb, names).await?)
 }
 
 async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
@@ -403,7 +403,7 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
         }
     }
 
-    let oacs = resources::frontend::find_origin_access_controls(&cloudfront, names).await?;
+    let oacs = resources_frontend::find_origin_access_controls(&cloudfront, names).await?;
     seen.origin_access_control_ids = oacs.iter().map(|o| o.id().to_string()).collect();
     if let [oac] = oacs.as_slice() {
         seen.origin_access_control = Some(OriginAccessControl {
@@ -416,7 +416,7 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
 
     let function = names.spa_function();
     let live =
-        resources::frontend::find_spa_function(&cloudfront, names, FunctionStage::Live).await?;
+        resources_frontend::find_spa_function(&cloudfront, names, FunctionStage::Live).await?;
     seen.function = match live {
         Some(described) => {
             let code = sdk(
@@ -437,7 +437,7 @@ async fn frontend(aws: &Aws, names: &Names) -> Result<Frontend> {
             })
         }
         None => {
-            resources::frontend::find_spa_function(&cloudfront, names, FunctionStage::Development)
+            resources_frontend::find_spa_function(&cloudfront, names, FunctionStage::Development)
                 .await?
                 .map(|described| Function {
                     arn: function_arn(described.function_summary()),
@@ -463,7 +463,7 @@ async fn find_distribution(
     cloudfront: &aws_sdk_cloudfront::Client,
     names: &Names,
 ) -> Result<Option<Distribution>> {
-    let Some(summary) = resources::frontend::find_distribution(cloudfront, names).await? else {
+    let Some(summary) = resources_frontend::find_distribution(cloudfront, names).await? else {
         return Ok(None);
     };
     let config = sdk(
@@ -635,23 +635,23 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
     let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
     let mut seen = Backend::default();
 
-    seen.repository = resources::backend::find_repository(&ecr, &names.repository())
+    seen.repository = resources_backend::find_repository(&ecr, &names.repository())
         .await?
         .map(|r| r.repository_uri().unwrap_or_default().to_string());
 
-    seen.log_group = resources::backend::find_log_group(&logs, names)
+    seen.log_group = resources_backend::find_log_group(&logs, names)
         .await?
         .map(|g| g.retention_in_days());
 
     let cluster = names.cluster();
-    seen.cluster_active = resources::backend::find_cluster(&ecs, names)
+    seen.cluster_active = resources_backend::find_cluster(&ecs, names)
         .await?
         .is_some_and(|c| c.status() == Some("ACTIVE"));
     if seen.cluster_active {
-        let service = resources::backend::find_service(&ecs, names).await?;
+        let service = resources_backend::find_service(&ecs, names).await?;
         seen.service = service
             .iter()
-            .find(|s| resources::backend::is_active(s))
+            .find(|s| resources_backend::is_active(s))
             .map(|s| {
                 let vpc = s
                     .network_configuration()
@@ -827,13 +827,13 @@ async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
         }
     }
     let application = names.codedeploy_application();
-    seen.application = resources::delivery::find_application(&codedeploy, names)
+    seen.application = resources_delivery::find_application(&codedeploy, names)
         .await?
         .is_some();
     if seen.application {
         let group = names.deployment_group();
         let found =
-            resources::delivery::find_deployment_group(&codedeploy, &application, &group).await?;
+            resources_delivery::find_deployment_group(&codedeploy, &application, &group).await?;
         seen.deployment_group = found.as_ref().map(|g| {
             let pair = g
                 .load_balancer_info()

@@ -1,7 +1,7 @@
 //! Network: the VPC, its subnets, gateway, route tables and security groups — the network
-//! tier's own diff (`resources::network`), the one `up` applies.
+//! tier's own diff (`resources_network`), the one `up` applies.
 
-use resources::network::{Region, Spec};
+use resources_network::{Region, Spec};
 
 use super::*;
 
@@ -11,7 +11,7 @@ pub(super) fn network(d: &Desired, o: &Observed) -> Vec<Item> {
         zones: o.zones.clone(),
         cloudfront_prefix_list: o.cloudfront_prefix_list.clone(),
     };
-    resources::network::diff(&spec, &region, &o.network).items
+    resources_network::diff(&spec, &region, &o.network).items
 }
 
 pub(super) fn found_subnets(d: &Desired, o: &Observed, role: &str) -> Option<Vec<String>> {

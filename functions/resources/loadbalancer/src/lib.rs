@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_elasticloadbalancingv2::Client;
 use tracing::info;
 
-use crate::found::absent_if_not_found;
+use resources::found::absent_if_not_found;
 use vikunja_core::names::{CONTAINER_PORT, PROD_PORT, TEST_PORT};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{
@@ -374,7 +374,9 @@ async fn create_listener(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::{elb, query_error, query_ok, Answer, Replay};
+    use resources::replay::{query_error, query_ok, Answer, Replay};
+
+    resources::replayed_client!(elb, aws_sdk_elasticloadbalancingv2);
 
     fn network() -> NetworkOutputs {
         NetworkOutputs {

@@ -6,7 +6,9 @@ use vikunja_core::Names;
 
 use super::diff::Op;
 use super::*;
-use crate::replay::{ec2, ec2_error, ok, Answer, Replay};
+use resources::replay::{ec2_error, ok, Answer, Replay};
+
+resources::replayed_client!(ec2, aws_sdk_ec2);
 
 const CIDR: &str = "10.42.0.0/16";
 
@@ -504,7 +506,9 @@ fn a_converged_network_plans_nothing() {
     assert!(plan.ops.is_empty(), "{:#?}", plan.ops);
     assert!(plan.stop().is_none());
     assert!(
-        plan.items.iter().all(|i| i.action == crate::Action::Keep),
+        plan.items
+            .iter()
+            .all(|i| i.action == resources::Action::Keep),
         "{:#?}",
         plan.items
     );

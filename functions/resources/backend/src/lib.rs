@@ -17,7 +17,7 @@ pub async fn find_service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Op
         .await
         .context(format!("find service {name}"));
     // No cluster, no service.
-    let Some(described) = crate::found::absent_if_not_found(described)? else {
+    let Some(described) = resources::found::absent_if_not_found(described)? else {
         return Ok(None);
     };
     Ok(described
@@ -93,8 +93,9 @@ pub async fn find_repository(
         .repository_names(name)
         .send()
         .await;
-    let described =
-        crate::found::absent_if_not_found(described.context(format!("find repository {name}")))?;
+    let described = resources::found::absent_if_not_found(
+        described.context(format!("find repository {name}")),
+    )?;
     Ok(described.and_then(|d| d.repositories().first().cloned()))
 }
 

@@ -227,7 +227,7 @@ impl Run<'_> {
                 };
                 let adopt = || async {
                     let found = observe(ec2, &self.spec.names).await?;
-                    let seen = crate::Seen::from_matches(found.vpcs);
+                    let seen = resources::Seen::from_matches(found.vpcs);
                     Ok(seen.at_most_one("VPCs of the stack")?.map(|v| v.id.clone()))
                 };
                 ids.vpc = Some(self.create_or_adopt(what, create, adopt).await?);

@@ -3,7 +3,7 @@
 use aws_sdk_codedeploy::types::{ApplicationInfo, DeploymentGroupInfo};
 use vikunja_core::{Names, Result, SdkContext};
 
-use crate::found::absent_if_not_found;
+use resources::found::absent_if_not_found;
 
 pub async fn find_application(
     codedeploy: &aws_sdk_codedeploy::Client,

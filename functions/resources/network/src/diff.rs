@@ -8,8 +8,8 @@ use vikunja_core::tags;
 use vikunja_core::Names;
 
 use super::{Network, Peer, Region, Rule, RuleSpec, SecurityGroup, Spec, CLOUDFRONT_ORIGIN_FACING};
-use crate::found::Seen;
-use crate::plan::{ambiguous, create, new, Action, Check, Difference, How, Item};
+use resources::found::Seen;
+use resources::plan::{ambiguous, create, new, Action, Check, Difference, How, Item};
 
 /// One change `up` makes to the network. Resources are named by role; ids are resolved
 /// when the operation runs (a subnet's VPC may be one an earlier operation created).
@@ -145,7 +145,7 @@ fn vpc_cidr_fix(current: &str) -> String {
     )
 }
 
-fn ids<T: crate::found::Identified>(seen: &[T]) -> Vec<&str> {
+fn ids<T: resources::found::Identified>(seen: &[T]) -> Vec<&str> {
     seen.iter().map(|t| t.id()).collect()
 }
 

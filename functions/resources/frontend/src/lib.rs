@@ -4,8 +4,6 @@
 use aws_sdk_cloudfront::types::{DistributionSummary, OriginAccessControlSummary};
 use vikunja_core::{tags, Names, Result, SdkContext};
 
-use crate::found::Identified;
-
 /// Every Origin Access Control named for the stack, however many pages the account's list
 /// takes (one page holds 100).
 pub async fn find_origin_access_controls(
@@ -114,20 +112,15 @@ pub async fn find_spa_function(
         .stage(stage)
         .send()
         .await;
-    crate::found::absent_if_not_found(found.context(format!("find CloudFront function {name}")))
-}
-
-impl Identified for OriginAccessControlSummary {
-    fn id(&self) -> &str {
-        OriginAccessControlSummary::id(self)
-    }
+    resources::found::absent_if_not_found(found.context(format!("find CloudFront function {name}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::{cloudfront, ok, Replay};
-    use crate::Seen;
+    use resources::replay::{ok, Replay};
+
+    resources::replayed_client!(cloudfront, aws_sdk_cloudfront);
 
     const LIST: &str = "GET /2020-05-31/origin-access-control";
 
@@ -174,8 +167,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.len(), 2, "teardown sees both");
-        let error = Seen::from_matches(found)
-            .at_most_one("origin access controls")
+        let error = resources::found::at_most_one_by(found, |o| o.id(), "origin access controls")
             .unwrap_err();
         assert!(error.to_string().contains("E1, E2"), "{error}");
     }

@@ -8,6 +8,7 @@
 
 mod apply;
 mod diff;
+pub mod ec2;
 mod observe;
 #[cfg(test)]
 mod tests;
@@ -22,7 +23,7 @@ use vikunja_core::names::{CONTAINER_PORT, DB_PORT, PROD_PORT, TEST_PORT};
 use vikunja_core::settings::subnet_cidr;
 use vikunja_core::{Names, Result};
 
-use crate::found::{Identified, Seen};
+use resources::found::{Identified, Seen};
 
 /// Public subnets take the first two blocks of the VPC, isolated ones start halfway.
 pub const PUBLIC_BLOCKS: [u32; 2] = [0, 1];
