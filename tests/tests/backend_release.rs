@@ -63,14 +63,11 @@ async fn deployments(h: &Harness, stack: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every answer production gave: status and body, or why there was none.
+type Answers = Arc<Mutex<Vec<Result<(u16, String), String>>>>;
+
 /// Polls production until stopped, recording every answer.
-fn watch_production(
-    address: String,
-) -> (
-    Arc<AtomicBool>,
-    Arc<Mutex<Vec<Result<(u16, String), String>>>>,
-    tokio::task::JoinHandle<()>,
-) {
+fn watch_production(address: String) -> (Arc<AtomicBool>, Answers, tokio::task::JoinHandle<()>) {
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (stop_flag, log) = (stop.clone(), seen.clone());

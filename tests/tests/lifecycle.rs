@@ -3,12 +3,12 @@
 //! names its operations, and `up` records the operations it carried out in the tier's
 //! inventory (`changes`).
 
-use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, IpRange};
+use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use serde_json::{json, Value};
 use vikunja_aws::follow;
 use vikunja_aws::plan::{self, Plan};
 use vikunja_aws::target::Target;
-use vikunja_tests::Harness;
+use vikunja_tests::{find, Harness};
 
 async fn plan_of(h: &Harness, stack: &str) -> Plan {
     let path = std::env::temp_dir().join(format!("vikunja-lifecycle-{stack}.json"));
@@ -28,8 +28,9 @@ fn planned(plan: &Plan, tier: &str) -> Vec<String> {
 
 /// The operations the last `up` recorded for the network tier.
 async fn performed(h: &Harness, stack: &str) -> Vec<String> {
-    let ssm = aws_sdk_ssm::Client::new(h.config());
-    let recorded = ssm
+    let recorded = h
+        .clients
+        .ssm
         .get_parameter()
         .name(format!("/vikunja/{stack}/network"))
         .send()
@@ -46,10 +47,6 @@ async fn performed(h: &Harness, stack: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn named(name: String) -> Filter {
-    Filter::builder().name("tag:Name").values(name).build()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -77,32 +74,10 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
     assert_eq!(performed(&h, &stack).await, Vec::<String>::new());
 
     // Drift in three places: a rule revoked, an attribute off, an egress rule added.
-    let ec2 = aws_sdk_ec2::Client::new(h.config());
-    let vpc = ec2
-        .describe_vpcs()
-        .filters(named(format!("{stack}-network-vpc")))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let group = |role: &str| {
-        let ec2 = ec2.clone();
-        let name = format!("{stack}-network-{role}");
-        async move {
-            ec2.describe_security_groups()
-                .filters(Filter::builder().name("group-name").values(name).build())
-                .send()
-                .await
-                .unwrap()
-                .security_groups()[0]
-                .group_id()
-                .unwrap()
-                .to_string()
-        }
-    };
+    let ec2 = &h.clients.ec2;
+    let vpc = find::vpc_id(ec2, &stack).await;
+    let lb = find::security_group_id(ec2, &format!("{stack}-network-lb")).await;
+    let probe = find::security_group_id(ec2, &format!("{stack}-network-probe")).await;
     let tcp = |port: i32, cidr: &str| {
         IpPermission::builder()
             .ip_protocol("tcp")
@@ -112,13 +87,13 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
             .build()
     };
     ec2.revoke_security_group_ingress()
-        .group_id(group("lb").await)
+        .group_id(&lb)
         .ip_permissions(tcp(8080, "10.42.0.0/16"))
         .send()
         .await
         .unwrap();
     ec2.authorize_security_group_egress()
-        .group_id(group("probe").await)
+        .group_id(&probe)
         .ip_permissions(tcp(443, "0.0.0.0/0"))
         .send()
         .await

@@ -154,11 +154,14 @@ pub fn container_definition(inputs: &TaskInputs) -> Result<ContainerDefinition> 
         .build())
 }
 
+/// Sorted `(name, value)` pairs.
+pub type Pairs = Vec<(String, String)>;
+
 /// A container's environment and secrets as sorted `(name, value)` pairs, the form
 /// `TaskInputs` holds them in: registered order is not meaningful.
 pub fn environment_and_secrets(
     container: &aws_sdk_ecs::types::ContainerDefinition,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> (Pairs, Pairs) {
     let mut environment: Vec<(String, String)> = container
         .environment()
         .iter()

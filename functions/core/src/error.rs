@@ -132,14 +132,6 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, aws_smithy_runtime_api::h
     }
 }
 
-/// Whether an SDK error is worth retrying: throttling, a server-side fault, or no answer.
-pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool
-where
-    R: HttpStatus,
-{
-    classify(error) == ErrorClass::Transient
-}
-
 /// The HTTP status of a raw response, so classification does not depend on one HTTP crate.
 pub trait HttpStatus {
     fn status_code(&self) -> u16;

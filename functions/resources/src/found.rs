@@ -3,18 +3,13 @@
 
 use vikunja_core::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Seen<T> {
+    #[default]
     Absent,
     Found(T),
     /// More than one match answers to the same tags and name.
     Many(Vec<T>),
-}
-
-impl<T> Default for Seen<T> {
-    fn default() -> Self {
-        Seen::Absent
-    }
 }
 
 impl<T> Seen<T> {

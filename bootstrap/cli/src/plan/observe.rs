@@ -633,15 +633,15 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
     let ecs = aws_sdk_ecs::Client::new(&aws.config);
     let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
-    let mut seen = Backend::default();
-
-    seen.repository = resources_backend::find_repository(&ecr, &names.repository())
-        .await?
-        .map(|r| r.repository_uri().unwrap_or_default().to_string());
-
-    seen.log_group = resources_backend::find_log_group(&logs, names)
-        .await?
-        .map(|g| g.retention_in_days());
+    let mut seen = Backend {
+        repository: resources_backend::find_repository(&ecr, &names.repository())
+            .await?
+            .map(|r| r.repository_uri().unwrap_or_default().to_string()),
+        log_group: resources_backend::find_log_group(&logs, names)
+            .await?
+            .map(|g| g.retention_in_days()),
+        ..Backend::default()
+    };
 
     let cluster = names.cluster();
     seen.cluster_active = resources_backend::find_cluster(&ecs, names)

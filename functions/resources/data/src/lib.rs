@@ -1,7 +1,5 @@
 //! Data: the database, its subnet group and the service secret — the one finder of each.
 
-pub use resources::data::{is_failed, FAILED_STATUSES};
-
 use aws_sdk_rds::types::{DbInstance, DbSubnetGroup};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use vikunja_core::{tags, Names, Result, SdkContext};

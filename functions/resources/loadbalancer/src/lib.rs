@@ -188,9 +188,8 @@ pub async fn ensure(
     // is adopted as it is, never re-pointed.
     let mut listeners = find_listeners(elb, &nlb.arn).await?;
     for port in [PROD_PORT, TEST_PORT] {
-        if !listeners.contains_key(&port) {
-            let arn = create_listener(elb, names, &nlb.arn, port, &arns["blue"]).await?;
-            listeners.insert(port, arn);
+        if let std::collections::btree_map::Entry::Vacant(slot) = listeners.entry(port) {
+            slot.insert(create_listener(elb, names, &nlb.arn, port, &arns["blue"]).await?);
         }
     }
     info!(load_balancer = nlb.arn, "load balancer ready");
