@@ -7,7 +7,7 @@ import io
 import zipfile
 
 BOOTSTRAP = r'''#!/usr/bin/env python3
-import json, os, sys, time, urllib.request
+import json, os, sys, time, urllib.error, urllib.parse, urllib.request
 
 API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 MODE = os.environ.get("MODE", "echo")
@@ -25,6 +25,27 @@ def version_file():
             return handle.read().strip()
     except OSError:
         return None
+
+
+def ec2_call(params):
+    """An EC2 query call signed with this environment's credentials (the signature
+    itself is not checked by moto: only the credential scope and token matter)."""
+    now = time.gmtime()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+        "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", now),
+        "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s/%s/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s"
+        % (os.environ["AWS_ACCESS_KEY_ID"], time.strftime("%Y%m%d", now), os.environ["AWS_REGION"], "0" * 64),
+    }
+    if os.environ.get("AWS_SESSION_TOKEN"):
+        headers["X-Amz-Security-Token"] = os.environ["AWS_SESSION_TOKEN"]
+    body = urllib.parse.urlencode({"Version": "2016-11-15", **params}).encode()
+    request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/", data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 if MODE == "init-fail":
@@ -52,10 +73,13 @@ while True:
         "version_file": version_file(),
         "headers": {k: v for k, v in headers.items() if k.lower().startswith("lambda-runtime-")},
         "env": {k: os.environ.get(k) for k in (
-            "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+            "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME",
             "AWS_LAMBDA_LOG_STREAM_NAME", "_HANDLER", "LAMBDA_TASK_ROOT", "GREETING", "RUST_LOG")},
     }
+    if isinstance(event, dict) and event.get("ec2"):
+        # AWS calls, one after the other, e.g. [{"Action": "CreateVpc", "CidrBlock": ...}].
+        answer["ec2_statuses"] = [ec2_call(params) for params in event["ec2"]]
     if isinstance(event, dict) and event.get("call"):
         # Re-entrant: call another function through the stack's endpoint mid-invocation.
         url = os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/" + event["call"] + "/invocations"

@@ -57,7 +57,10 @@ def test_invoke_runs_the_real_code_with_lambda_environment(lam, unique):
     assert env["GREETING"] == "hello"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == REGION
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
-    assert env["AWS_ACCESS_KEY_ID"] == "test"
+    # Lambda's temporary credentials: ASIA…, a session token; here one key per function.
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and len(env["AWS_ACCESS_KEY_ID"]) == 20
+    assert env["AWS_ACCESS_KEY_ID"] != "test"
+    assert env["AWS_SESSION_TOKEN"]
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/echo-{unique}"
@@ -134,6 +137,8 @@ def test_runtime_crash_and_init_error_answer_like_lambda(lam, unique):
     response, answer = invoke(lam, f"crash-{unique}")
     assert response["FunctionError"] == "Unhandled"
     assert answer["errorType"] == "Runtime.ExitError"
+    assert answer["errorMessage"].startswith("RequestId: ")
+    assert answer["errorMessage"].endswith("Error: Runtime exited with error: exit status 3")
 
     create_function(lam, f"noinit-{unique}", env={"MODE": "init-fail"})
     response, answer = invoke(lam, f"noinit-{unique}")

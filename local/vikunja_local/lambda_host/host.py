@@ -7,8 +7,10 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote
 
 from ..router import CallView, Reply, json_reply
@@ -25,6 +27,11 @@ _ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{1
 
 class Throttled(Exception):
     pass
+
+
+# Told when a worker begins an invocation (before the runtime gets it): the
+# fault injector's crash rules (`after_calls: 0`) kill it there.
+InvocationObserver = Callable[[Worker, Invocation], None]
 
 
 class LambdaHost:
@@ -44,6 +51,9 @@ class LambdaHost:
         self._idle: dict[str, list[Worker]] = defaultdict(list)  # function ARN -> warm, free workers
         self._busy: dict[str, set[Worker]] = defaultdict(set)
         self._current: dict[str, str] = {}  # function ARN -> fingerprint of its latest spec
+        # Session token -> its worker: tells which worker signed a call to the router.
+        self._by_token: "weakref.WeakValueDictionary[str, Worker]" = weakref.WeakValueDictionary()
+        self.invocation_observer: InvocationObserver | None = None
         self._closed = False
         threading.Thread(target=self._reap_idle_workers, name="lambda-reaper", daemon=True).start()
 
@@ -125,8 +135,9 @@ class LambdaHost:
             if len(self._busy[spec.arn]) >= self.max_workers:
                 raise Throttled(f"{spec.name}: {self.max_workers} concurrent invocations already running")
             worker = Worker(spec, task_root, self.endpoint, self.init_timeout, self.logs.write,
-                            self.stack_environment)
+                            self.stack_environment, self._invocation_starting)
             self._busy[spec.arn].add(worker)
+            self._by_token[worker.session_token] = worker
             return worker
 
     def _release(self, worker: Worker) -> None:
@@ -169,6 +180,18 @@ class LambdaHost:
             self._idle.clear()
         for worker in workers:
             worker.stop()
+
+    def worker_for_token(self, session_token: str | None) -> Worker | None:
+        """The running worker whose credentials carry this session token."""
+        if not session_token:
+            return None
+        worker = self._by_token.get(session_token)
+        return worker if worker is not None and worker.alive else None
+
+    def _invocation_starting(self, worker: Worker, invocation: Invocation) -> None:
+        observer = self.invocation_observer
+        if observer is not None:
+            observer(worker, invocation)
 
     def worker_count(self) -> int:
         with self._lock:

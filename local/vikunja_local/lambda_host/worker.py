@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import ctypes
+import hashlib
 import itertools
 import logging
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -28,13 +31,42 @@ _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner"
 PASSTHROUGH_VARIABLES = ("RUST_LOG", "RUST_BACKTRACE", "PATH", "LANG", "TZ")
 
 LogSink = Callable[[FunctionSpec, str, str], None]  # (spec, stream name, line)
+# Called as an invocation begins, before the runtime gets it (crash injection).
+InvocationStart = Callable[["Worker", Invocation], None]
+
+
+def function_access_key(function_name: str) -> str:
+    """The access key id a function's workers sign with: `ASIA` (AWS's prefix for
+    temporary credentials, as Lambda hands out for the execution role) and 16
+    base32 characters of the name's SHA-256. Unknown to moto's IAM, so moto maps it
+    to its default account, like `test`."""
+    digest = hashlib.sha256(function_name.encode()).digest()
+    return "ASIA" + base64.b32encode(digest).decode()[:16]
+
+
+def function_secret_key(function_name: str) -> str:
+    digest = hashlib.sha256(b"secret:" + function_name.encode()).digest()
+    return base64.b64encode(digest).decode()[:40]
+
+
+def crash_outcome(how: str, invocation: Invocation) -> Outcome:
+    """How Lambda reports an execution environment it killed: out of memory
+    (SIGKILL) or the function's timeout."""
+    if how == "timeout":
+        return Outcome.error(
+            "Sandbox.Timedout",
+            f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
+        )
+    return Outcome.error(
+        "Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited with error: signal: killed"
+    )
 
 
 class Worker:
     """Runs one invocation at a time, like a Lambda execution environment."""
 
     def __init__(self, spec: FunctionSpec, task_root: Path, endpoint: str, init_timeout: float, log_sink: LogSink,
-                 stack_environment: dict[str, str] | None = None):
+                 stack_environment: dict[str, str] | None = None, on_invocation_start: InvocationStart | None = None):
         self.spec = spec
         self.stack_environment = dict(stack_environment or {})
         self.number = next(_worker_numbers)
@@ -42,6 +74,13 @@ class Worker:
         self.log_stream = time.strftime("%Y/%m/%d") + f"/[{spec.version}]local{self.number:06d}"
         self.idle_since = time.monotonic()
         self.invocations = 0
+        # This environment's credentials: the function's access key, a session token
+        # of its own (how the router tells which worker made a call).
+        self.access_key = function_access_key(spec.name)
+        self.session_token = f"VIKUNJALOCAL{self.number:06d}{secrets.token_hex(24)}"
+        self.invocation: Invocation | None = None  # the one being served
+        self.aws_calls = 0  # signed calls the router saw from this worker during it
+        self._on_invocation_start = on_invocation_start
         self._log_sink = log_sink
         self._cond = threading.Condition()
         self._waiting: Invocation | None = None  # given, not yet taken by the runtime
@@ -73,9 +112,15 @@ class Worker:
         """Hand the invocation to the runtime and wait for its answer, enforcing
         the init timeout and the function's timeout."""
         self.invocations += 1
+        self.invocation, self.aws_calls = invocation, 0
         self._captured = []
         self._emit(f"START RequestId: {invocation.request_id} Version: {self.spec.version}")
         began = time.monotonic()
+        if self._on_invocation_start is not None:
+            try:
+                self._on_invocation_start(self, invocation)
+            except Exception:
+                log.exception("invocation-start hook failed for %s", self.spec.name)
         with self._cond:
             if self._init_error is not None:
                 invocation.resolve(self._init_error)
@@ -108,8 +153,19 @@ class Worker:
             f"Memory Size: {self.spec.memory_size} MB"
         )
         outcome.log_lines, self._captured = self._captured or [], None
+        self.invocation = None
         self.idle_since = time.monotonic()
         return outcome
+
+    def crash(self, how: str = "killed") -> Invocation | None:
+        """Kill the process as Lambda kills an environment that ran out of memory
+        (SIGKILL; `how="timeout"`: as at the function's timeout). The invocation it
+        serves, if any, ends with Lambda's answer for that; returns it."""
+        invocation = self.invocation
+        if invocation is not None:
+            invocation.resolve(crash_outcome(how, invocation))
+        self.stop()
+        return invocation
 
     def stop(self) -> None:
         """Stop the process and release anything waiting on it."""
@@ -192,8 +248,9 @@ class Worker:
             "_HANDLER": spec.handler or "bootstrap",
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": function_secret_key(spec.name),
+            "AWS_SESSION_TOKEN": self.session_token,
             "LAMBDA_TASK_ROOT": str(task_root),
             "LAMBDA_RUNTIME_DIR": str(task_root),
         })
@@ -238,11 +295,23 @@ class Worker:
         if not was_stopping:
             log.warning("worker %s of %s exited on its own with status %s", self.number, self.spec.name, code)
             self._runtime_api.close()
-        failure = self._init_error or Outcome.error(
-            "Runtime.ExitError", f"Runtime exited with error: exit status {code}"
-        )
         for invocation in pending:
-            invocation.resolve(failure)
+            invocation.resolve(self._init_error or Outcome.error(
+                "Runtime.ExitError",
+                f"RequestId: {invocation.request_id} Error: Runtime exited with error: {_exit_description(code)}",
+            ))
+
+
+def _exit_description(code: int) -> str:
+    """As Lambda words it (Go's ProcessState): `exit status 3`, `signal: killed`."""
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+    return "signal: " + {"SIGKILL": "killed", "SIGTERM": "terminated", "SIGSEGV": "segmentation fault",
+                         "SIGABRT": "aborted", "SIGINT": "interrupt"}.get(name, name)
 
 
 def _passthrough_names() -> list[str]:
