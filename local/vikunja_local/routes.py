@@ -11,6 +11,7 @@ from . import ecr_events
 from .cbor_rpc import CborRpcTranslator, is_rpc_v2_cbor
 from .codedeploy import CodeDeploySimulator
 from .dataplane import DataPlane
+from .faults import FaultInjector
 from .lambda_host import LambdaHost
 from .router import CallView, Reply, Router, json_reply
 from .settings import Settings
@@ -28,11 +29,14 @@ class Stack:
     lambda_host: LambdaHost
     data_plane: DataPlane
     codedeploy: CodeDeploySimulator
+    faults: FaultInjector | None = None  # the layer in front of this router
 
 
 def install(router: Router, stack: Stack) -> None:
     router.add_route("health", _is_health_check, lambda call: _health(stack))
     router.add_route("listeners", _is_listener_map, lambda call: json_reply(200, stack.data_plane.listener_map()))
+    if stack.faults is not None:
+        router.add_route("faults", FaultInjector.is_control, stack.faults.handle_control)
     router.add_route("lambda-invoke", LambdaHost.is_invoke, stack.lambda_host.handle_invoke)
     # Smithy RPC v2 CBOR (the Rust SDK's CloudWatch) → AWS JSON, back through this router.
     router.add_route("rpc-v2-cbor", is_rpc_v2_cbor, CborRpcTranslator(router).handle)

@@ -25,9 +25,11 @@ def serve(settings: Settings) -> None:
     from . import patches, routes
     from .codedeploy import CodeDeploySimulator, Timings
     from .dataplane import LISTENERS_ENV, DataPlane
+    from .faults import FaultInjector, spec_from_environment
     from .lambda_host import LambdaHost
     from .router import Router
 
+    fault_spec = spec_from_environment(settings.faults)  # a bad spec stops the start here
     patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
     lambda_host = LambdaHost(
         endpoint=settings.endpoint,
@@ -46,10 +48,13 @@ def serve(settings: Settings) -> None:
         ready_wait=settings.ready_wait_seconds,
     ))
     router = Router(DomainDispatcherApplication(create_backend_app))
-    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy))
+    # Fault injection sits in front of the router: faults "after" the call let the
+    # router, its routes and after-hooks run first.
+    faults = FaultInjector(router, lambda_host, fault_spec)
+    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, faults))
     data_plane.start()
 
-    server = make_server(settings.host, settings.port, router, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(settings.host, settings.port, faults, threaded=True, request_handler=MotoRequestHandler)
     server.daemon_threads = True
     _stop_on_signals(server)
     _write_pid_file(settings)

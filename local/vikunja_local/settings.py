@@ -67,6 +67,9 @@ class Settings:
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_READY_WAIT_SECONDS", 30.0)
     )
 
+    # Fault injection at start: the control endpoint's JSON spec (off when empty).
+    faults: str = field(default_factory=lambda: os.environ.get("VIKUNJA_LOCAL_FAULTS", ""))
+
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
