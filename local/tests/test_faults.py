@@ -727,3 +727,27 @@ def test_state_machine_lambda_tasks_are_faulted_only_on_request(stack, faults, l
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"n": 2}))["executionArn"]
     assert wait_for_execution(sfn, execution)["status"] == "SUCCEEDED"  # its Retry absorbed the fault
     assert faults.get()["counts"] == {"lambda-invoke": {"Invoke": {"error-before": 1}}}
+
+
+def test_error_after_still_emits_the_event_aws_would_send(stack, faults, key, unique):
+    """The push happened, so EventBridge gets ECR's event although the caller saw a 500."""
+    ecr, events, sfn = client(stack, "ecr", key), stack.client("events"), stack.client("stepfunctions")
+    repository = f"faults-{unique}"
+    ecr.create_repository(repositoryName=repository)
+    role = f"arn:aws:iam::{ACCOUNT}:role/faults-test"
+    machine = sfn.create_state_machine(name=f"pushed-{unique}", roleArn=role, definition=json.dumps(
+        {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    events.put_rule(Name=f"pushed-{unique}", EventPattern=json.dumps(
+        {"source": ["aws.ecr"], "detail": {"repository-name": [repository]}}))
+    events.put_targets(Rule=f"pushed-{unique}", Targets=[{"Id": "machine", "Arn": machine, "RoleArn": role}])
+    faults.post({"rate": 1, "kinds": ["error-after"], "access_keys": [key], "operations": ["PutImage"]})
+
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + unique * 8}, "layers": []})
+    with pytest.raises(ClientError) as raised:
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag="v1")
+    assert raised.value.response["Error"]["Code"] == "InternalFailure"
+    [execution] = wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"], what="an execution")
+    event = json.loads(wait_for_execution(sfn, execution["executionArn"])["input"])
+    assert event["detail"]["action-type"] == "PUSH" and event["detail"]["image-tag"] == "v1"
