@@ -751,3 +751,18 @@ def test_error_after_still_emits_the_event_aws_would_send(stack, faults, key, un
     [execution] = wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"], what="an execution")
     event = json.loads(wait_for_execution(sfn, execution["executionArn"])["input"])
     assert event["detail"]["action-type"] == "PUSH" and event["detail"]["image-tag"] == "v1"
+
+
+def test_callers_are_an_access_key_or_a_function_glob():
+    from vikunja_local.faults import ApiCall, FaultSpec
+
+    spec = FaultSpec.parse({"rate": 1, "access_keys": ["AKIACLI"], "functions": ["s1-*"]})
+
+    def call(access_key, function=None):
+        return ApiCall("ec2", "CreateVpc", "ec2", access_key, None, function=function)
+
+    assert spec.matches(call("AKIACLI"))
+    assert spec.matches(call("ASIAWHATEVER", function="s1-network"))
+    assert not spec.matches(call("ASIAWHATEVER", function="s2-network"))
+    assert not spec.matches(call("test"))
+    assert FaultSpec.parse({"rate": 1}).matches(call("test"))

@@ -136,12 +136,17 @@ class FaultSpec:
             return False
         if self.operations is not None and not _any_match(self.operations, call.operation):
             return False
-        if self.access_keys is not None and call.access_key not in self.access_keys:
-            return False
-        if self.functions is not None and call.function not in self.functions and not any(
-                call.access_key == function_access_key(name) for name in self.functions):
-            return False
-        return True
+        # The callers: a listed access key or a listed function (names may be globs, e.g.
+        # every function of one stack) — either is enough.
+        if self.access_keys is None and self.functions is None:
+            return True
+        if self.access_keys is not None and call.access_key in self.access_keys:
+            return True
+        if self.functions is not None:
+            if call.function is not None and _any_match(self.functions, call.function):
+                return True
+            return any(call.access_key == function_access_key(name) for name in self.functions)
+        return False
 
     def decide(self, n: int) -> tuple[str | None, int]:
         """(kind or None, latency in ms) for the n-th matching call: a function

@@ -171,51 +171,36 @@ pub async fn backend_status(aws: &Aws, stack: &str) -> Result<Value> {
             let task_definition = resources_backend::live_task_definition(&service)
                 .unwrap_or_default()
                 .to_string();
-            let described = ecs
-                .describe_task_definition()
-                .task_definition(&task_definition)
-                .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
-                .send()
+            let revision = resources_backend::find_task_definition(&ecs, &task_definition)
                 .await
-                .ok();
-            let image = described
+                .ok()
+                .flatten();
+            let image = revision
                 .as_ref()
-                .and_then(|d| d.task_definition())
-                .and_then(|t| t.container_definitions().first())
-                .and_then(|c| c.image())
+                .and_then(|r| r.image())
                 .unwrap_or_default()
                 .to_string();
-            let version = described
+            let version = revision
                 .as_ref()
-                .and_then(|d| {
-                    d.tags()
-                        .iter()
-                        .find(|t| t.key() == Some("vikunja:image-tag"))
-                        .and_then(|t| t.value())
-                })
-                .map(str::to_string)
-                .or_else(|| ImageRef::parse(&image).and_then(|r| r.tag))
+                .and_then(|r| r.image_tag())
                 .unwrap_or_default();
             json!({"version": version, "image": image, "taskDefinition": task_definition})
         }
         None => Value::Null,
     };
-    let listed = codedeploy
-        .list_deployments()
-        .application_name(names.codedeploy_application())
-        .deployment_group_name(names.deployment_group())
-        .send()
-        .await;
+    let listed = resources_delivery::find_deployments(
+        &codedeploy,
+        &names.codedeploy_application(),
+        &names.deployment_group(),
+        &[],
+    )
+    .await;
     let mut deployments = Vec::new();
     if let Ok(listed) = listed {
-        let ids: Vec<String> = listed.deployments().iter().take(5).cloned().collect();
+        let ids: Vec<String> = listed.into_iter().take(5).collect();
         if !ids.is_empty() {
-            let described = codedeploy
-                .batch_get_deployments()
-                .set_deployment_ids(Some(ids))
-                .send()
-                .await?;
-            let mut infos: Vec<_> = described.deployments_info().to_vec();
+            let described = resources_delivery::describe_deployments(&codedeploy, &ids).await?;
+            let mut infos = described;
             infos
                 .sort_by_key(|d| std::cmp::Reverse(d.create_time().map(|t| t.secs()).unwrap_or(0)));
             for info in infos {

@@ -46,7 +46,7 @@ pub async fn ensure_scaling(
     )?;
     autoscaling
         .put_scaling_policy()
-        .policy_name(names.of(Tier::Backend, "cpu"))
+        .policy_name(names.scaling_policy())
         .service_namespace(ServiceNamespace::Ecs)
         .resource_id(&resource)
         .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)

@@ -217,15 +217,10 @@ pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String
 }
 
 pub async fn describe(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<TaskDefinition> {
-    let out = ecs
-        .describe_task_definition()
-        .task_definition(task_definition)
-        .send()
-        .await
-        .context(format!("describe task definition {task_definition}"))?;
-    out.task_definition()
-        .cloned()
-        .ok_or_else(|| Error::conflict(format!("task definition {task_definition} answered empty")))
+    resources_backend::find_task_definition(ecs, task_definition)
+        .await?
+        .map(|r| r.definition)
+        .ok_or_else(|| Error::conflict(format!("task definition {task_definition} does not exist")))
 }
 
 /// The latest active revision of the family, if it matches the inputs; else a new one.
@@ -235,21 +230,9 @@ pub async fn ensure_task_definition(
     inputs: &TaskInputs,
 ) -> Result<String> {
     let family = names.task_family();
-    let latest = match ecs
-        .describe_task_definition()
-        .task_definition(&family)
-        .send()
-        .await
-    {
-        Ok(out) => out.task_definition().cloned(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_client_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(e).context(format!("describe task definition family {family}")),
-    };
+    let latest = resources_backend::find_task_definition(ecs, &family)
+        .await?
+        .map(|r| r.definition);
     if let Some(existing) = latest {
         if differences(&existing, inputs).is_empty() {
             return Ok(existing

@@ -80,6 +80,13 @@ impl Names {
     pub fn task_family(&self) -> String {
         self.of(Tier::Backend, "api")
     }
+    /// Application Auto Scaling's id of the service.
+    pub fn scalable_target(&self) -> String {
+        format!("service/{}/{}", self.cluster(), self.service())
+    }
+    pub fn scaling_policy(&self) -> String {
+        self.of(Tier::Backend, "cpu")
+    }
     pub fn codedeploy_application(&self) -> String {
         self.stack.clone()
     }

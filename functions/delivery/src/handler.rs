@@ -64,7 +64,7 @@ pub async fn handle(
         info!(group, "created deployment group");
     }
     let probe = names.probe_function();
-    crate::probe::attach_to_vpc(&clients.lambda, &probe, network).await?;
+    crate::probe::attach_to_vpc(&clients.lambda, &names, network).await?;
     let outputs = DeliveryOutputs {
         application,
         deployment_group: group,

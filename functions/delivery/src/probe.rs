@@ -5,28 +5,28 @@
 
 use aws_sdk_lambda::types::VpcConfig;
 use tracing::info;
-use vikunja_core::{Error, NetworkOutputs, Result, SdkContext};
+use vikunja_core::{Error, Names, NetworkOutputs, Result, SdkContext};
 
 pub async fn attach_to_vpc(
     lambda: &aws_sdk_lambda::Client,
-    function: &str,
+    names: &Names,
     network: &NetworkOutputs,
 ) -> Result<()> {
+    let function = &names.probe_function();
     let group = network.probe_security_group_id.as_deref().ok_or_else(|| {
         Error::invalid(
             "the network tier's outputs have no probe security group: run the network step again",
         )
     })?;
     let wanted = (sorted(&network.public_subnet_ids), vec![group.to_string()]);
-    let current = lambda
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .context(format!("read the probe {function}"))?;
-    let attached = current
-        .vpc_config()
-        .map(|vpc| (sorted(vpc.subnet_ids()), sorted(vpc.security_group_ids())));
+    let attached = resources_delivery::find_probe_attachment(lambda, names)
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "the probe {function} does not exist: run `vikunja-aws bootstrap` first"
+            ))
+        })?
+        .map(|a| (a.subnets, a.security_groups));
     if attached.as_ref() == Some(&wanted) {
         return Ok(());
     }

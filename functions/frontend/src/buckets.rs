@@ -5,6 +5,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use aws_sdk_s3::Client;
+use resources_frontend::BucketSeen;
 use serde_json::json;
 use tracing::info;
 use vikunja_core::error::built;
@@ -25,15 +26,14 @@ pub async fn ensure_private_bucket(
     region: &str,
     bucket: &str,
 ) -> Result<()> {
-    match s3.head_bucket().bucket(bucket).expected_bucket_owner(account).send().await {
-        Ok(_) => info!(bucket, "adopted bucket"),
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => create_bucket(s3, region, bucket).await?,
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
+    match resources_frontend::find_bucket(s3, bucket, account).await? {
+        BucketSeen::Present => info!(bucket, "adopted bucket"),
+        BucketSeen::Absent => create_bucket(s3, region, bucket).await?,
+        BucketSeen::OtherAccount => {
             return Err(Error::conflict(format!(
                 "bucket {bucket} exists and belongs to another account; bucket names are global — use another stack name"
             )))
         }
-        Err(e) => return Err(e).context(format!("look up bucket {bucket}")),
     }
     let block_all = PublicAccessBlockConfiguration::builder()
         .block_public_acls(true)

@@ -3,13 +3,9 @@
 
 use aws_sdk_ec2::types::Filter;
 use vikunja_core::endpoints::local_listener_address;
-use vikunja_core::image::ImageRef;
 use vikunja_core::{Error, Result, SdkContext};
 
 use crate::handler::Clients;
-
-/// Tag the release workflow puts on each task definition it registers.
-const IMAGE_TAG_TAG: &str = "vikunja:image-tag";
 
 #[derive(Debug, Clone)]
 pub struct Green {
@@ -21,16 +17,9 @@ pub struct Green {
 }
 
 pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
-    let deployment = clients
-        .codedeploy
-        .get_deployment()
-        .deployment_id(deployment_id)
-        .send()
-        .await
-        .context(format!("get deployment {deployment_id}"))?;
-    let info = deployment
-        .deployment_info()
-        .ok_or_else(|| Error::conflict(format!("deployment {deployment_id} answered empty")))?;
+    let info = resources_delivery::find_deployment(&clients.codedeploy, deployment_id)
+        .await?
+        .ok_or_else(|| Error::conflict(format!("deployment {deployment_id} does not exist")))?;
     let (application, group) = (
         info.application_name().unwrap_or_default(),
         info.deployment_group_name().unwrap_or_default(),
@@ -166,32 +155,12 @@ fn task_definition_of(appspec: &str) -> Option<String> {
 /// The release's image tag: the task definition's `vikunja:image-tag`, else the tag in the
 /// container's image reference.
 async fn expected_version(clients: &Clients, task_definition: &str) -> Result<String> {
-    let described = clients
-        .ecs
-        .describe_task_definition()
-        .task_definition(task_definition)
-        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
-        .send()
-        .await
-        .context(format!("describe task definition {task_definition}"))?;
-    if let Some(tag) = described
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(IMAGE_TAG_TAG))
-        .and_then(|t| t.value())
-    {
-        return Ok(tag.to_string());
-    }
-    described
-        .task_definition()
-        .and_then(|t| {
-            t.container_definitions()
-                .iter()
-                .find(|c| c.name() == Some(vikunja_core::names::CONTAINER_NAME))
-        })
-        .and_then(|c| c.image())
-        .and_then(ImageRef::parse)
-        .and_then(|r| r.tag)
+    resources_backend::find_task_definition(&clients.ecs, task_definition)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(format!("task definition {task_definition} does not exist"))
+        })?
+        .image_tag()
         .ok_or_else(|| {
             Error::conflict(format!(
                 "task definition {task_definition} names no image tag to expect"

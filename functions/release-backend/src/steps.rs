@@ -5,7 +5,7 @@ use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
 };
 use aws_sdk_ecr::types::ImageIdentifier;
-use aws_sdk_ecs::types::{TaskDefinition, TaskDefinitionField};
+use resources_backend::Revision;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
@@ -14,10 +14,6 @@ use vikunja_core::{Error, Names, Result, SdkContext};
 
 use crate::appspec;
 use crate::handler::{Clients, Config};
-
-/// Tag on each task definition revision a release registers: the hook expects green to
-/// report this version.
-pub const IMAGE_TAG_TAG: &str = "vikunja:image-tag";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -172,38 +168,15 @@ async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String
         })
 }
 
-async fn describe_task_definition(
-    clients: &Clients,
-    arn: &str,
-) -> Result<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)> {
-    let out = clients
-        .ecs
-        .describe_task_definition()
-        .task_definition(arn)
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await
-        .context(format!("describe task definition {arn}"))?;
-    let definition = out
-        .task_definition()
-        .cloned()
-        .ok_or_else(|| Error::conflict(format!("{arn} answered empty")))?;
-    Ok((definition, out.tags().to_vec()))
+async fn revision(clients: &Clients, which: &str) -> Result<Revision> {
+    resources_backend::find_task_definition(&clients.ecs, which)
+        .await?
+        .ok_or_else(|| Error::conflict(format!("task definition {which} does not exist")))
 }
 
 async fn live_image(clients: &Clients, names: &Names) -> Result<Option<String>> {
     let live = live_task_definition(clients, names).await?;
-    let (definition, _) = describe_task_definition(clients, &live).await?;
-    Ok(container_image(&definition))
-}
-
-fn container_image(definition: &TaskDefinition) -> Option<String> {
-    definition
-        .container_definitions()
-        .iter()
-        .find(|c| c.name() == Some(CONTAINER_NAME))
-        .and_then(|c| c.image())
-        .map(str::to_string)
+    Ok(revision(clients, &live).await?.image().map(str::to_string))
 }
 
 const IN_FLIGHT: [DeploymentStatus; 4] = [
@@ -215,27 +188,16 @@ const IN_FLIGHT: [DeploymentStatus; 4] = [
 
 /// A deployment of the group, not yet ended, that releases this digest.
 async fn in_flight_for(clients: &Clients, names: &Names, digest: &str) -> Result<Option<String>> {
-    let listed = clients
-        .codedeploy
-        .list_deployments()
-        .application_name(names.codedeploy_application())
-        .deployment_group_name(names.deployment_group())
-        .set_include_only_statuses(Some(IN_FLIGHT.to_vec()))
-        .send()
-        .await
-        .context(format!("list deployments of {}", names.deployment_group()))?;
-    if listed.deployments().is_empty() {
-        return Ok(None);
-    }
-    let described = clients
-        .codedeploy
-        .batch_get_deployments()
-        .set_deployment_ids(Some(listed.deployments().to_vec()))
-        .send()
-        .await
-        .context("describe in-flight deployments")?;
+    let in_flight = resources_delivery::find_deployments(
+        &clients.codedeploy,
+        &names.codedeploy_application(),
+        &names.deployment_group(),
+        &IN_FLIGHT,
+    )
+    .await?;
+    let described =
+        resources_delivery::describe_deployments(&clients.codedeploy, &in_flight).await?;
     Ok(described
-        .deployments_info()
         .iter()
         .find(|d| d.description().is_some_and(|text| text.contains(digest)))
         .and_then(|d| d.deployment_id())
@@ -246,13 +208,13 @@ async fn in_flight_for(clients: &Clients, names: &Names, digest: &str) -> Result
 /// family's latest revision already running this image reuses it.
 pub async fn register(clients: &Clients, mut release: Release) -> Result<Release> {
     let names = Names::new(&release.stack);
-    let latest = describe_task_definition(clients, &names.task_family()).await?;
-    if container_image(&latest.0).as_deref() == Some(release.image.as_str()) {
-        release.task_definition_arn = latest.0.task_definition_arn().map(str::to_string);
+    let latest = revision(clients, &names.task_family()).await?;
+    if latest.image() == Some(release.image.as_str()) {
+        release.task_definition_arn = Some(latest.arn().to_string());
         return Ok(release);
     }
     let live = live_task_definition(clients, &names).await?;
-    let (definition, _) = describe_task_definition(clients, &live).await?;
+    let definition = revision(clients, &live).await?.definition;
     let containers = definition
         .container_definitions()
         .iter()
@@ -271,7 +233,7 @@ pub async fn register(clients: &Clients, mut release: Release) -> Result<Release
         .collect();
     tag_list.push(
         aws_sdk_ecs::types::Tag::builder()
-            .key(IMAGE_TAG_TAG)
+            .key(resources_backend::IMAGE_TAG_TAG)
             .value(&release.tag)
             .build(),
     );
@@ -377,16 +339,9 @@ pub async fn status(clients: &Clients, mut release: Release) -> Result<Release> 
         .deployment_id
         .clone()
         .ok_or_else(|| Error::invalid("status: the release has no deployment id"))?;
-    let found = clients
-        .codedeploy
-        .get_deployment()
-        .deployment_id(&id)
-        .send()
-        .await
-        .context(format!("get deployment {id}"))?;
-    let info = found
-        .deployment_info()
-        .ok_or_else(|| Error::conflict(format!("deployment {id} answered empty")))?;
+    let info = resources_delivery::find_deployment(&clients.codedeploy, &id)
+        .await?
+        .ok_or_else(|| Error::conflict(format!("deployment {id} does not exist")))?;
     let status = info.status().cloned().unwrap_or(DeploymentStatus::Created);
     if matches!(status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
         let reason = info

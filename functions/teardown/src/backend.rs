@@ -3,7 +3,7 @@
 //! images, and the log group unless kept.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use aws_sdk_ecs::types::{DeploymentControllerType, TaskDefinitionField, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{DeploymentControllerType, TaskDefinitionStatus};
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::{ErrorClass, Result, SdkContext};
 
@@ -51,7 +51,7 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
         Vec::new()
     };
     let scalable_target =
-        find_scalable_target(clients, ctx, &cluster, cluster_ours || service.is_some()).await?;
+        find_scalable_target(clients, ctx, cluster_ours || service.is_some()).await?;
     let (task_definitions, inactive_task_definitions) = find_task_definitions(clients, ctx).await?;
     Ok(Found {
         cluster: cluster_ours.then_some(cluster),
@@ -63,10 +63,6 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
         repository: find_repository(clients, ctx).await?,
         log_group: find_log_group(clients, ctx).await?,
     })
-}
-
-fn ecs_tags(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
 }
 
 async fn find_cluster(clients: &Clients, ctx: &Ctx) -> Result<bool> {
@@ -108,67 +104,29 @@ async fn foreign_services(clients: &Clients, cluster: &str, ours: &str) -> Resul
         .collect())
 }
 
-/// The service's scalable target. Its resource id names our service in our cluster, which
-/// is what makes it ours (provision tags it too, which the IAM policy checks on AWS).
+/// The service's scalable target, while the service or our cluster is there to scale.
 async fn find_scalable_target(
     clients: &Clients,
     ctx: &Ctx,
-    cluster: &str,
     scales_ours: bool,
 ) -> Result<Option<String>> {
     if !scales_ours {
         return Ok(None);
     }
-    let resource = format!("service/{cluster}/{}", ctx.names.service());
-    let described = clients
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids(&resource)
-        .send()
-        .await
-        .context(format!("find scalable target {resource}"))?;
-    Ok((!described.scalable_targets().is_empty()).then_some(resource))
+    let found = resources_backend::find_scalable_target(&clients.autoscaling, &ctx.names).await?;
+    Ok(found.map(|_| ctx.names.scalable_target()))
 }
 
+/// Every revision of the family that carries our tag: (active, inactive).
 async fn find_task_definitions(clients: &Clients, ctx: &Ctx) -> Result<(Vec<String>, Vec<String>)> {
     let mut by_status = Vec::new();
     for status in [TaskDefinitionStatus::Active, TaskDefinitionStatus::Inactive] {
-        let family = ctx.names.task_family();
-        let mut arns = Vec::new();
-        let mut token = None;
-        loop {
-            let page = clients
-                .ecs
-                .list_task_definitions()
-                .family_prefix(&family)
-                .status(status.clone())
-                .set_next_token(token)
-                .send()
-                .await
-                .context(format!("list task definitions of {family}"))?;
-            arns.extend(page.task_definition_arns().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
         let mut ours = Vec::new();
-        for arn in arns {
-            // The prefix also matches other families that start alike: the family and the
-            // tag decide.
-            if family_of(&arn) != Some(family.as_str()) {
-                continue;
-            }
-            let described = clients
-                .ecs
-                .describe_task_definition()
-                .task_definition(&arn)
-                .include(TaskDefinitionField::Tags)
-                .send()
-                .await
-                .context(format!("describe task definition {arn}"))?;
-            if ctx.owns(ecs_tags(described.tags())) {
+        for arn in
+            resources_backend::find_task_definition_arns(&clients.ecs, &ctx.names, status).await?
+        {
+            let revision = resources_backend::find_task_definition(&clients.ecs, &arn).await?;
+            if revision.is_some_and(|r| r.is_ours(ctx.stack())) {
                 ours.push(arn);
             }
         }
@@ -177,13 +135,6 @@ async fn find_task_definitions(clients: &Clients, ctx: &Ctx) -> Result<(Vec<Stri
     let inactive = by_status.pop().unwrap_or_default();
     let active = by_status.pop().unwrap_or_default();
     Ok((active, inactive))
-}
-
-/// `arn:…:task-definition/<family>:<revision>` → `<family>`.
-pub fn family_of(arn: &str) -> Option<&str> {
-    arn.rsplit_once("task-definition/")
-        .and_then(|(_, tail)| tail.rsplit_once(':'))
-        .map(|(family, _)| family)
 }
 
 async fn find_repository(clients: &Clients, ctx: &Ctx) -> Result<Option<Repository>> {
@@ -532,23 +483,5 @@ async fn delete_task_definitions(clients: &Clients, found: &Found, step: &mut St
                 .iter()
                 .for_each(|arn| step.refused("ecs task definition", arn, &error)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_family_is_read_from_the_arn() {
-        assert_eq!(
-            family_of("arn:aws:ecs:eu-west-1:1:task-definition/v-backend-api:12"),
-            Some("v-backend-api")
-        );
-        assert_eq!(
-            family_of("arn:aws:ecs:eu-west-1:1:task-definition/v-backend-api-old:1"),
-            Some("v-backend-api-old")
-        );
-        assert_eq!(family_of("nope"), None);
     }
 }

@@ -57,28 +57,25 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
         .context(format!("list deployment groups of {name}"))?;
     found.deployment_groups = groups.deployment_groups().to_vec();
     for group in &found.deployment_groups {
-        let running = clients
-            .codedeploy
-            .list_deployments()
-            .application_name(&name)
-            .deployment_group_name(group)
-            .include_only_statuses(DeploymentStatus::Created)
-            .include_only_statuses(DeploymentStatus::Queued)
-            .include_only_statuses(DeploymentStatus::InProgress)
-            .include_only_statuses(DeploymentStatus::Ready)
-            .send()
-            .await;
+        let running = resources_delivery::find_deployments(
+            &clients.codedeploy,
+            &name,
+            group,
+            &[
+                DeploymentStatus::Created,
+                DeploymentStatus::Queued,
+                DeploymentStatus::InProgress,
+                DeploymentStatus::Ready,
+            ],
+        )
+        .await;
         match running {
-            Ok(running) => found
-                .running_deployments
-                .extend(running.deployments().iter().cloned()),
+            Ok(running) => found.running_deployments.extend(running),
             // A group whose ECS service is gone (a teardown resumed after the backend went)
             // cannot be deploying. AWS answers an empty list; the local CodeDeploy simulator
             // validates the group as for a new deployment and answers this instead.
-            Err(e)
-                if aws_sdk_codedeploy::error::ProvideErrorMetadata::code(&e)
-                    == Some("InvalidECSServiceException") => {}
-            Err(e) => return Err(e).context(format!("list running deployments of {group}")),
+            Err(e) if e.code() == Some("InvalidECSServiceException") => {}
+            Err(e) => return Err(e),
         }
     }
     found.application = Some(name);
@@ -86,67 +83,22 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
 }
 
 async fn find_probe_vpc(clients: &Clients, ctx: &Ctx) -> Result<Option<String>> {
-    let name = ctx.names.probe_function();
-    match clients
-        .lambda
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-    {
-        Ok(config) => Ok(config
-            .vpc_config()
-            .and_then(|vpc| vpc.vpc_id())
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e).context(format!("read the probe {name}")),
-    }
+    let attachment = resources_delivery::find_probe_attachment(&clients.lambda, &ctx.names).await?;
+    Ok(attachment
+        .flatten()
+        .map(|a| a.vpc_id)
+        .filter(|id| !id.is_empty()))
 }
 
-/// Alarms whose name has the delivery tier's prefix and that carry our tag.
+/// The delivery tier's alarms that carry our tag.
 async fn find_alarms(clients: &Clients, ctx: &Ctx) -> Result<Vec<String>> {
-    let prefix = format!("{}-delivery-", ctx.stack());
-    let mut alarms = Vec::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(&prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .context(format!("list alarms named {prefix}*"))?;
-        for alarm in page.metric_alarms() {
-            let (Some(name), Some(arn)) = (alarm.alarm_name(), alarm.alarm_arn()) else {
-                continue;
-            };
-            let tags = clients
-                .cloudwatch
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .context(format!("read tags of alarm {name}"))?;
-            if ctx.owns(
-                tags.tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?, t.value()?))),
-            ) {
-                alarms.push(name.to_string());
-            }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(alarms);
+    let mut ours = Vec::new();
+    for alarm in resources_delivery::find_alarms(&clients.cloudwatch, &ctx.names).await? {
+        if resources_delivery::alarm_is_ours(&clients.cloudwatch, &alarm, ctx.stack()).await? {
+            ours.extend(alarm.alarm_name().map(str::to_string));
         }
     }
+    Ok(ours)
 }
 
 pub const PROBE_ATTACHMENT: &str = "probe's vpc attachment";

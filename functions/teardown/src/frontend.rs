@@ -13,6 +13,8 @@ use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::{inventory, Error, ErrorClass, FrontendOutputs, Result, SdkContext};
 
+use resources_frontend::BucketSeen;
+
 use crate::handler::Clients;
 use crate::step::Step;
 use crate::Ctx;
@@ -304,31 +306,26 @@ async fn find_buckets(
     candidates.sort();
     candidates.dedup_by(|a, b| a.0 == b.0);
     for (name, site) in candidates.into_iter().filter(|(n, _)| !n.is_empty()) {
-        let tagging = clients
-            .s3
-            .get_bucket_tagging()
-            .bucket(&name)
-            .expected_bucket_owner(&ctx.account)
-            .send()
-            .await;
-        let why_not = match tagging {
-            Ok(out) if ctx.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))) => {
-                found.buckets.push(Bucket { name, site });
-                continue;
-            }
-            Ok(_) => format!("not tagged {}={}", vikunja_core::tags::STACK, ctx.stack()),
-            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
-                Some(404)
-                    if aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
-                        == Some("NoSuchTagSet") =>
-                {
-                    "has no tags".to_string()
+        let why_not =
+            match resources_frontend::find_bucket(&clients.s3, &name, &ctx.account).await? {
+                BucketSeen::Absent => continue,
+                BucketSeen::OtherAccount => {
+                    "owned by another account (or not readable by teardown)".to_string()
                 }
-                Some(404) => continue,
-                Some(403) => "owned by another account (or not readable by teardown)".to_string(),
-                _ => return Err(e).context(format!("read tags of bucket {name}")),
-            },
-        };
+                BucketSeen::Present => {
+                    let tags =
+                        resources_frontend::bucket_tags(&clients.s3, &name, &ctx.account).await?;
+                    if ctx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+                        found.buckets.push(Bucket { name, site });
+                        continue;
+                    }
+                    if tags.is_empty() {
+                        "has no tags".to_string()
+                    } else {
+                        format!("not tagged {}={}", vikunja_core::tags::STACK, ctx.stack())
+                    }
+                }
+            };
         found.not_ours.push(Kept {
             kind: "s3 bucket".into(),
             id: name,

@@ -16,6 +16,7 @@ use crate::deploy::stack_name;
 use crate::target::Aws;
 
 pub use resources::Seen;
+use resources_frontend::BucketSeen;
 pub use resources_network::{Gateway, Network, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
 
 /// Everything the plan compares, as found in the account.
@@ -192,11 +193,7 @@ pub struct Delivery {
     pub probe: Option<Option<ProbeAttachment>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProbeAttachment {
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
+pub use resources_delivery::ProbeAttachment;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Alarm {
@@ -524,22 +521,15 @@ async fn find_distribution(
 /// A bucket as the frontend function leaves it; `None` when there is no bucket by that name.
 async fn bucket_facts(aws: &Aws, bucket: &str, with_notifications: bool) -> Result<Option<Bucket>> {
     let s3 = aws.s3();
-    match s3
-        .head_bucket()
-        .bucket(bucket)
-        .expected_bucket_owner(&aws.account)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => return Ok(None),
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
+    match resources_frontend::find_bucket(&s3, bucket, &aws.account).await? {
+        BucketSeen::Present => {}
+        BucketSeen::Absent => return Ok(None),
+        BucketSeen::OtherAccount => {
             return Ok(Some(Bucket {
                 foreign: true,
                 ..Bucket::default()
             }))
         }
-        Err(e) => return Err(sdk::<(), _>(Err(e), format!("look up bucket {bucket}")).unwrap_err()),
     }
     let block = absent_on_codes(
         s3.get_public_access_block().bucket(bucket).send().await,
@@ -578,20 +568,7 @@ async fn bucket_facts(aws: &Aws, bucket: &str, with_notifications: bool) -> Resu
         .as_ref()
         .and_then(|o| o.server_side_encryption_configuration())
         .and_then(|c| c.rules().first());
-    let tagging = absent_on_codes(
-        s3.get_bucket_tagging().bucket(bucket).send().await,
-        &["NoSuchTagSet"],
-        format!("read tags of {bucket}"),
-    )?;
-    let mut tag_set: Vec<(String, String)> = tagging
-        .map(|t| {
-            t.tag_set()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    tag_set.sort();
+    let tag_set = resources_frontend::bucket_tags(&s3, bucket, &aws.account).await?;
     // Only the uploads bucket sends events (and only its configuration is compared).
     let eventbridge = if with_notifications {
         sdk(
@@ -628,7 +605,6 @@ async fn bucket_facts(aws: &Aws, bucket: &str, with_notifications: bool) -> Resu
 }
 
 async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
-    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let ecr = aws_sdk_ecr::Client::new(&aws.config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
     let ecs = aws_sdk_ecs::Client::new(&aws.config);
@@ -643,7 +619,6 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
         ..Backend::default()
     };
 
-    let cluster = names.cluster();
     seen.cluster_active = resources_backend::find_cluster(&ecs, names)
         .await?
         .is_some_and(|c| c.status() == Some("ACTIVE"));
@@ -692,50 +667,14 @@ async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
         .as_ref()
         .map(|s| s.task_definition.clone())
         .unwrap_or_else(|| names.task_family());
-    let described = absent_if(
-        ecs.describe_task_definition()
-            .task_definition(&wanted)
-            .send()
-            .await,
-        |e| e.is_client_exception(),
-        format!("describe task definition {wanted}"),
-    )?;
-    seen.task_definition = described
-        .as_ref()
-        .and_then(|d| d.task_definition())
-        .map(task_definition_facts);
-
-    let resource = format!("service/{cluster}/{}", names.service());
-    let targets = sdk(
-        scaling
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_ids(&resource)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .send()
-            .await,
-        format!("find scalable target {resource}"),
-    )?;
-    seen.scalable_target = targets
-        .scalable_targets()
-        .first()
+    seen.task_definition = resources_backend::find_task_definition(&ecs, &wanted)
+        .await?
+        .map(|r| task_definition_facts(&r.definition));
+    seen.scalable_target = resources_backend::find_scalable_target(&scaling, names)
+        .await?
         .map(|t| (t.min_capacity(), t.max_capacity()));
-    let policy_name = names.of(Tier::Backend, "cpu");
-    let policies = sdk(
-        scaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(&resource)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_names(&policy_name)
-            .send()
-            .await,
-        format!("find scaling policy {policy_name}"),
-    )?;
-    seen.scaling_policy = policies
-        .scaling_policies()
-        .iter()
-        .find(|p| p.policy_name() == policy_name)
+    seen.scaling_policy = resources_backend::find_scaling_policy(&scaling, names)
+        .await?
         .map(|p| {
             let tracking = p.target_tracking_scaling_policy_configuration();
             ScalingPolicy {
@@ -777,19 +716,10 @@ async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws.config);
     let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
     let mut seen = Delivery::default();
-    let alarms = sdk(
-        cloudwatch
-            .describe_alarms()
-            .alarm_names(names.alarm("blue"))
-            .alarm_names(names.alarm("green"))
-            .send()
-            .await,
-        "find the unhealthy-host alarms",
-    )?;
+    let alarms = resources_delivery::find_alarms(&cloudwatch, names).await?;
     for colour in ["blue", "green"] {
         let name = names.alarm(colour);
         if let Some(alarm) = alarms
-            .metric_alarms()
             .iter()
             .find(|a| a.alarm_name() == Some(name.as_str()))
         {
@@ -891,36 +821,7 @@ async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
 
 async fn probe_attachment(aws: &Aws, names: &Names) -> Result<Option<Option<ProbeAttachment>>> {
     let lambda = aws_sdk_lambda::Client::new(&aws.config);
-    let name = names.probe_function();
-    let config = match lambda
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-    {
-        Ok(config) => config,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return sdk(Err(e), format!("read the probe {name}")),
-    };
-    let sorted = |ids: &[String]| {
-        let mut ids = ids.to_vec();
-        ids.sort();
-        ids
-    };
-    Ok(Some(
-        config
-            .vpc_config()
-            .filter(|vpc| !vpc.subnet_ids().is_empty())
-            .map(|vpc| ProbeAttachment {
-                subnets: sorted(vpc.subnet_ids()),
-                security_groups: sorted(vpc.security_group_ids()),
-            }),
-    ))
+    Ok(resources_delivery::find_probe_attachment(&lambda, names).await?)
 }
 
 async fn recorded(aws: &Aws, stack: &str) -> Result<BTreeMap<String, Value>> {

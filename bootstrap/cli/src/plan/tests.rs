@@ -331,6 +331,7 @@ fn provisioned() -> Observed {
     o.delivery.probe = Some(Some(ProbeAttachment {
         subnets: vec!["subnet-pa".into(), "subnet-pb".into()],
         security_groups: vec!["sg-probe".into()],
+        ..ProbeAttachment::default()
     }));
     o.delivery.deployment_group = Some(DeploymentGroup {
         termination_wait_minutes: Some(5),

@@ -120,3 +120,178 @@ pub async fn find_log_group(
         .into_iter()
         .find(|g| g.log_group_name() == Some(name.as_str())))
 }
+
+/// The tag a release puts on its task definition: the image tag it releases.
+pub const IMAGE_TAG_TAG: &str = "vikunja:image-tag";
+
+/// One task definition revision and its tags.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub definition: aws_sdk_ecs::types::TaskDefinition,
+    pub tags: Vec<aws_sdk_ecs::types::Tag>,
+}
+
+impl Revision {
+    pub fn arn(&self) -> &str {
+        self.definition.task_definition_arn().unwrap_or_default()
+    }
+
+    /// Whether the revision carries the stack's tag.
+    pub fn is_ours(&self, stack: &str) -> bool {
+        tags::belongs_to(
+            self.tags
+                .iter()
+                .filter_map(|t| Some((t.key()?, t.value()?))),
+            stack,
+        )
+    }
+
+    /// Vikunja's container.
+    pub fn container(&self) -> Option<&aws_sdk_ecs::types::ContainerDefinition> {
+        self.definition
+            .container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(vikunja_core::names::CONTAINER_NAME))
+    }
+
+    pub fn image(&self) -> Option<&str> {
+        self.container().and_then(|c| c.image())
+    }
+
+    /// The image tag this revision releases: its `vikunja:image-tag` tag, else the tag in
+    /// the container's image reference.
+    pub fn image_tag(&self) -> Option<String> {
+        self.tags
+            .iter()
+            .find(|t| t.key() == Some(IMAGE_TAG_TAG))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+            .or_else(|| {
+                self.image()
+                    .and_then(vikunja_core::image::ImageRef::parse)
+                    .and_then(|r| r.tag)
+            })
+    }
+}
+
+/// A task definition by ARN, or a family's latest ACTIVE revision, with its tags; `None`
+/// when ECS knows no such revision. ECS has no typed "not found" for task definitions: it
+/// answers `ClientException`.
+pub async fn find_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    which: &str,
+) -> Result<Option<Revision>> {
+    let described = ecs
+        .describe_task_definition()
+        .task_definition(which)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await;
+    let described = match described {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_client_exception()) =>
+        {
+            return Ok(None)
+        }
+        other => other.context(format!("describe task definition {which}"))?,
+    };
+    Ok(described.task_definition().map(|definition| Revision {
+        definition: definition.clone(),
+        tags: described.tags().to_vec(),
+    }))
+}
+
+/// Every revision of the stack's task family with `status`, on every page: only that
+/// exact family (the prefix also matches families that start alike).
+pub async fn find_task_definition_arns(
+    ecs: &aws_sdk_ecs::Client,
+    names: &Names,
+    status: aws_sdk_ecs::types::TaskDefinitionStatus,
+) -> Result<Vec<String>> {
+    let family = names.task_family();
+    let arns: Vec<String> = ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(status)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list task definitions of {family}"))?;
+    Ok(arns
+        .into_iter()
+        .filter(|arn| family_of(arn) == Some(family.as_str()))
+        .collect())
+}
+
+/// `arn:…:task-definition/<family>:<revision>` → `<family>`.
+pub fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once("task-definition/")
+        .and_then(|(_, tail)| tail.rsplit_once(':'))
+        .map(|(family, _)| family)
+}
+
+/// The service's scalable target (desired count), by the service's resource id: that id
+/// names our service in our cluster, which is what makes it ours.
+#[cfg(feature = "scaling")]
+pub async fn find_scalable_target(
+    autoscaling: &aws_sdk_applicationautoscaling::Client,
+    names: &Names,
+) -> Result<Option<aws_sdk_applicationautoscaling::types::ScalableTarget>> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let resource = names.scalable_target();
+    let described = autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await
+        .context(format!("find scalable target {resource}"))?;
+    Ok(described.scalable_targets().first().cloned())
+}
+
+/// The service's CPU target-tracking policy.
+#[cfg(feature = "scaling")]
+pub async fn find_scaling_policy(
+    autoscaling: &aws_sdk_applicationautoscaling::Client,
+    names: &Names,
+) -> Result<Option<aws_sdk_applicationautoscaling::types::ScalingPolicy>> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let resource = names.scalable_target();
+    let name = names.scaling_policy();
+    let described = autoscaling
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .policy_names(&name)
+        .send()
+        .await
+        .context(format!("find scaling policy {name}"))?;
+    Ok(described
+        .scaling_policies()
+        .iter()
+        .find(|p| p.policy_name() == name)
+        .cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_family_is_read_from_the_arn() {
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-1:1:task-definition/v-backend-api:12"),
+            Some("v-backend-api")
+        );
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-1:1:task-definition/v-backend-api-old:1"),
+            Some("v-backend-api-old")
+        );
+        assert_eq!(family_of("nope"), None);
+    }
+}

@@ -1,5 +1,6 @@
-//! Frontend: the Origin Access Control — the one finder of it. Origin Access Controls carry
-//! no tags; the stack's is the one with its deterministic name, found across every page.
+//! Frontend: the buckets, the Origin Access Control, the distribution and the SPA function —
+//! the one finder of each. Origin Access Controls carry no tags; the stack's is the one with
+//! its deterministic name, found across every page.
 
 use aws_sdk_cloudfront::types::{DistributionSummary, OriginAccessControlSummary};
 use vikunja_core::{tags, Names, Result, SdkContext};
@@ -171,4 +172,62 @@ mod tests {
             .unwrap_err();
         assert!(error.to_string().contains("E1, E2"), "{error}");
     }
+}
+
+/// What a bucket name is to this account. Bucket names are global: a name can be taken by
+/// another account, which S3 answers 403 to when the expected owner is ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketSeen {
+    Absent,
+    OtherAccount,
+    Present,
+}
+
+pub async fn find_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    account: &str,
+) -> Result<BucketSeen> {
+    let head = s3
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await;
+    match head {
+        Ok(_) => Ok(BucketSeen::Present),
+        // HEAD answers carry no error body: the status is all there is.
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => Ok(BucketSeen::Absent),
+            Some(403) => Ok(BucketSeen::OtherAccount),
+            _ => Err(e).context(format!("look up bucket {bucket}")),
+        },
+    }
+}
+
+/// A present bucket's tags, sorted; empty when it has none.
+pub async fn bucket_tags(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    account: &str,
+) -> Result<Vec<(String, String)>> {
+    let tagging = s3
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await;
+    let mut tags: Vec<(String, String)> = match tagging {
+        Err(e) if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("NoSuchTagSet") => {
+            Vec::new()
+        }
+        other => other
+            .context(format!("read tags of bucket {bucket}"))?
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    };
+    tags.sort();
+    Ok(tags)
 }

@@ -378,7 +378,7 @@ pub(super) fn backend(d: &Desired, o: &Observed) -> Vec<Item> {
             items.push(check.done());
         }
     }
-    let policy = names.of(Tier::Backend, "cpu");
+    let policy = names.scaling_policy();
     match &seen.scaling_policy {
         None => items.push(create(
             "scaling-policy",
