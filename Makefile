@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-local-stack lint fmt
+.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ test-unit: ## pure logic, no AWS
 test-integration: build-local ## the workflows end to end on a fresh local stack of their own
 	@# --workspace, as build-local: the same feature set, so the SDK crates are not rebuilt.
 	@tests/with-local-stack cargo test --workspace --test '*' -- --test-threads 4
+
+FAULT_SEED ?= 20261201
+test-faults: build-local ## bootstrap, up and down with a fifth of their AWS calls faulted, on a local stack of their own (FAULT_SEED=n replays a seed)
+	@VIKUNJA_FAULT_SEED=$(FAULT_SEED) tests/with-local-stack cargo test --workspace --test faults -- --ignored --nocapture
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q

@@ -2,10 +2,12 @@
 //! `tests/with-local-stack`, which `make test` uses) through the same library the operator
 //! CLI uses, and check the result through the AWS APIs, as a user would.
 //!
-//! Fixtures: [`stacks`] gives a test a stack in the state it starts from, [`clients`] the SDK
+//! Fixtures: [`census`] lists what a stack left, [`faults`] injects faults, [`stacks`] gives a test a stack in the state it starts from, [`clients`] the SDK
 //! clients, [`find`] the look-ups of the stack's resources, [`wait`] polling with a deadline.
 
+pub mod census;
 pub mod clients;
+pub mod faults;
 pub mod find;
 pub mod stacks;
 pub mod wait;

@@ -192,15 +192,26 @@ pub async fn deploy(
         .set_template_url(template_url.clone())
         .set_template_body(template_url.is_none().then(|| body.clone()))
         .send()
-        .await
-        .with_context(|| format!("create change set {change_set_name} for {name}"))?;
-    let change_set_id = created
-        .id()
-        .context("CreateChangeSet answered without an id")?
-        .to_string();
-    let stack_id = created
-        .stack_id()
-        .map(str::to_string)
+        .await;
+    let (change_set_id, created_stack_id) = match created {
+        Ok(created) => (
+            created
+                .id()
+                .context("CreateChangeSet answered without an id")?
+                .to_string(),
+            created.stack_id().map(str::to_string),
+        ),
+        // The name is this run's own: one that exists is this run's, made by an attempt
+        // whose answer was lost.
+        Err(error) => match change_set_made_anyway(aws, &name, &change_set_name).await {
+            Some(made) => made,
+            None => {
+                return Err(error)
+                    .with_context(|| format!("create change set {change_set_name} for {name}"))
+            }
+        },
+    };
+    let stack_id = created_stack_id
         .or(stack_id)
         .unwrap_or_else(|| name.clone());
     let (rows, no_changes) = wait_for_change_set(aws, &change_set_id, &change_set_name).await?;
@@ -277,13 +288,20 @@ pub async fn deploy(
     if text {
         println!("executing {change_set_name}:");
     }
-    aws.cloudformation()
+    let executed = aws
+        .cloudformation()
         .execute_change_set()
         .change_set_name(&change_set_id)
         .client_request_token(&change_set_name)
         .send()
-        .await
-        .with_context(|| format!("execute change set {change_set_name}"))?;
+        .await;
+    if let Err(error) = executed {
+        // An answer lost after the execution began (a 5xx, a dropped connection) makes the
+        // retry meet a change set already executing: that is this run's execution.
+        if !execution_began(aws, &change_set_id).await {
+            return Err(error).with_context(|| format!("execute change set {change_set_name}"));
+        }
+    }
     let (final_status, run_events) = events::follow(aws, &stack_id, &name, seen, output).await?;
     if final_status != "CREATE_COMPLETE" && final_status != "UPDATE_COMPLETE" {
         let cause = events::first_failure(&run_events, &name);
@@ -444,6 +462,46 @@ async fn remove_old_change_sets(aws: &Aws, stack_id: &str) -> Result<Vec<String>
 /// Waits until CloudFormation has computed the change set. Returns its rows, and whether
 /// it holds no change at all. A change set that fails for another reason is deleted and
 /// its reason returned as the error.
+/// The change set `name` of `stack`, if an attempt whose answer was lost made it: (its id,
+/// its stack's id).
+async fn change_set_made_anyway(
+    aws: &Aws,
+    stack: &str,
+    name: &str,
+) -> Option<(String, Option<String>)> {
+    let described = aws
+        .cloudformation()
+        .describe_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .ok()?;
+    Some((
+        described.change_set_id()?.to_string(),
+        described.stack_id().map(str::to_string),
+    ))
+}
+
+/// Whether the change set's execution began (or already ended).
+async fn execution_began(aws: &Aws, change_set_id: &str) -> bool {
+    use aws_sdk_cloudformation::types::ExecutionStatus;
+    let described = aws
+        .cloudformation()
+        .describe_change_set()
+        .change_set_name(change_set_id)
+        .send()
+        .await;
+    matches!(
+        described.ok().and_then(|d| d.execution_status().cloned()),
+        Some(
+            ExecutionStatus::ExecuteInProgress
+                | ExecutionStatus::ExecuteComplete
+                | ExecutionStatus::ExecuteFailed
+        )
+    )
+}
+
 async fn wait_for_change_set(
     aws: &Aws,
     change_set_id: &str,

@@ -228,13 +228,11 @@ async fn run(
 
 /// The report an incomplete teardown ends with (its `Fail` state's cause).
 async fn incomplete_summary(aws: &Aws, execution: &str) -> Result<Option<Summary>> {
-    let described = aws
-        .sfn()
-        .describe_execution()
-        .execution_arn(execution)
-        .send()
-        .await
-        .context("describe the teardown execution")?;
+    let sfn = aws.sfn();
+    let described = crate::follow::watching(aws, "describe the teardown execution", || {
+        sfn.describe_execution().execution_arn(execution).send()
+    })
+    .await?;
     if described.error() != Some("TeardownIncomplete") {
         return Ok(None);
     }

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use serde_json::{json, Value};
+use vikunja_core::error::Classify;
 use vikunja_core::tags::Tier;
-use vikunja_core::{inventory, ProvisionState, Settings};
+use vikunja_core::{inventory, ErrorClass, ProvisionState, Settings};
 
 use crate::deploy::stack_name;
 use crate::target::{Aws, Target};
@@ -111,12 +113,10 @@ pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value>
             }
         }
         seen = events.len();
-        let described = sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .context("describe execution")?;
+        let described = watching(aws, "describe execution", || {
+            sfn.describe_execution().execution_arn(execution).send()
+        })
+        .await?;
         match described.status() {
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {}
             ExecutionStatus::Succeeded => {
@@ -140,19 +140,51 @@ pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value>
     }
 }
 
+/// Consecutive transient failures a watching read survives.
+const WATCH_FAILURES_TOLERATED: u32 = 8;
+
+/// A read while watching an execution: one that the SDK's own retries could not get through
+/// (throttling, a 5xx, a dropped connection) is asked again a little later — the execution
+/// goes on meanwhile, and a watcher giving up would report a failure that is not one.
+pub async fn watching<T, E, Call, Answer>(aws: &Aws, what: &str, mut call: Call) -> Result<T>
+where
+    Call: FnMut() -> Answer,
+    Answer: std::future::Future<
+        Output = std::result::Result<T, SdkError<E, aws_sdk_sfn::config::http::HttpResponse>>,
+    >,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut failures = 0;
+    loop {
+        match call().await {
+            Ok(answer) => return Ok(answer),
+            Err(error)
+                if error.class() == ErrorClass::Transient
+                    && failures < WATCH_FAILURES_TOLERATED =>
+            {
+                failures += 1;
+                tokio::time::sleep(aws.poll_interval() * failures).await;
+            }
+            Err(error) => {
+                return vikunja_core::SdkContext::context(Err(error), what).map_err(Into::into)
+            }
+        }
+    }
+}
+
 async fn history(aws: &Aws, execution: &str) -> Result<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut token = None;
     loop {
-        let page = aws
-            .sfn()
-            .get_execution_history()
-            .execution_arn(execution)
-            .set_next_token(token)
-            .max_results(1000)
-            .send()
-            .await
-            .context("read execution history")?;
+        let page = watching(aws, "read execution history", || {
+            aws.sfn()
+                .get_execution_history()
+                .execution_arn(execution)
+                .set_next_token(token.clone())
+                .max_results(1000)
+                .send()
+        })
+        .await?;
         events.extend(page.events().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -252,20 +284,20 @@ pub async fn execution_started_by(
     let sfn = aws.sfn();
     let started = Instant::now();
     while started.elapsed() < within {
-        let listed = sfn
-            .list_executions()
-            .state_machine_arn(state_machine)
-            .max_results(20)
-            .send()
-            .await
-            .context("list executions")?;
-        for execution in listed.executions() {
-            let described = sfn
-                .describe_execution()
-                .execution_arn(execution.execution_arn())
+        let listed = watching(aws, "list executions", || {
+            sfn.list_executions()
+                .state_machine_arn(state_machine)
+                .max_results(20)
                 .send()
-                .await
-                .context("describe an execution")?;
+        })
+        .await?;
+        for execution in listed.executions() {
+            let described = watching(aws, "describe an execution", || {
+                sfn.describe_execution()
+                    .execution_arn(execution.execution_arn())
+                    .send()
+            })
+            .await?;
             let input: Value =
                 serde_json::from_str(described.input().unwrap_or("{}")).unwrap_or(Value::Null);
             if matches(&input) {

@@ -291,19 +291,17 @@ pub async fn follow_release(
     loop {
         // The status first, then the history: once the status says it ended, the history
         // read after it holds every step's output (the other order races the last step).
-        let described = sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .context("describe the release")?;
-        let history = sfn
-            .get_execution_history()
-            .execution_arn(execution)
-            .max_results(1000)
-            .send()
-            .await
-            .context("read the release's history")?;
+        let described = crate::follow::watching(aws, "describe the release", || {
+            sfn.describe_execution().execution_arn(execution).send()
+        })
+        .await?;
+        let history = crate::follow::watching(aws, "read the release's history", || {
+            sfn.get_execution_history()
+                .execution_arn(execution)
+                .max_results(1000)
+                .send()
+        })
+        .await?;
         let events = history.events();
         let mut published = false;
         for event in events.iter().skip(seen) {

@@ -26,31 +26,36 @@ pub async fn ensure_repository(ecr: &aws_sdk_ecr::Client, names: &Names) -> Resu
                     )
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let created = ecr
-                .create_repository()
-                .repository_name(&name)
-                .image_scanning_configuration(
-                    ImageScanningConfiguration::builder()
-                        .scan_on_push(true)
-                        .build(),
-                )
-                // A tag names one image for good: releases are traceable and pinned by digest.
-                .image_tag_mutability(ImageTagMutability::Immutable)
-                .encryption_configuration(built(
-                    EncryptionConfiguration::builder()
-                        .encryption_type(EncryptionType::Aes256)
-                        .build(),
-                    "repository encryption",
-                )?)
-                .set_tags(Some(tag_list))
-                .send()
-                .await
-                .context(format!("create repository {name}"))?;
-            info!(name, "created repository");
-            created
-                .repository()
-                .cloned()
-                .ok_or_else(|| Error::conflict("ECR answered without the new repository"))?
+            let created =
+                ecr.create_repository()
+                    .repository_name(&name)
+                    .image_scanning_configuration(
+                        ImageScanningConfiguration::builder()
+                            .scan_on_push(true)
+                            .build(),
+                    )
+                    // A tag names one image for good: releases are traceable and pinned by digest.
+                    .image_tag_mutability(ImageTagMutability::Immutable)
+                    .encryption_configuration(built(
+                        EncryptionConfiguration::builder()
+                            .encryption_type(EncryptionType::Aes256)
+                            .build(),
+                        "repository encryption",
+                    )?)
+                    .set_tags(Some(tag_list))
+                    .send()
+                    .await
+                    .context(format!("create repository {name}"))
+                    .and_then(|created| {
+                        info!(name, "created repository");
+                        created.repository().cloned().ok_or_else(|| {
+                            Error::conflict("ECR answered without the new repository")
+                        })
+                    });
+            resources::adopt::created_or_found(created, || {
+                resources_backend::find_repository(ecr, &name)
+            })
+            .await?
         }
     };
     Ok(Repository {

@@ -31,7 +31,8 @@ pub async fn ensure_subnet_group(
         }
         return Ok(name);
     }
-    rds.create_db_subnet_group()
+    let created = rds
+        .create_db_subnet_group()
         .db_subnet_group_name(&name)
         .db_subnet_group_description(format!(
             "isolated subnets of vikunja stack {}",
@@ -41,7 +42,14 @@ pub async fn ensure_subnet_group(
         .set_tags(Some(rds_tags(names.stack())))
         .send()
         .await
-        .context(format!("create DB subnet group {name}"))?;
+        .context(format!("create DB subnet group {name}"))
+        .map(|_| ());
+    resources::adopt::created_or_found(created, || async {
+        Ok(resources_data::find_db_subnet_group(rds, names)
+            .await?
+            .map(|_| ()))
+    })
+    .await?;
     info!(name, "created DB subnet group");
     Ok(name)
 }

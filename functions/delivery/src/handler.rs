@@ -49,7 +49,7 @@ pub async fn handle(
             .await?
             .is_some();
     if !exists {
-        deployment_group_request(
+        let created = deployment_group_request(
             clients.codedeploy.create_deployment_group(),
             &names,
             settings,
@@ -60,8 +60,18 @@ pub async fn handle(
         )?
         .send()
         .await
-        .context(format!("create deployment group {group}"))?;
-        info!(group, "created deployment group");
+        .context(format!("create deployment group {group}"))
+        .map(|_| info!(group, "created deployment group"));
+        resources::adopt::created_or_found(created, || async {
+            let found = resources_delivery::find_deployment_group(
+                &clients.codedeploy,
+                &application,
+                &group,
+            )
+            .await?;
+            Ok(found.map(|_| ()))
+        })
+        .await?;
     }
     let probe = names.probe_function();
     crate::probe::attach_to_vpc(&clients.lambda, &names, network).await?;

@@ -63,11 +63,18 @@ pub async fn ensure_origin_access_control(cloudfront: &Client, names: &Names) ->
         .origin_access_control_config(config)
         .send()
         .await
-        .context(format!("create origin access control {name}"))?;
-    let id = created
-        .origin_access_control()
-        .map(|o| o.id().to_string())
-        .ok_or_else(|| missing("the new OAC"))?;
+        .context(format!("create origin access control {name}"))
+        .and_then(|created| {
+            created
+                .origin_access_control()
+                .map(|o| o.id().to_string())
+                .ok_or_else(|| missing("the new OAC"))
+        });
+    let id = resources::adopt::created_or_found(created, || async {
+        let found = resources_frontend::find_origin_access_controls(cloudfront, names).await?;
+        Ok(resources::found::at_most_one_by(found, |o| o.id(), &what)?.map(|o| o.id().to_string()))
+    })
+    .await?;
     info!(id, name, "created origin access control");
     Ok(id)
 }
@@ -80,25 +87,10 @@ fn missing(what: &str) -> Error {
 /// reads the DEVELOPMENT stage unless asked, and that stage never says LIVE: asking for LIVE
 /// first keeps a re-run from publishing again.
 pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<String> {
-    let name = names.spa_function();
-    for stage in [FunctionStage::Live, FunctionStage::Development] {
-        if let Some(found) =
-            resources_frontend::find_spa_function(cloudfront, names, stage.clone()).await?
-        {
-            let metadata = found
-                .function_summary()
-                .and_then(|s| s.function_metadata())
-                .ok_or_else(|| missing("the function summary"))?;
-            let arn = metadata.function_arn().to_string();
-            if metadata.stage() == Some(&FunctionStage::Live) {
-                return Ok(arn);
-            }
-            if stage == FunctionStage::Development {
-                publish(cloudfront, &name, found.e_tag()).await?;
-                return Ok(arn);
-            }
-        }
+    if let Some(arn) = existing_spa_function(cloudfront, names).await? {
+        return Ok(arn);
     }
+    let name = names.spa_function();
     let config = built(
         FunctionConfig::builder()
             .comment("SPA fallback: extension-less paths serve /index.html")
@@ -113,7 +105,16 @@ pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<S
         .function_code(Blob::new(SPA_FALLBACK_JS))
         .send()
         .await
-        .context(format!("create CloudFront function {name}"))?;
+        .context(format!("create CloudFront function {name}"));
+    let created = match created {
+        Ok(created) => created,
+        Err(error) => {
+            return resources::adopt::created_or_found(Err(error), || {
+                existing_spa_function(cloudfront, names)
+            })
+            .await
+        }
+    };
     let arn = created
         .function_summary()
         .and_then(|s| s.function_metadata())
@@ -122,6 +123,31 @@ pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<S
     publish(cloudfront, &name, created.e_tag()).await?;
     info!(name, "created and published CloudFront function");
     Ok(arn)
+}
+
+/// The function's LIVE ARN if it exists, publishing it first when it is still only in
+/// DEVELOPMENT (a run that stopped between create and publish).
+async fn existing_spa_function(cloudfront: &Client, names: &Names) -> Result<Option<String>> {
+    let name = names.spa_function();
+    for stage in [FunctionStage::Live, FunctionStage::Development] {
+        if let Some(found) =
+            resources_frontend::find_spa_function(cloudfront, names, stage.clone()).await?
+        {
+            let metadata = found
+                .function_summary()
+                .and_then(|s| s.function_metadata())
+                .ok_or_else(|| missing("the function summary"))?;
+            let arn = metadata.function_arn().to_string();
+            if metadata.stage() == Some(&FunctionStage::Live) {
+                return Ok(Some(arn));
+            }
+            if stage == FunctionStage::Development {
+                publish(cloudfront, &name, found.e_tag()).await?;
+                return Ok(Some(arn));
+            }
+        }
+    }
+    Ok(None)
 }
 
 async fn publish(cloudfront: &Client, name: &str, etag: Option<&str>) -> Result<()> {

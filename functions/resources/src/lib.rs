@@ -7,6 +7,7 @@
 //!
 //! No `lambda_runtime` here: the same code runs in Lambda, in the CLI and in tests.
 
+pub mod adopt;
 pub mod data;
 pub mod found;
 pub mod plan;

@@ -49,6 +49,7 @@ APPLIED_BY_APPLY_ALL = (
     cloudfront.cloudfront_distributions_keep_oac_and_function_associations,
     ecs.code_deploy_services_start_with_a_task_set,
     elbv2.target_health_follows_loopback_targets,
+    elbv2.load_balancer_creation_is_idempotent,
     ecr.ecr_image_digests_are_manifest_hashes,
     awslambda.lambda_code_from_a_missing_s3_key_is_refused,
     awslambda.lambda_environment_values_are_strings,

@@ -1,4 +1,5 @@
-"""ELBv2: loopback targets (the data plane's stand-ins) get real health checks."""
+"""ELBv2: loopback targets (the data plane's stand-ins) get real health checks; creating a
+load balancer is idempotent by name, as on AWS."""
 
 from __future__ import annotations
 
@@ -102,3 +103,52 @@ def _probe_loopback_target_health() -> Finding:
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1", "Port": port}])
     health = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"][0]["TargetHealth"]
     return Finding(health["State"] == "healthy", f"a target nothing listens on is {health['State']}")
+
+
+@replaces(
+    "moto.elbv2.models.ELBv2Backend.create_load_balancer",
+    "(self, name, security_groups, subnet_ids, subnet_mappings, scheme, loadbalancer_type, ip_address_type, tags)",
+)
+def load_balancer_creation_is_idempotent() -> None:
+    """AWS: "This operation is idempotent, which means that it completes at most one time.
+    If you attempt to create multiple load balancers with the same settings, each call
+    succeeds." moto puts a random id in each ARN, so a second CreateLoadBalancer of one
+    name — an SDK retry after an answer was lost — made a second load balancer. Now the
+    same name and settings answer the existing one; the same name with other settings is
+    `DuplicateLoadBalancerName`, as on AWS."""
+    from moto.elbv2.exceptions import DuplicateLoadBalancerName
+    from moto.elbv2.models import ELBv2Backend
+
+    moto_create = ELBv2Backend.create_load_balancer
+
+    def create_load_balancer(self, name, security_groups, subnet_ids, subnet_mappings=None,
+                             scheme="internet-facing", loadbalancer_type=None, ip_address_type="ipv4",
+                             tags=None):
+        existing = next((lb for lb in list(self.load_balancers.values()) if lb.name == name), None)
+        if existing is None:
+            return moto_create(self, name, security_groups, subnet_ids, subnet_mappings, scheme,
+                               loadbalancer_type, ip_address_type, tags)
+        wanted_subnets = set(subnet_ids or []) | {m["SubnetId"] for m in subnet_mappings or []}
+        same = (existing.scheme == scheme
+                and (existing.type or "application") == (loadbalancer_type or "application")
+                and {subnet.id for subnet in existing.subnets} == wanted_subnets)
+        if not same:
+            raise DuplicateLoadBalancerName()
+        return existing
+
+    ELBv2Backend.create_load_balancer = create_load_balancer
+
+
+@probe(load_balancer_creation_is_idempotent)
+def _probe_idempotent_load_balancer_creation() -> Finding:
+    """Two CreateLoadBalancer calls with one name and the same settings: one load balancer."""
+    from .probing import client
+
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"]
+    elbv2 = client("elbv2")
+    first = elbv2.create_load_balancer(Name="probe-idem", Subnets=[subnet], Type="network")
+    second = elbv2.create_load_balancer(Name="probe-idem", Subnets=[subnet], Type="network")
+    arns = {first["LoadBalancers"][0]["LoadBalancerArn"], second["LoadBalancers"][0]["LoadBalancerArn"]}
+    return Finding(len(arns) > 1, f"two creates of one name made {len(arns)} load balancer(s)")
