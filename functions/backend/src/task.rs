@@ -8,7 +8,7 @@ use tracing::info;
 use vikunja_core::error::built;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
 use vikunja_core::tags::{self, Tier};
-use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, SdkContext, Settings};
+use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, Settings};
 
 use crate::handler::Roles;
 
@@ -254,7 +254,7 @@ pub async fn register(
         .into_iter()
         .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
         .collect();
-    let registered = ecs
+    let request = ecs
         .register_task_definition()
         .family(&family)
         .network_mode(NetworkMode::Awsvpc)
@@ -270,16 +270,13 @@ pub async fn register(
                 .build(),
         )
         .container_definitions(container_definition(inputs)?)
-        .set_tags(Some(tag_list))
-        .send()
-        .await
-        .context(format!("register task definition {family}"))?;
-    let arn = registered
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .ok_or_else(|| Error::conflict("ECS answered without the task definition ARN"))?;
+        .set_tags(Some(tag_list));
+    let arn = resources_backend::register_once(ecs, &family, request, |latest| {
+        differences(&latest.definition, inputs).is_empty()
+    })
+    .await?;
     info!(arn, image = inputs.image, "registered task definition");
-    Ok(arn.to_string())
+    Ok(arn)
 }
 
 #[cfg(test)]

@@ -183,20 +183,24 @@ pub async fn ensure_distribution(
         .distribution_config_with_tags(with_tags)
         .send()
         .await
-        .context(format!("create distribution of stack {}", names.stack()))?;
-    let dist = created
-        .distribution()
-        .ok_or_else(|| missing("the new distribution"))?;
-    info!(
-        id = dist.id(),
-        domain = dist.domain_name(),
-        "created distribution"
-    );
-    Ok(Distribution {
-        id: dist.id().to_string(),
-        arn: dist.arn().to_string(),
-        domain_name: dist.domain_name().to_string(),
-    })
+        .context(format!("create distribution of stack {}", names.stack()))
+        .and_then(|created| {
+            let dist = created
+                .distribution()
+                .ok_or_else(|| missing("the new distribution"))?;
+            info!(
+                id = dist.id(),
+                domain = dist.domain_name(),
+                "created distribution"
+            );
+            Ok(Distribution {
+                id: dist.id().to_string(),
+                arn: dist.arn().to_string(),
+                domain_name: dist.domain_name().to_string(),
+            })
+        });
+    // The caller reference is the stack's own: "already exists" is an earlier attempt's.
+    resources::adopt::created_or_found(created, || find_distribution(cloudfront, names)).await
 }
 
 /// Our distribution carries the stack in its comment and its tags (`resources_frontend`).

@@ -237,7 +237,7 @@ pub async fn register(clients: &Clients, mut release: Release) -> Result<Release
             .value(&release.tag)
             .build(),
     );
-    let registered = clients
+    let request = clients
         .ecs
         .register_task_definition()
         .family(names.task_family())
@@ -251,20 +251,14 @@ pub async fn register(clients: &Clients, mut release: Release) -> Result<Release
         .set_memory(definition.memory().map(str::to_string))
         .set_runtime_platform(definition.runtime_platform().cloned())
         .set_ephemeral_storage(definition.ephemeral_storage().cloned())
-        .set_tags(Some(tag_list))
-        .send()
-        .await
-        .context(format!(
-            "register task definition {} with {}",
-            names.task_family(),
-            release.image
-        ))?;
-    let arn = registered
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .ok_or_else(|| Error::conflict("ECS answered without the task definition ARN"))?;
+        .set_tags(Some(tag_list));
+    let arn =
+        resources_backend::register_once(&clients.ecs, &names.task_family(), request, |latest| {
+            latest.image() == Some(release.image.as_str())
+        })
+        .await?;
     info!(arn, image = release.image, "registered task definition");
-    release.task_definition_arn = Some(arn.to_string());
+    release.task_definition_arn = Some(arn);
     Ok(release)
 }
 

@@ -425,6 +425,17 @@ async fn delete_cluster(clients: &Clients, name: &str, step: &mut Step) {
     }
 }
 
+/// Whether a revision no longer exists, or is being deleted.
+async fn is_gone_or_going(clients: &Clients, arn: &str) -> bool {
+    match resources_backend::find_task_definition(&clients.ecs, arn).await {
+        Ok(None) => true,
+        Ok(Some(revision)) => {
+            revision.definition.status() == Some(&TaskDefinitionStatus::DeleteInProgress)
+        }
+        Err(_) => false,
+    }
+}
+
 /// Deregisters the family's active revisions, then deletes every revision (ECS keeps
 /// deregistered ones, still tagged, until they are deleted).
 async fn delete_task_definitions(clients: &Clients, found: &Found, step: &mut Step) {
@@ -468,7 +479,14 @@ async fn delete_task_definitions(clients: &Clients, found: &Found, step: &mut St
                     })
                     .collect();
                 for arn in batch {
-                    match failed.iter().find(|(a, _)| a == arn) {
+                    let refused = failed.iter().find(|(a, _)| a == arn);
+                    // A retried delete whose first attempt went through is refused for a
+                    // revision that is gone: look before calling it a failure.
+                    let refused = match refused {
+                        Some(_) if is_gone_or_going(clients, arn).await => None,
+                        other => other,
+                    };
+                    match refused {
                         Some((_, reason)) => step.failed(
                             "ecs task definition",
                             arn,

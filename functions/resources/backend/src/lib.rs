@@ -202,6 +202,61 @@ pub async fn find_task_definition(
     }))
 }
 
+/// Attempts [`register_once`] makes before it gives up.
+const REGISTER_ATTEMPTS: u32 = 4;
+
+/// Registers a task definition revision without the SDK's own retry: RegisterTaskDefinition
+/// is not idempotent, and a retry after an answer that was lost (a 5xx or a dropped
+/// connection once ECS had registered it) registers the same revision twice. After a
+/// transient failure the family's latest revision is looked at first, and adopted when
+/// `is_it` says it is the one this call meant to register; else the call is tried again.
+pub async fn register_once(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    request: aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder,
+    is_it: impl Fn(&Revision) -> bool,
+) -> Result<String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answer = request
+            .clone()
+            .customize()
+            .config_override(
+                aws_sdk_ecs::config::Builder::default()
+                    .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .context(format!("register task definition {family}"));
+        let error = match answer {
+            Ok(registered) => {
+                return registered
+                    .task_definition()
+                    .and_then(|t| t.task_definition_arn())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        vikunja_core::Error::conflict(
+                            "ECS answered without the task definition ARN",
+                        )
+                    })
+            }
+            Err(error) if error.is_transient() => error,
+            Err(error) => return Err(error),
+        };
+        if let Some(latest) = find_task_definition(ecs, family).await? {
+            if is_it(&latest) {
+                tracing::info!(arn = latest.arn(), %error, "adopted the revision an unanswered register made");
+                return Ok(latest.arn().to_string());
+            }
+        }
+        if attempt >= REGISTER_ATTEMPTS {
+            return Err(error);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
+    }
+}
+
 /// Every revision of the stack's task family with `status`, on every page: only that
 /// exact family (the prefix also matches families that start alike).
 pub async fn find_task_definition_arns(
