@@ -288,11 +288,21 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
             .recovery_window_in_days(SECRET_RECOVERY_DAYS)
             .send()
             .await
-            .context(format!("schedule deletion of secret {secret}"));
+            .context(format!("schedule deletion of secret {secret}"))
+            .map(|_| ());
+        // Secrets Manager refuses to schedule a secret already scheduled — so a retry whose
+        // first attempt went through is refused: look before calling it a failure.
+        let scheduled = match scheduled {
+            Err(error) if is_scheduled_for_deletion(clients, ctx).await => {
+                tracing::info!(%error, "the secret is already scheduled for deletion");
+                Ok(())
+            }
+            other => other,
+        };
         step.record(
             "service secret",
             &format!("{secret} (scheduled: recoverable for {SECRET_RECOVERY_DAYS} days)"),
-            scheduled.map(|_| ()),
+            scheduled,
         );
     }
     let mut snapshots = found.snapshots.clone();
@@ -304,6 +314,16 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
         step.kept(&kept.kind, &kept.id, &kept.reason);
     }
     Ok(())
+}
+
+/// Whether the service secret is scheduled for deletion (Secrets Manager still describes it,
+/// with the date it was deleted).
+async fn is_scheduled_for_deletion(clients: &Clients, ctx: &Ctx) -> bool {
+    match resources_data::find_service_secret(&clients.secrets, &ctx.names).await {
+        Ok(Some(secret)) => secret.deleted_date().is_some(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

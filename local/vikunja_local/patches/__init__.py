@@ -11,6 +11,7 @@ an error naming the patch. See local/README.md.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (importing a module registers its patches)
+    applicationautoscaling,
     awslambda,
     cloudformation,
     cloudformation_change_sets,
@@ -50,6 +51,7 @@ APPLIED_BY_APPLY_ALL = (
     ecs.code_deploy_services_start_with_a_task_set,
     elbv2.target_health_follows_loopback_targets,
     elbv2.load_balancer_creation_is_idempotent,
+    applicationautoscaling.deregistering_a_missing_scalable_target_is_object_not_found,
     ecr.ecr_image_digests_are_manifest_hashes,
     awslambda.lambda_code_from_a_missing_s3_key_is_refused,
     awslambda.lambda_environment_values_are_strings,
