@@ -180,3 +180,37 @@ def _probe_distribution_keeps_oac() -> Finding:
     if kept["DefaultCacheBehavior"].get("FunctionAssociations", {}).get("Quantity") != 1:
         lost.append("FunctionAssociations")
     return Finding(bool(lost), ("forgot " + ", ".join(lost)) if lost else "kept OriginAccessControlId, FunctionAssociations")
+
+
+@replaces("moto.cloudfront.models.CloudFrontBackend.delete_origin_access_control", "(self, control_id)")
+def deleting_a_missing_origin_access_control_is_no_such_origin_access_control() -> None:
+    """moto answered a DeleteOriginAccessControl for an id it does not hold with an HTTP 500
+    and no error body (a `KeyError`); AWS answers `NoSuchOriginAccessControl` (404). A
+    retried delete whose first attempt went through now reads as "already gone"."""
+    from moto.cloudfront.exceptions import NoSuchOriginAccessControl
+    from moto.cloudfront.models import CloudFrontBackend
+
+    def delete_origin_access_control(self, control_id):
+        if control_id not in self.origin_access_controls:
+            raise NoSuchOriginAccessControl
+        self.origin_access_controls.pop(control_id)
+
+    CloudFrontBackend.delete_origin_access_control = delete_origin_access_control
+
+
+@probe(deleting_a_missing_origin_access_control_is_no_such_origin_access_control)
+def _probe_delete_missing_oac() -> Finding:
+    """Deleting an Origin Access Control that does not exist."""
+    from botocore.exceptions import ClientError
+
+    from .probing import client
+
+    try:
+        client("cloudfront").delete_origin_access_control(Id="EPROBEMISSING")
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+        return Finding(code != "NoSuchOriginAccessControl", f"a missing OAC answers {status} {code or 'with no code'}")
+    except KeyError:  # in-process, moto's KeyError surfaces as is (the server answers 500)
+        return Finding(True, "a missing OAC raised KeyError (HTTP 500 from the server)")
+    return Finding(True, "a missing OAC was deleted without an error")
