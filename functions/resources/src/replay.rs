@@ -51,6 +51,15 @@ pub fn query_error(action: &'static str, status: u16, code: &str) -> Answer {
     }
 }
 
+/// An error answer of the AWS JSON protocols (ECS, CodeDeploy, …), named by `X-Amz-Target`.
+pub fn json_error(action: &'static str, status: u16, code: &str) -> Answer {
+    Answer {
+        action,
+        status,
+        body: format!(r#"{{"__type":"{code}","message":"{code} (replayed)"}}"#),
+    }
+}
+
 /// A successful answer of the AWS query protocol: `<{action}Response><{action}Result>…`.
 pub fn query_ok(action: &'static str, result: &str) -> Answer {
     ok(
@@ -130,13 +139,21 @@ impl Replay {
             .bytes()
             .map(|b| String::from_utf8_lossy(b).to_string())
             .unwrap_or_default();
-        // Query protocols (EC2) name the operation in the body; REST ones by method and path.
-        let action = form_value(&body, "Action").unwrap_or_else(|| {
-            let path = request.uri().split('?').next().unwrap_or_default();
-            let path = path.split_once("://").map(|(_, rest)| rest).unwrap_or(path);
-            let path = path.find('/').map(|i| &path[i..]).unwrap_or(path);
-            format!("{} {path}", request.method())
-        });
+        // JSON protocols name the operation in `X-Amz-Target` (`Service.Operation`), query
+        // protocols (EC2) in the body, REST ones by method and path.
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .map(str::to_string);
+        let action = target
+            .or_else(|| form_value(&body, "Action"))
+            .unwrap_or_else(|| {
+                let path = request.uri().split('?').next().unwrap_or_default();
+                let path = path.split_once("://").map(|(_, rest)| rest).unwrap_or(path);
+                let path = path.find('/').map(|i| &path[i..]).unwrap_or(path);
+                format!("{} {path}", request.method())
+            });
         let body = format!("{} {body}", request.uri());
         let mut script = self.script.lock().unwrap();
         script.asked.push((action.clone(), body));

@@ -336,6 +336,72 @@ pub async fn find_scaling_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resources::replay::{json_error, ok, Replay};
+
+    resources::replayed_client!(ecs, aws_sdk_ecs);
+
+    fn revision(arn: &str, image: &str) -> String {
+        format!(
+            r#"{{"taskDefinition":{{"taskDefinitionArn":"{arn}","family":"v-backend-api","status":"ACTIVE","containerDefinitions":[{{"name":"vikunja","image":"{image}"}}]}},"tags":[]}}"#
+        )
+    }
+
+    fn request(client: &aws_sdk_ecs::Client) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder{
+        client.register_task_definition().family("v-backend-api")
+    }
+
+    #[tokio::test]
+    async fn a_register_answered_500_after_it_took_effect_is_adopted_not_repeated() {
+        let replay = Replay::new(vec![
+            json_error("RegisterTaskDefinition", 500, "ServerException"),
+            ok("DescribeTaskDefinition", revision("arn:td:2", "img:2")),
+        ]);
+        let client = ecs(&replay);
+        let arn = register_once(&client, "v-backend-api", request(&client), |latest| {
+            latest.image() == Some("img:2")
+        })
+        .await
+        .unwrap();
+        assert_eq!(arn, "arn:td:2");
+        replay.assert_done();
+        assert_eq!(
+            replay.actions(),
+            ["RegisterTaskDefinition", "DescribeTaskDefinition"],
+            "one register: the SDK's own retry would have registered the revision twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_register_that_did_not_take_effect_is_tried_again() {
+        let replay = Replay::new(vec![
+            json_error("RegisterTaskDefinition", 503, "ServerException"),
+            ok("DescribeTaskDefinition", revision("arn:td:1", "img:1")),
+            ok("RegisterTaskDefinition", revision("arn:td:2", "img:2")),
+        ]);
+        let client = ecs(&replay);
+        let arn = register_once(&client, "v-backend-api", request(&client), |latest| {
+            latest.image() == Some("img:2")
+        })
+        .await
+        .unwrap();
+        assert_eq!(arn, "arn:td:2");
+        replay.assert_done();
+    }
+
+    #[tokio::test]
+    async fn a_refused_register_is_not_retried() {
+        let replay = Replay::new(vec![json_error(
+            "RegisterTaskDefinition",
+            400,
+            "ClientException",
+        )]);
+        let client = ecs(&replay);
+        let error = register_once(&client, "v-backend-api", request(&client), |_| true)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("ClientException"), "{error}");
+        replay.assert_done();
+    }
 
     #[test]
     fn the_family_is_read_from_the_arn() {
