@@ -83,9 +83,11 @@ test-integration: build-local ## the workflows end to end on a fresh local stack
 	@# --workspace, as build-local: the same feature set, so the SDK crates are not rebuilt.
 	@tests/with-local-stack cargo test --workspace --test '*' -- --test-threads 4
 
-FAULT_SEED ?= 20261201
-test-faults: build-local ## bootstrap, up and down with a fifth of their AWS calls faulted, on a local stack of their own (FAULT_SEED=n replays a seed)
-	@VIKUNJA_FAULT_SEED=$(FAULT_SEED) tests/with-local-stack cargo test --workspace --test faults -- --ignored --nocapture
+FAULT_SEEDS ?= 1 2 3 4 5 6 7 8 9 10
+test-faults: build-local ## the fault soak: bootstrap, up and down with a fifth of their AWS calls faulted, once per seed, each on a local stack of its own (FAULT_SEEDS="n …" picks them)
+	@for seed in $(FAULT_SEEDS); do \
+	  VIKUNJA_FAULT_SEED=$$seed tests/with-local-stack cargo test --workspace --test faults -- --ignored --nocapture 2>&1 | grep -E -A8 '^seed|panicked' || exit 1; \
+	done
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q

@@ -49,6 +49,7 @@ APPLIED_BY_APPLY_ALL = (
     cloudfront.cloudfront_functions_can_be_published_and_updated,
     cloudfront.cloudfront_distributions_keep_oac_and_function_associations,
     cloudfront.deleting_a_missing_origin_access_control_is_no_such_origin_access_control,
+    cloudfront.origin_access_control_names_are_unique,
     ecs.code_deploy_services_start_with_a_task_set,
     elbv2.target_health_follows_loopback_targets,
     elbv2.load_balancer_creation_is_idempotent,

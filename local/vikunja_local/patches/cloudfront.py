@@ -214,3 +214,47 @@ def _probe_delete_missing_oac() -> Finding:
     except KeyError:  # in-process, moto's KeyError surfaces as is (the server answers 500)
         return Finding(True, "a missing OAC raised KeyError (HTTP 500 from the server)")
     return Finding(True, "a missing OAC was deleted without an error")
+
+
+@replaces("moto.cloudfront.models.CloudFrontBackend.create_origin_access_control", "(self, config_dict)")
+def origin_access_control_names_are_unique() -> None:
+    """AWS refuses a second Origin Access Control with a name the account already uses
+    (`OriginAccessControlAlreadyExists`, 409); moto made a second one, so a create retried
+    after its answer was lost left two OACs of one name instead of answering "already
+    exists" for the caller to adopt."""
+    from moto.cloudfront.exceptions import CloudFrontException
+    from moto.cloudfront.models import CloudFrontBackend
+
+    moto_create = CloudFrontBackend.create_origin_access_control
+
+    class OriginAccessControlAlreadyExists(CloudFrontException):  # 409, from the service model
+        def __init__(self, name: str) -> None:
+            super().__init__("OriginAccessControlAlreadyExists",
+                             f"An origin access control with the same name already exists: {name}")
+
+    def create_origin_access_control(self, config_dict):
+        name = config_dict.get("Name")
+        if any(control.name == name for control in list(self.origin_access_controls.values())):
+            raise OriginAccessControlAlreadyExists(name)
+        return moto_create(self, config_dict)
+
+    CloudFrontBackend.create_origin_access_control = create_origin_access_control
+
+
+@probe(origin_access_control_names_are_unique)
+def _probe_duplicate_oac_name() -> Finding:
+    """Two Origin Access Controls with one name."""
+    from botocore.exceptions import ClientError
+
+    from .probing import client
+
+    config = {"Name": "probe-oac", "SigningProtocol": "sigv4", "SigningBehavior": "always",
+              "OriginAccessControlOriginType": "s3"}
+    cloudfront = client("cloudfront")
+    cloudfront.create_origin_access_control(OriginAccessControlConfig=config)
+    try:
+        cloudfront.create_origin_access_control(OriginAccessControlConfig=config)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        return Finding(code != "OriginAccessControlAlreadyExists", f"a second OAC of one name answers {code}")
+    return Finding(True, "a second OAC of one name was made")
