@@ -161,3 +161,16 @@ impl Harness {
             .with_context(|| format!("no local address for {dns}:{port} in {map:?}"))
     }
 }
+
+/// What a teardown could not delete, as "tier kind id: reason".
+pub fn failures(report: &vikunja_aws::down::DownReport) -> Vec<String> {
+    report
+        .summary
+        .as_ref()
+        .map(|s| {
+            s.failed()
+                .map(|(tier, f)| format!("{tier} {} {}: {}", f.kind, f.id, f.reason))
+                .collect()
+        })
+        .unwrap_or_default()
+}

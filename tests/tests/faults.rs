@@ -118,15 +118,7 @@ async fn bootstrap_up_and_down_succeed_on_their_first_run_under_faults() {
         "up under faults left other counts than an unfaulted up, (faulted, unfaulted) by kind: {differing:?} {replay}"
     );
     let teardown = teardown.unwrap_or_else(|e| panic!("down under faults failed {replay}: {e:#}"));
-    let failed: Vec<String> = teardown
-        .summary
-        .as_ref()
-        .map(|s| {
-            s.failed()
-                .map(|(tier, f)| format!("{tier} {} {}: {}", f.kind, f.id, f.reason))
-                .collect()
-        })
-        .unwrap_or_default();
+    let failed = vikunja_tests::failures(&teardown);
     assert!(
         teardown.complete,
         "down under faults incomplete {replay}: {failed:#?}"

@@ -12,6 +12,7 @@ use vikunja_aws::follow;
 use vikunja_aws::target::Target;
 use vikunja_aws::Output;
 use vikunja_tests::census::tagged;
+use vikunja_tests::failures;
 use vikunja_tests::find;
 use vikunja_tests::{wait, Harness};
 
@@ -36,18 +37,6 @@ fn delete_data() -> DownOptions {
 async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     SERIAL.lock().await
-}
-
-fn failures(report: &DownReport) -> Vec<String> {
-    report
-        .summary
-        .as_ref()
-        .map(|s| {
-            s.failed()
-                .map(|(tier, f)| format!("{tier} {} {}: {}", f.kind, f.id, f.reason))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The teardown is complete, with no failure, and the bootstrap stack is gone.
