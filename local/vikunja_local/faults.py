@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape as xml_escape
 
 from .lambda_host.worker import function_access_key
 from .router import CallView, Reply, WsgiApp, call_wsgi, json_reply, status_line
@@ -396,7 +397,9 @@ def _rest_templates(botocore_name: str) -> tuple[_RestTemplate, ...]:
 
 
 @dataclass(frozen=True)
-class _Error:
+class ServiceError:
+    """An AWS error, before it is shaped for the caller's protocol (`error_reply`)."""
+
     status: int
     code: str
     message: str
@@ -406,35 +409,35 @@ class _Error:
 _SUFFIX = " (injected by vikunja-local)"
 
 
-def fault_error(call: ApiCall, kind: str) -> _Error:
+def fault_error(call: ApiCall, kind: str) -> ServiceError:
     """The service's own error for this kind: throttle, error-before (503) or
     error-after (500)."""
     service, protocol = call.service, call.protocol
     if service in ("lambda", LAMBDA_TASK_SERVICE):
         if kind == "throttle":
-            return _Error(429, "TooManyRequestsException", "Rate exceeded." + _SUFFIX, "Sender")
-        return _Error(500, "ServiceException", "The Lambda service encountered an internal error." + _SUFFIX, "Receiver")
+            return ServiceError(429, "TooManyRequestsException", "Rate exceeded." + _SUFFIX, "Sender")
+        return ServiceError(500, "ServiceException", "The Lambda service encountered an internal error." + _SUFFIX, "Receiver")
     if protocol == "ec2":
         return {
-            "throttle": _Error(503, "RequestLimitExceeded", "Request limit exceeded." + _SUFFIX, "Sender"),
-            "error-before": _Error(503, "Unavailable", "The server is overloaded and can't handle the request." + _SUFFIX, "Receiver"),
-        }.get(kind, _Error(500, "InternalError", "An internal error has occurred." + _SUFFIX, "Receiver"))
+            "throttle": ServiceError(503, "RequestLimitExceeded", "Request limit exceeded." + _SUFFIX, "Sender"),
+            "error-before": ServiceError(503, "Unavailable", "The server is overloaded and can't handle the request." + _SUFFIX, "Receiver"),
+        }.get(kind, ServiceError(500, "InternalError", "An internal error has occurred." + _SUFFIX, "Receiver"))
     if service == "s3":
         return {
-            "throttle": _Error(503, "SlowDown", "Please reduce your request rate." + _SUFFIX, "Sender"),
-            "error-before": _Error(503, "ServiceUnavailable", "Service is unable to handle request." + _SUFFIX, "Receiver"),
-        }.get(kind, _Error(500, "InternalError", "We encountered an internal error. Please try again." + _SUFFIX, "Receiver"))
+            "throttle": ServiceError(503, "SlowDown", "Please reduce your request rate." + _SUFFIX, "Sender"),
+            "error-before": ServiceError(503, "ServiceUnavailable", "Service is unable to handle request." + _SUFFIX, "Receiver"),
+        }.get(kind, ServiceError(500, "InternalError", "We encountered an internal error. Please try again." + _SUFFIX, "Receiver"))
     if kind == "throttle":
-        query_style = protocol in ("query", "rest-xml") or _query_compatible(call)
+        query_style = protocol in ("query", "rest-xml") or query_compatible(call)
         if protocol == "rest-json":
-            return _Error(429, "TooManyRequestsException", "Rate exceeded" + _SUFFIX, "Sender")
-        return _Error(400, "Throttling" if query_style else "ThrottlingException", "Rate exceeded" + _SUFFIX, "Sender")
+            return ServiceError(429, "TooManyRequestsException", "Rate exceeded" + _SUFFIX, "Sender")
+        return ServiceError(400, "Throttling" if query_style else "ThrottlingException", "Rate exceeded" + _SUFFIX, "Sender")
     if kind == "error-before":
-        return _Error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server." + _SUFFIX, "Receiver")
-    return _Error(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure." + _SUFFIX, "Receiver")
+        return ServiceError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server." + _SUFFIX, "Receiver")
+    return ServiceError(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure." + _SUFFIX, "Receiver")
 
 
-def _query_compatible(call: ApiCall) -> bool:
+def query_compatible(call: ApiCall) -> bool:
     """JSON/CBOR services that were query services (CloudWatch, SQS) keep their
     query error codes, told by `x-amzn-query-error`."""
     if not call.target_prefix:
@@ -446,24 +449,31 @@ def _query_compatible(call: ApiCall) -> bool:
 
 
 def fault_reply(call: ApiCall, kind: str, method: str = "POST") -> Reply:
-    """The error answer in the caller's protocol."""
-    error = fault_error(call, kind)
+    """The fault's error answer in the caller's protocol."""
+    return error_reply(call, fault_error(call, kind), method, [(FAULT_HEADER, kind)])
+
+
+def error_reply(call: ApiCall, error: ServiceError, method: str = "POST",
+                extra_headers: list[tuple[str, str]] | None = None) -> Reply:
+    """An AWS error answer in the protocol the caller used (shared by fault injection
+    and IAM enforcement): each protocol's error envelope, as botocore parses it."""
     request_id = str(uuid.uuid4())
-    headers = [(FAULT_HEADER, kind)]
+    headers = list(extra_headers or [])
     protocol = call.protocol
+    message = xml_escape(error.message)  # messages can carry resource names (S3 keys)
     if protocol == "ec2":
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{error.code}</Code>'
-                f"<Message>{error.message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+                f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
         return _xml(error.status, body, headers, method)
     if protocol == "query" or (protocol == "rest-xml" and call.service != "s3"):
         body = (f"<ErrorResponse><Error><Type>{error.fault}</Type><Code>{error.code}</Code>"
-                f"<Message>{error.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+                f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
         return _xml(error.status, body, headers + [("x-amzn-RequestId", request_id)], method)
     if protocol == "rest-xml":  # S3
-        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{error.code}</Code><Message>{error.message}'
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{error.code}</Code><Message>{message}'
                 f"</Message><RequestId>{request_id}</RequestId><HostId>vikunja-local</HostId></Error>")
         return _xml(error.status, body, headers + [("x-amz-request-id", request_id), ("x-amz-id-2", "vikunja-local")], method)
-    if _query_compatible(call):
+    if query_compatible(call):
         headers.append(("x-amzn-query-error", f"{error.code};{error.fault}"))
     headers.append(("x-amzn-RequestId", request_id))
     if protocol == "rpc-v2-cbor":

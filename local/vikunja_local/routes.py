@@ -12,6 +12,7 @@ from .cbor_rpc import CborRpcTranslator, is_rpc_v2_cbor
 from .codedeploy import CodeDeploySimulator
 from .dataplane import DataPlane
 from .faults import FaultInjector
+from .iam_enforce import IamEnforcer
 from .lambda_host import LambdaHost
 from .router import CallView, Reply, Router, json_reply
 from .settings import Settings
@@ -30,6 +31,7 @@ class Stack:
     data_plane: DataPlane
     codedeploy: CodeDeploySimulator
     faults: FaultInjector | None = None  # the layer in front of this router
+    iam: IamEnforcer | None = None  # the layer between the fault layer and this router
 
 
 def install(router: Router, stack: Stack) -> None:
@@ -37,6 +39,8 @@ def install(router: Router, stack: Stack) -> None:
     router.add_route("listeners", _is_listener_map, lambda call: json_reply(200, stack.data_plane.listener_map()))
     if stack.faults is not None:
         router.add_route("faults", FaultInjector.is_control, stack.faults.handle_control)
+    if stack.iam is not None:
+        router.add_route("iam", IamEnforcer.is_control, stack.iam.handle_control)
     router.add_route("lambda-invoke", LambdaHost.is_invoke, stack.lambda_host.handle_invoke)
     # Smithy RPC v2 CBOR (the Rust SDK's CloudWatch) → AWS JSON, back through this router.
     router.add_route("rpc-v2-cbor", is_rpc_v2_cbor, CborRpcTranslator(router).handle)

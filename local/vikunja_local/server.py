@@ -26,10 +26,12 @@ def serve(settings: Settings) -> None:
     from .codedeploy import CodeDeploySimulator, Timings
     from .dataplane import LISTENERS_ENV, DataPlane
     from .faults import FaultInjector, spec_from_environment
+    from .iam_enforce import IamEnforcer, mode_from_environment
     from .lambda_host import LambdaHost
     from .router import Router
 
     fault_spec = spec_from_environment(settings.faults)  # a bad spec stops the start here
+    iam_mode = mode_from_environment(settings.iam)  # so does a bad VIKUNJA_LOCAL_IAM
     patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
     lambda_host = LambdaHost(
         endpoint=settings.endpoint,
@@ -48,10 +50,12 @@ def serve(settings: Settings) -> None:
         ready_wait=settings.ready_wait_seconds,
     ))
     router = Router(DomainDispatcherApplication(create_backend_app))
-    # Fault injection sits in front of the router: faults "after" the call let the
+    # IAM enforcement sits in front of the router: a denied call never reaches a route
+    # or moto. Fault injection sits in front of both: faults "after" the call let the
     # router, its routes and after-hooks run first.
-    faults = FaultInjector(router, lambda_host, fault_spec)
-    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, faults))
+    iam = IamEnforcer(router, lambda_host, iam_mode)
+    faults = FaultInjector(iam, lambda_host, fault_spec)
+    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, faults, iam))
     data_plane.start()
 
     server = make_server(settings.host, settings.port, faults, threaded=True, request_handler=MotoRequestHandler)

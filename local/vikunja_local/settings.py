@@ -69,6 +69,8 @@ class Settings:
 
     # Fault injection at start: the control endpoint's JSON spec (off when empty).
     faults: str = field(default_factory=lambda: os.environ.get("VIKUNJA_LOCAL_FAULTS", ""))
+    # IAM enforcement of the Lambda functions' calls at start: "enforce" or "off".
+    iam: str = field(default_factory=lambda: os.environ.get("VIKUNJA_LOCAL_IAM", ""))
 
     @property
     def endpoint(self) -> str:
