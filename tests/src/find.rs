@@ -120,6 +120,19 @@ pub async fn load_balancer(
         .clone()
 }
 
+/// A target group's ARN, by name.
+pub async fn target_group_arn(elb: &aws_sdk_elasticloadbalancingv2::Client, name: &str) -> String {
+    elb.describe_target_groups()
+        .names(name)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string()
+}
+
 /// The ports a load balancer listens on, in order.
 pub async fn listener_ports(elb: &aws_sdk_elasticloadbalancingv2::Client, arn: &str) -> Vec<i32> {
     let listeners = elb

@@ -1,9 +1,10 @@
 //! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
-//! does — the same diff produces both. For the tiers built on `resources`, each plan item
-//! names its operations, and `up` records the operations it carried out in the tier's
-//! inventory (`changes`).
+//! does — the same diff produces both. For the tiers built on `resources` (network, load
+//! balancer), each plan item names its operations, and `up` records the operations it
+//! carried out in the tier's inventory (`changes`).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde_json::{json, Value};
 use vikunja_aws::follow;
 use vikunja_aws::plan::{self, Plan};
@@ -26,16 +27,16 @@ fn planned(plan: &Plan, tier: &str) -> Vec<String> {
         .collect()
 }
 
-/// The operations the last `up` recorded for the network tier.
-async fn performed(h: &Harness, stack: &str) -> Vec<String> {
+/// The operations the last `up` recorded for one tier.
+async fn performed(h: &Harness, stack: &str, tier: &str) -> Vec<String> {
     let recorded = h
         .clients
         .ssm
         .get_parameter()
-        .name(format!("/vikunja/{stack}/network"))
+        .name(format!("/vikunja/{stack}/{tier}"))
         .send()
         .await
-        .expect("the network's inventory");
+        .expect("the tier's inventory");
     let value: Value =
         serde_json::from_str(recorded.parameter().unwrap().value().unwrap()).unwrap();
     value["changes"]
@@ -49,29 +50,48 @@ async fn performed(h: &Harness, stack: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The tiers whose operations the plan names.
+const TIERS: [&str; 2] = ["network", "loadbalancer"];
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
+async fn the_operations_up_performs_are_the_ones_plan_listed() {
     let h = Harness::new().await;
     let stack = Harness::unique_stack("life");
     h.bootstrap(&stack).await.expect("bootstrap");
 
     // A stack never provisioned: every operation of a new network, and exactly those.
-    let before = planned(&plan_of(&h, &stack).await, "network");
+    let first = plan_of(&h, &stack).await;
+    let before = planned(&first, "network");
     assert!(
         before[0].starts_with(&format!("create VPC {stack}-network-vpc")),
         "{before:#?}"
     );
     assert_eq!(before.len(), 26, "{before:#?}");
+    let lb_before = planned(&first, "loadbalancer");
+    assert_eq!(
+        lb_before[0],
+        format!(
+            "create Network Load Balancer {stack}-nlb (internet-facing, in the public subnets)"
+        )
+    );
+    assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
-    assert_eq!(performed(&h, &stack).await, before);
+    assert_eq!(performed(&h, &stack, "network").await, before);
+    assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_before);
 
     // Converged: nothing planned, nothing done.
-    assert_eq!(
-        planned(&plan_of(&h, &stack).await, "network"),
-        Vec::<String>::new()
-    );
+    let converged = plan_of(&h, &stack).await;
+    for tier in TIERS {
+        assert_eq!(planned(&converged, tier), Vec::<String>::new(), "{tier}");
+    }
     h.provision(&stack, json!({})).await.expect("up again");
-    assert_eq!(performed(&h, &stack).await, Vec::<String>::new());
+    for tier in TIERS {
+        assert_eq!(
+            performed(&h, &stack, tier).await,
+            Vec::<String>::new(),
+            "{tier}"
+        );
+    }
 
     // Drift in three places: a rule revoked, an attribute off, an egress rule added.
     let ec2 = &h.clients.ec2;
@@ -104,8 +124,32 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
         .send()
         .await
         .unwrap();
+    // … and in the load balancer: a health check pointed elsewhere, a delay back at AWS's default.
+    let elb = &h.clients.elb;
+    let group_arn = |colour: &str| {
+        let name = format!("{stack}-{colour}");
+        async move { find::target_group_arn(elb, &name).await }
+    };
+    elb.modify_target_group()
+        .target_group_arn(group_arn("blue").await)
+        .health_check_path("/")
+        .send()
+        .await
+        .unwrap();
+    elb.modify_target_group_attributes()
+        .target_group_arn(group_arn("green").await)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("300")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
-    let repairs = planned(&plan_of(&h, &stack).await, "network");
+    let drifted = plan_of(&h, &stack).await;
+    let repairs = planned(&drifted, "network");
     assert_eq!(
         repairs,
         [
@@ -114,14 +158,23 @@ async fn the_network_operations_up_performs_are_the_ones_plan_listed() {
             format!("revoke egress tcp 443-443 to 0.0.0.0/0 of {stack}-network-probe"),
         ]
     );
+    let lb_repairs = planned(&drifted, "loadbalancer");
+    assert_eq!(
+        lb_repairs,
+        [
+            format!("set the health check of {stack}-blue to HTTP /health every 10 s"),
+            format!("set the deregistration delay of {stack}-green to 30 s"),
+        ]
+    );
     h.provision(&stack, json!({})).await.expect("up repairs");
     assert_eq!(
-        performed(&h, &stack).await,
+        performed(&h, &stack, "network").await,
         repairs,
         "up did what plan listed, and only that"
     );
-    assert_eq!(
-        planned(&plan_of(&h, &stack).await, "network"),
-        Vec::<String>::new()
-    );
+    assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_repairs);
+    let repaired = plan_of(&h, &stack).await;
+    for tier in TIERS {
+        assert_eq!(planned(&repaired, tier), Vec::<String>::new(), "{tier}");
+    }
 }

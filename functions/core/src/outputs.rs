@@ -106,6 +106,9 @@ pub struct LoadBalancerOutputs {
     pub green_target_group_arn: String,
     pub blue_target_group_name: String,
     pub green_target_group_name: String,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

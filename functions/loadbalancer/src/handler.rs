@@ -1,5 +1,5 @@
-//! The load-balancer step of the provision workflow: `resources_loadbalancer`, applied,
-//! then recorded in the inventory.
+//! The load-balancer step of the provision workflow: the tier as `vikunja-aws plan` plans
+//! it (`resources_loadbalancer`), applied, then recorded in the inventory.
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use vikunja_core::tags::Tier;
@@ -13,7 +13,8 @@ pub async fn handle(
     state.settings.validate()?;
     let network = ProvisionState::require(&state.network, "network")?;
     let names = Names::new(&state.settings.stack);
-    let outputs = resources_loadbalancer::ensure(elb, &names, network).await?;
+    let spec = resources_loadbalancer::Spec::new(names);
+    let outputs = resources_loadbalancer::ensure(elb, &spec, network).await?;
     inventory::record(ssm, &state.settings.stack, Tier::LoadBalancer, &outputs).await?;
     Ok(outputs)
 }

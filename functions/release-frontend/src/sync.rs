@@ -93,7 +93,7 @@ pub async fn sync(
             .collect();
         if role == Role::Index {
             if let Some((_, record)) = phase.first() {
-                write_index(clients, &frontend.site_bucket, record, index.clone()).await?;
+                write_file(clients, &frontend.site_bucket, record, index.clone()).await?;
             }
         } else {
             write_from_zip(clients, &frontend.site_bucket, download.path(), phase).await?;
@@ -298,7 +298,7 @@ async fn edited_index(path: &Path, entries: &[Entry], source: &str) -> Result<Ve
     Ok(index_html::point_at_api(&html, index_html::SAME_ORIGIN_API_URL)?.into_bytes())
 }
 
-async fn write_index(
+async fn write_file(
     clients: &Clients,
     bucket: &str,
     record: &FileRecord,
@@ -358,17 +358,7 @@ async fn write_from_zip(
     let written = contents
         .map(|item| async move {
             let (record, body) = item?;
-            site::put(
-                &clients.s3,
-                bucket,
-                Upload {
-                    key: &record.key,
-                    content_type: &record.content_type,
-                    cache_control: &record.cache_control,
-                    body,
-                },
-            )
-            .await
+            write_file(clients, bucket, &record, body).await
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()

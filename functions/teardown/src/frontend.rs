@@ -202,23 +202,12 @@ async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str, arn: &str) ->
         return Ok(Seen::Gone);
     };
     let config = distribution.distribution_config();
-    let origin_access_controls = config
-        .and_then(|c| c.origins())
-        .map(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| o.origin_access_control_id())
+    let origin_access_controls = resources_frontend::origins_of(config)
+        .into_values()
+        .map(|(_, oac)| oac)
         .filter(|id| !id.is_empty())
-        .map(str::to_string)
         .collect();
-    let mut functions: Vec<String> = config
-        .and_then(|c| c.default_cache_behavior())
-        .and_then(|b| b.function_associations())
-        .map(|f| f.items())
-        .unwrap_or_default()
-        .iter()
-        .map(|f| f.function_arn().to_string())
-        .collect();
+    let mut functions = resources_frontend::default_functions_of(config);
     for behaviour in config
         .and_then(|c| c.cache_behaviors())
         .map(|b| b.items())

@@ -22,7 +22,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
     if b.service.is_some() {
         n.service = None;
     }
-    if l.load_balancer.is_some() {
+    if loadbalancer::deletes_load_balancer(&l) {
         n.load_balancer = None;
     }
     if data::deletes_database(&da, ctx) {
@@ -35,7 +35,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
             backend::plan(&b, ctx),
             frontend::plan(&f, ctx),
             data::plan(&da, ctx),
-            loadbalancer::plan(&l),
+            loadbalancer::plan(&l, ctx),
             network::plan(&n, ctx),
         ],
         inventory: parameters,

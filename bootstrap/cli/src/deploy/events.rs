@@ -183,9 +183,24 @@ async fn new_events(
     stack_id: &str,
     seen: &mut HashSet<String>,
 ) -> Result<Vec<StackEvent>> {
-    let mut fresh = Vec::new();
+    let mut fresh = newest_first(aws, stack_id, 50, |event| !seen.contains(&event.id)).await?;
+    fresh.reverse();
+    for event in &fresh {
+        seen.insert(event.id.clone());
+    }
+    Ok(fresh)
+}
+
+/// The stack's events, newest first, page by page, up to the first one `wanted` refuses.
+async fn newest_first(
+    aws: &Aws,
+    stack_id: &str,
+    pages: usize,
+    wanted: impl Fn(&StackEvent) -> bool,
+) -> Result<Vec<StackEvent>> {
+    let mut events = Vec::new();
     let mut token: Option<String> = None;
-    'pages: for _ in 0..50 {
+    for _ in 0..pages {
         let page = aws
             .cloudformation()
             .describe_stack_events()
@@ -194,23 +209,18 @@ async fn new_events(
             .send()
             .await
             .with_context(|| format!("describe the events of {stack_id}"))?;
-        for event in page.stack_events() {
-            let event = StackEvent::from_sdk(event);
-            if seen.contains(&event.id) {
-                break 'pages;
+        for event in page.stack_events().iter().map(StackEvent::from_sdk) {
+            if !wanted(&event) {
+                return Ok(events);
             }
-            fresh.push(event);
+            events.push(event);
         }
         match page.next_token() {
             Some(next) => token = Some(next.to_string()),
             None => break,
         }
     }
-    fresh.reverse();
-    for event in &fresh {
-        seen.insert(event.id.clone());
-    }
-    Ok(fresh)
+    Ok(events)
 }
 
 /// Follows the stack's events until a stack-level event ends the operation; prints each
@@ -240,24 +250,7 @@ pub async fn follow(
 
 /// The latest events of the stack, newest first (a few pages at most).
 pub async fn recent(aws: &Aws, stack_id: &str, pages: usize) -> Result<Vec<StackEvent>> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..pages {
-        let page = aws
-            .cloudformation()
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .with_context(|| format!("describe the events of {stack_id}"))?;
-        events.extend(page.stack_events().iter().map(StackEvent::from_sdk));
-        match page.next_token() {
-            Some(next) => token = Some(next.to_string()),
-            None => break,
-        }
-    }
-    Ok(events)
+    newest_first(aws, stack_id, pages, |_| true).await
 }
 
 #[cfg(test)]

@@ -472,21 +472,7 @@ async fn find_distribution(
         format!("read distribution {}", summary.id()),
     )?;
     let config = config.distribution_config();
-    let origins = config
-        .and_then(|c| c.origins())
-        .map(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .map(|o| {
-            (
-                o.id().to_string(),
-                (
-                    o.domain_name().to_string(),
-                    o.origin_access_control_id().unwrap_or_default().to_string(),
-                ),
-            )
-        })
-        .collect();
+    let origins = resources_frontend::origins_of(config);
     let default_functions = config
         .and_then(|c| c.default_cache_behavior())
         .and_then(|b| b.function_associations())

@@ -187,6 +187,8 @@ fn provisioned() -> Observed {
                 protocol: "TCP".into(),
                 target_type: "ip".into(),
                 vpc_id: "vpc-1".into(),
+                health_check: resources_loadbalancer::Spec::new(names.clone()).health_check,
+                deregistration_delay_seconds: Some("30".into()),
             },
         );
     }
@@ -387,6 +389,7 @@ fn provisioned() -> Observed {
         green_target_group_arn: lb.target_groups["green"].arn.clone(),
         blue_target_group_name: "v-blue".into(),
         green_target_group_name: "v-green".into(),
+        changes: vec![],
     };
     let dist = o.frontend.distribution.as_ref().unwrap();
     let frontend = FrontendOutputs {

@@ -2,8 +2,41 @@
 //! the one finder of each. Origin Access Controls carry no tags; the stack's is the one with
 //! its deterministic name, found across every page.
 
-use aws_sdk_cloudfront::types::{DistributionSummary, OriginAccessControlSummary};
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudfront::types::{
+    DistributionConfig, DistributionSummary, OriginAccessControlSummary,
+};
 use vikunja_core::{tags, Names, Result, SdkContext};
+
+/// A distribution's origins: id → (domain name, Origin Access Control id, empty for none).
+pub fn origins_of(config: Option<&DistributionConfig>) -> BTreeMap<String, (String, String)> {
+    let origins = config.and_then(|c| c.origins()).map(|o| o.items());
+    origins
+        .unwrap_or_default()
+        .iter()
+        .map(|o| {
+            let oac = o.origin_access_control_id().unwrap_or_default();
+            (
+                o.id().to_string(),
+                (o.domain_name().to_string(), oac.to_string()),
+            )
+        })
+        .collect()
+}
+
+/// The functions a distribution's default behaviour runs.
+pub fn default_functions_of(config: Option<&DistributionConfig>) -> Vec<String> {
+    let behaviour = config.and_then(|c| c.default_cache_behavior());
+    let functions = behaviour
+        .and_then(|b| b.function_associations())
+        .map(|f| f.items());
+    functions
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.function_arn().to_string())
+        .collect()
+}
 
 /// Every Origin Access Control named for the stack, however many pages the account's list
 /// takes (one page holds 100).

@@ -1,23 +1,24 @@
 //! Load balancer: the Network Load Balancer, its listeners and the blue and green target
-//! groups — the one finder of each, and `ensure`, which creates what is missing and adopts
-//! what an unseen earlier attempt made ("already exists" after a fault is adoption, when
-//! the resource carries the stack's tag; anything else by the name is refused).
+//! groups — the one finder of each ([`observe`]), [`diff`] (spec and findings → plan items
+//! and operations), [`retire`] (the findings against nothing → what `down` deletes) and
+//! [`apply`], which carries operations out and adopts what an unseen earlier attempt made
+//! ("already exists" after a fault is adoption when the resource carries the stack's tag;
+//! anything else by the name is refused).
+
+mod apply;
+mod diff;
+
+pub use apply::{apply, delete, ensure};
+pub use diff::{diff, group_name, retire, Op, Plan, Spec};
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
-    ProtocolEnum, Tag, TargetGroupAttribute, TargetTypeEnum,
-};
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerTypeEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
-use tracing::info;
 
 use resources::found::absent_if_not_found;
-use vikunja_core::names::{CONTAINER_PORT, PROD_PORT, TEST_PORT};
 use vikunja_core::tags::{self, Tier};
-use vikunja_core::{
-    Error, ErrorClass, LoadBalancerOutputs, Names, NetworkOutputs, Result, SdkContext,
-};
+use vikunja_core::{Error, ErrorClass, Names, Result, SdkContext};
 
 pub const COLOURS: [&str; 2] = ["blue", "green"];
 
@@ -38,6 +39,35 @@ pub struct TargetGroup {
     pub protocol: String,
     pub target_type: String,
     pub vpc_id: String,
+    pub health_check: HealthCheck,
+    pub deregistration_delay_seconds: Option<String>,
+}
+
+/// A target group's health check, as `up` sets it and AWS reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthCheck {
+    pub protocol: String,
+    pub path: String,
+    pub port: String,
+    pub interval_seconds: i32,
+    pub healthy_threshold: i32,
+    pub unhealthy_threshold: i32,
+    pub matcher: String,
+}
+
+impl HealthCheck {
+    pub fn show(&self) -> String {
+        format!(
+            "{} {} on {} every {} s, healthy after {}, unhealthy after {}, codes {}",
+            self.protocol,
+            self.path,
+            self.port,
+            self.interval_seconds,
+            self.healthy_threshold,
+            self.unhealthy_threshold,
+            self.matcher
+        )
+    }
 }
 
 /// The tier as found: the load balancer by its name, its listeners by port, the target
@@ -118,21 +148,58 @@ pub async fn find_target_group(
         return Ok(None);
     };
     let arn = group.target_group_arn().unwrap_or_default().to_string();
+    // Gone between the two reads (a teardown that ran meanwhile) is gone.
+    let Some(delay) = deregistration_delay(elb, &arn, name).await? else {
+        return Ok(None);
+    };
+    let text = |value: Option<&str>| value.unwrap_or_default().to_string();
     Ok(Some(TargetGroup {
         ours: is_ours(elb, &arn, stack).await?,
         port: group.port(),
-        protocol: group
-            .protocol()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default(),
-        target_type: group
-            .target_type()
-            .map(|t| t.as_str().to_string())
-            .unwrap_or_default(),
-        vpc_id: group.vpc_id().unwrap_or_default().to_string(),
+        protocol: text(group.protocol().map(|p| p.as_str())),
+        target_type: text(group.target_type().map(|t| t.as_str())),
+        vpc_id: text(group.vpc_id()),
+        health_check: HealthCheck {
+            protocol: text(group.health_check_protocol().map(|p| p.as_str())),
+            path: text(group.health_check_path()),
+            port: text(group.health_check_port()),
+            interval_seconds: group.health_check_interval_seconds().unwrap_or_default(),
+            healthy_threshold: group.healthy_threshold_count().unwrap_or_default(),
+            unhealthy_threshold: group.unhealthy_threshold_count().unwrap_or_default(),
+            matcher: text(group.matcher().and_then(|m| m.http_code())),
+        },
+        deregistration_delay_seconds: delay,
         arn,
     }))
 }
+
+/// The group's deregistration delay (`Some(None)`: the attribute is not reported), or
+/// `None` when the group is gone.
+async fn deregistration_delay(
+    elb: &Client,
+    arn: &str,
+    name: &str,
+) -> Result<Option<Option<String>>> {
+    let attributes = elb
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .context(format!("read the attributes of target group {name}"));
+    let Some(attributes) = absent_if_not_found(attributes)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        attributes
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+            .and_then(|a| a.value())
+            .map(str::to_string),
+    ))
+}
+
+pub(crate) const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
 /// Everything of the tier.
 pub async fn observe(elb: &Client, names: &Names) -> Result<Found> {
@@ -153,14 +220,14 @@ pub async fn observe(elb: &Client, names: &Names) -> Result<Found> {
     Ok(found)
 }
 
-fn elb_tags(stack: &str) -> Vec<Tag> {
+pub(crate) fn elb_tags(stack: &str) -> Vec<Tag> {
     tags::standard(stack, Tier::LoadBalancer)
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
-fn missing(what: &str) -> Error {
+pub(crate) fn missing(what: &str) -> Error {
     Error::aws(
         ErrorClass::Other,
         "Elastic Load Balancing",
@@ -168,212 +235,11 @@ fn missing(what: &str) -> Error {
     )
 }
 
-/// Creates what is missing. A create whose answer says it exists already is looked up
-/// again: the stack's own (an earlier attempt that succeeded unseen) is adopted.
-pub async fn ensure(
-    elb: &Client,
-    names: &Names,
-    network: &NetworkOutputs,
-) -> Result<LoadBalancerOutputs> {
-    let nlb = ensure_nlb(elb, names, network).await?;
-    let mut arns = BTreeMap::new();
-    for colour in COLOURS {
-        arns.insert(
-            colour,
-            ensure_target_group(elb, names, colour, &network.vpc_id).await?,
-        );
-    }
-    // Both listeners start on blue, where the service's first task set registers. After
-    // that CodeDeploy owns which group each listener forwards to, so an existing listener
-    // is adopted as it is, never re-pointed.
-    let mut listeners = find_listeners(elb, &nlb.arn).await?;
-    for port in [PROD_PORT, TEST_PORT] {
-        if let std::collections::btree_map::Entry::Vacant(slot) = listeners.entry(port) {
-            slot.insert(create_listener(elb, names, &nlb.arn, port, &arns["blue"]).await?);
-        }
-    }
-    info!(load_balancer = nlb.arn, "load balancer ready");
-    Ok(LoadBalancerOutputs {
-        dns_name: nlb.dns_name,
-        load_balancer_arn: nlb.arn,
-        prod_listener_arn: listeners[&PROD_PORT].clone(),
-        test_listener_arn: listeners[&TEST_PORT].clone(),
-        blue_target_group_arn: arns["blue"].clone(),
-        green_target_group_arn: arns["green"].clone(),
-        blue_target_group_name: names.target_group("blue"),
-        green_target_group_name: names.target_group("green"),
-    })
-}
-
-fn refuse_foreign_nlb(nlb: &Nlb, names: &Names) -> Result<()> {
-    if !nlb.network || !nlb.ours {
-        return Err(Error::conflict(format!(
-            "load balancer {} exists but is not this stack's Network Load Balancer; rename or remove it",
-            names.load_balancer()
-        )));
-    }
-    Ok(())
-}
-
-async fn ensure_nlb(elb: &Client, names: &Names, network: &NetworkOutputs) -> Result<Nlb> {
-    if let Some(nlb) = find_load_balancer(elb, names).await? {
-        refuse_foreign_nlb(&nlb, names)?;
-        return Ok(nlb);
-    }
-    let name = names.load_balancer();
-    let created = elb
-        .create_load_balancer()
-        .name(&name)
-        .r#type(LoadBalancerTypeEnum::Network)
-        .scheme(LoadBalancerSchemeEnum::InternetFacing)
-        .ip_address_type(IpAddressType::Ipv4)
-        .set_subnets(Some(network.public_subnet_ids.clone()))
-        .security_groups(&network.lb_security_group_id)
-        .set_tags(Some(elb_tags(names.stack())))
-        .send()
-        .await
-        .context(format!("create load balancer {name}"));
-    match created {
-        Ok(out) => {
-            let lb = out
-                .load_balancers()
-                .first()
-                .ok_or_else(|| missing("the new load balancer"))?;
-            info!(name, "created network load balancer");
-            Ok(Nlb {
-                arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
-                dns_name: lb.dns_name().unwrap_or_default().to_string(),
-                network: true,
-                ours: true,
-            })
-        }
-        Err(e) if e.is(ErrorClass::AlreadyExists) => {
-            let nlb = find_load_balancer(elb, names).await?.ok_or(e)?;
-            refuse_foreign_nlb(&nlb, names)?;
-            info!(name, "adopted the load balancer an earlier attempt made");
-            Ok(nlb)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// A target group by its name, created when missing; the ARN.
-async fn ensure_target_group(
-    elb: &Client,
-    names: &Names,
-    colour: &str,
-    vpc_id: &str,
-) -> Result<String> {
-    let name = names.target_group(colour);
-    let adopt = |group: TargetGroup| {
-        if group.ours {
-            Ok(group.arn)
-        } else {
-            Err(Error::conflict(format!(
-                "target group {name} exists but is not tagged for stack {}",
-                names.stack()
-            )))
-        }
-    };
-    if let Some(group) = find_target_group(elb, names.stack(), &name).await? {
-        return adopt(group);
-    }
-    let created = elb
-        .create_target_group()
-        .name(&name)
-        .protocol(ProtocolEnum::Tcp)
-        .port(CONTAINER_PORT)
-        .vpc_id(vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        // `/health` pings the database too: a task that cannot reach it takes no traffic.
-        .health_check_protocol(ProtocolEnum::Http)
-        .health_check_path("/health")
-        .health_check_port("traffic-port")
-        .health_check_interval_seconds(10)
-        .healthy_threshold_count(2)
-        .unhealthy_threshold_count(2)
-        .matcher(Matcher::builder().http_code("200-399").build())
-        .set_tags(Some(elb_tags(names.stack())))
-        .send()
-        .await
-        .context(format!("create target group {name}"));
-    let arn = match created {
-        Ok(out) => out
-            .target_groups()
-            .first()
-            .and_then(|g| g.target_group_arn())
-            .ok_or_else(|| missing("the new target group"))?
-            .to_string(),
-        Err(e) if e.is(ErrorClass::AlreadyExists) => {
-            let group = find_target_group(elb, names.stack(), &name)
-                .await?
-                .ok_or(e)?;
-            info!(name, "adopted the target group an earlier attempt made");
-            adopt(group)?
-        }
-        Err(e) => return Err(e),
-    };
-    // Deployments wait out the deregistration delay; 300 s is the default. Set on the
-    // adopted one too: the attempt that made it may not have got this far.
-    elb.modify_target_group_attributes()
-        .target_group_arn(&arn)
-        .attributes(
-            TargetGroupAttribute::builder()
-                .key("deregistration_delay.timeout_seconds")
-                .value("30")
-                .build(),
-        )
-        .send()
-        .await
-        .context(format!("set deregistration delay of {name}"))?;
-    info!(name, "target group ready");
-    Ok(arn)
-}
-
-async fn create_listener(
-    elb: &Client,
-    names: &Names,
-    lb_arn: &str,
-    port: i32,
-    target_group_arn: &str,
-) -> Result<String> {
-    let created = elb
-        .create_listener()
-        .load_balancer_arn(lb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(port)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(target_group_arn)
-                .build(),
-        )
-        .set_tags(Some(elb_tags(names.stack())))
-        .send()
-        .await
-        .context(format!("create listener :{port} on {lb_arn}"));
-    match created {
-        Ok(out) => {
-            info!(port, "created listener");
-            Ok(out
-                .listeners()
-                .first()
-                .and_then(|l| l.listener_arn())
-                .ok_or_else(|| missing("the new listener"))?
-                .to_string())
-        }
-        Err(e) if e.is(ErrorClass::AlreadyExists) => {
-            let listeners = find_listeners(elb, lb_arn).await?;
-            listeners.get(&port).cloned().ok_or(e)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use resources::replay::{query_error, query_ok, Answer, Replay};
+    use vikunja_core::NetworkOutputs;
 
     resources::replayed_client!(elb, aws_sdk_elasticloadbalancingv2);
 
@@ -395,6 +261,10 @@ mod tests {
         }
     }
 
+    fn attributes() -> Answer {
+        query_ok("DescribeTargetGroupAttributes", "<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>300</Value></member></Attributes>")
+    }
+
     fn tags_of(arn: &str, stack: &str) -> Answer {
         query_ok(
             "DescribeTags",
@@ -406,16 +276,21 @@ mod tests {
         format!("<TargetGroups><member><TargetGroupArn>{arn}</TargetGroupArn><Port>3456</Port><Protocol>TCP</Protocol><TargetType>ip</TargetType><VpcId>vpc-1</VpcId></member></TargetGroups>")
     }
 
-    fn new_load_balancer() -> Vec<Answer> {
+    /// The tier as observed when nothing of it exists.
+    fn nothing_found() -> Vec<Answer> {
         vec![
             query_error("DescribeLoadBalancers", 400, "LoadBalancerNotFound"),
-            query_ok("CreateLoadBalancer", "<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><DNSName>v-nlb.example</DNSName><Type>network</Type></member></LoadBalancers>"),
+            query_error("DescribeTargetGroups", 400, "TargetGroupNotFound"),
+            query_error("DescribeTargetGroups", 400, "TargetGroupNotFound"),
         ]
+    }
+
+    fn new_load_balancer() -> Answer {
+        query_ok("CreateLoadBalancer", "<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><DNSName>v-nlb.example</DNSName><Type>network</Type></member></LoadBalancers>")
     }
 
     fn new_group(colour: &str) -> Vec<Answer> {
         vec![
-            query_error("DescribeTargetGroups", 400, "TargetGroupNotFound"),
             query_ok("CreateTargetGroup", &group(&format!("arn:tg-{colour}"))),
             query_ok("ModifyTargetGroupAttributes", "<Attributes/>"),
         ]
@@ -423,22 +298,29 @@ mod tests {
 
     fn new_listeners() -> Vec<Answer> {
         vec![
-            query_ok("DescribeListeners", "<Listeners/>"),
             query_ok("CreateListener", "<Listeners><member><ListenerArn>arn:l80</ListenerArn><Port>80</Port></member></Listeners>"),
             query_ok("CreateListener", "<Listeners><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port></member></Listeners>"),
         ]
     }
 
+    fn fresh_start() -> Vec<Answer> {
+        let mut script = nothing_found();
+        script.push(new_load_balancer());
+        script
+    }
+
+    fn spec() -> Spec {
+        Spec::new(Names::new("v"))
+    }
+
     #[tokio::test]
     async fn a_fresh_tier_is_made_once_with_both_listeners_on_blue() {
-        let mut script = new_load_balancer();
+        let mut script = fresh_start();
         script.extend(new_group("blue"));
         script.extend(new_group("green"));
         script.extend(new_listeners());
         let replay = Replay::new(script);
-        let out = ensure(&elb(&replay), &Names::new("v"), &network())
-            .await
-            .unwrap();
+        let out = ensure(&elb(&replay), &spec(), &network()).await.unwrap();
         replay.assert_done();
         assert_eq!(
             (
@@ -458,37 +340,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_target_group_create_answered_500_after_it_took_effect_is_adopted() {
-        let mut script = new_load_balancer();
+        let mut script = fresh_start();
         script.extend([
-            query_error("DescribeTargetGroups", 400, "TargetGroupNotFound"),
             // AWS made it and the answer was lost; the SDK's retry hears that it exists.
             query_error("CreateTargetGroup", 500, "InternalFailure"),
             query_error("CreateTargetGroup", 400, "DuplicateTargetGroupName"),
             query_ok("DescribeTargetGroups", &group("arn:tg-blue")),
+            attributes(),
             tags_of("arn:tg-blue", "v"),
             query_ok("ModifyTargetGroupAttributes", "<Attributes/>"),
         ]);
         script.extend(new_group("green"));
         script.extend(new_listeners());
         let replay = Replay::new(script);
-        let out = ensure(&elb(&replay), &Names::new("v"), &network())
-            .await
-            .unwrap();
+        let out = ensure(&elb(&replay), &spec(), &network()).await.unwrap();
         replay.assert_done();
         assert_eq!(out.blue_target_group_arn, "arn:tg-blue");
     }
 
     #[tokio::test]
     async fn a_target_group_by_the_name_that_is_not_the_stacks_is_refused() {
-        let mut script = new_load_balancer();
+        let mut script = fresh_start();
         script.extend([
-            query_error("DescribeTargetGroups", 400, "TargetGroupNotFound"),
             query_error("CreateTargetGroup", 400, "DuplicateTargetGroupName"),
             query_ok("DescribeTargetGroups", &group("arn:tg-squatter")),
+            attributes(),
             tags_of("arn:tg-squatter", "someone-else"),
         ]);
         let replay = Replay::new(script);
-        let error = ensure(&elb(&replay), &Names::new("v"), &network())
+        let error = ensure(&elb(&replay), &spec(), &network())
             .await
             .unwrap_err();
         replay.assert_done();
@@ -502,20 +382,72 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_made_unseen_is_adopted() {
-        let mut script = new_load_balancer();
+        let mut script = fresh_start();
         script.extend(new_group("blue"));
         script.extend(new_group("green"));
         script.extend([
-            query_ok("DescribeListeners", "<Listeners/>"),
             query_error("CreateListener", 400, "DuplicateListener"),
             query_ok("DescribeListeners", "<Listeners><member><ListenerArn>arn:l80</ListenerArn><Port>80</Port></member></Listeners>"),
             query_ok("CreateListener", "<Listeners><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port></member></Listeners>"),
         ]);
         let replay = Replay::new(script);
-        let out = ensure(&elb(&replay), &Names::new("v"), &network())
-            .await
-            .unwrap();
+        let out = ensure(&elb(&replay), &spec(), &network()).await.unwrap();
         replay.assert_done();
         assert_eq!(out.prod_listener_arn, "arn:l80");
+    }
+
+    #[tokio::test]
+    async fn a_delete_of_what_is_already_gone_succeeds_and_a_refusal_does_not() {
+        let replay = Replay::new(vec![
+            query_error("DeleteTargetGroup", 400, "TargetGroupNotFound"),
+            query_error("DeleteTargetGroup", 400, "ResourceInUse"),
+        ]);
+        let op = Op::DeleteTargetGroup {
+            name: "v-blue".into(),
+            arn: "arn:tg-blue".into(),
+        };
+        let client = elb(&replay);
+        delete(&client, &op).await.expect("gone is deleted");
+        let refused = delete(&client, &op).await.unwrap_err();
+        replay.assert_done();
+        assert!(refused.is(ErrorClass::InUse), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn drifted_settings_are_set_again_on_the_found_groups() {
+        let found_group = |colour: &str, path: &str, delay: &str| {
+            vec![
+                query_ok("DescribeTargetGroups", &format!("<TargetGroups><member><TargetGroupArn>arn:tg-{colour}</TargetGroupArn><Port>3456</Port><Protocol>TCP</Protocol><TargetType>ip</TargetType><VpcId>vpc-1</VpcId><HealthCheckProtocol>HTTP</HealthCheckProtocol><HealthCheckPath>{path}</HealthCheckPath><HealthCheckPort>traffic-port</HealthCheckPort><HealthCheckIntervalSeconds>10</HealthCheckIntervalSeconds><HealthyThresholdCount>2</HealthyThresholdCount><UnhealthyThresholdCount>2</UnhealthyThresholdCount><Matcher><HttpCode>200-399</HttpCode></Matcher></member></TargetGroups>")),
+                query_ok("DescribeTargetGroupAttributes", &format!("<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>{delay}</Value></member></Attributes>")),
+                tags_of(&format!("arn:tg-{colour}"), "v"),
+            ]
+        };
+        let mut script = vec![
+            query_ok("DescribeLoadBalancers", "<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><DNSName>v-nlb.example</DNSName><Type>network</Type></member></LoadBalancers>"),
+            tags_of("arn:lb", "v"),
+            query_ok("DescribeListeners", "<Listeners><member><ListenerArn>arn:l80</ListenerArn><Port>80</Port></member><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port></member></Listeners>"),
+        ];
+        script.extend(found_group("blue", "/", "30"));
+        script.extend(found_group("green", "/health", "300"));
+        script.extend([
+            query_ok("ModifyTargetGroup", &group("arn:tg-blue")),
+            query_ok("ModifyTargetGroupAttributes", "<Attributes/>"),
+        ]);
+        let replay = Replay::new(script);
+        let out = ensure(&elb(&replay), &spec(), &network()).await.unwrap();
+        replay.assert_done();
+        assert_eq!(
+            out.changes,
+            vec![
+                "set the health check of v-blue to HTTP /health every 10 s",
+                "set the deregistration delay of v-green to 30 s",
+            ]
+        );
+        let modified = &replay.bodies("ModifyTargetGroup")[0];
+        assert!(
+            modified.contains("HealthCheckPath=%2Fhealth") && modified.contains("arn%3Atg-blue"),
+            "{modified}"
+        );
+        assert!(replay.bodies("ModifyTargetGroupAttributes")[0].contains("arn%3Atg-green"));
     }
 }

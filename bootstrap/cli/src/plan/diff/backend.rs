@@ -62,6 +62,27 @@ fn pairs(list: &[(String, String)]) -> BTreeMap<&str, &str> {
     list.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
+/// Name → value lists (environment, secrets), key by key: `environment KEY`, `secret KEY`.
+fn compare_pairs(
+    check: &mut Check,
+    field: &str,
+    have: &[(String, String)],
+    want: &[(String, String)],
+    fix: &Option<String>,
+) {
+    check.compared(field);
+    let (have, want) = (pairs(have), pairs(want));
+    let keys: std::collections::BTreeSet<_> = have.keys().chain(want.keys()).collect();
+    for key in keys {
+        let h = have.get(key).copied().unwrap_or("unset");
+        let w = want.get(key).copied().unwrap_or("unset");
+        if h != w {
+            let label = format!("{} {key}", field.trim_end_matches('s'));
+            check.differ(label, h, w, How::UpLeavesIt, fix.clone());
+        }
+    }
+}
+
 pub(super) fn backend(d: &Desired, o: &Observed) -> Vec<Item> {
     let names = &d.names;
     let settings = d.settings;
@@ -130,42 +151,14 @@ pub(super) fn backend(d: &Desired, o: &Observed) -> Vec<Item> {
             );
             if let Some(inputs) = &inputs {
                 let fix = Some(task_definition_fix("environment, secrets and roles"));
-                check.compared("environment");
-                let (have, want) = (pairs(&live.environment), pairs(&inputs.environment));
-                for key in have
-                    .keys()
-                    .chain(want.keys())
-                    .collect::<std::collections::BTreeSet<_>>()
-                {
-                    let (h, w) = (
-                        have.get(key).copied().unwrap_or("unset"),
-                        want.get(key).copied().unwrap_or("unset"),
-                    );
-                    if h != w {
-                        check.differ(
-                            format!("environment {key}"),
-                            h,
-                            w,
-                            How::UpLeavesIt,
-                            fix.clone(),
-                        );
-                    }
-                }
-                check.compared("secrets");
-                let (have, want) = (pairs(&live.secrets), pairs(&inputs.secrets));
-                for key in have
-                    .keys()
-                    .chain(want.keys())
-                    .collect::<std::collections::BTreeSet<_>>()
-                {
-                    let (h, w) = (
-                        have.get(key).copied().unwrap_or("unset"),
-                        want.get(key).copied().unwrap_or("unset"),
-                    );
-                    if h != w {
-                        check.differ(format!("secret {key}"), h, w, How::UpLeavesIt, fix.clone());
-                    }
-                }
+                compare_pairs(
+                    &mut check,
+                    "environment",
+                    &live.environment,
+                    &inputs.environment,
+                    &fix,
+                );
+                compare_pairs(&mut check, "secrets", &live.secrets, &inputs.secrets, &fix);
                 check.compare(
                     "executionRoleArn",
                     live.execution_role.as_deref().unwrap_or("none"),

@@ -253,21 +253,7 @@ pub(super) fn frontend(d: &Desired, o: &Observed) -> Vec<Item> {
             ));
             match ::frontend::distribution::distribution_config(names, &origins) {
                 Ok(want) => {
-                    let want_origins: BTreeMap<String, (String, String)> = want
-                        .origins()
-                        .map(|o| o.items())
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|o| {
-                            (
-                                o.id().to_string(),
-                                (
-                                    o.domain_name().to_string(),
-                                    o.origin_access_control_id().unwrap_or_default().to_string(),
-                                ),
-                            )
-                        })
-                        .collect();
+                    let want_origins = resources_frontend::origins_of(Some(&want));
                     for (id, (domain, oac)) in &want_origins {
                         let (have_domain, have_oac) = dist
                             .origins
@@ -289,14 +275,7 @@ pub(super) fn frontend(d: &Desired, o: &Observed) -> Vec<Item> {
                             fix.clone(),
                         );
                     }
-                    let want_functions: Vec<String> = want
-                        .default_cache_behavior()
-                        .and_then(|b| b.function_associations())
-                        .map(|f| f.items())
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|f| f.function_arn().to_string())
-                        .collect();
+                    let want_functions = resources_frontend::default_functions_of(Some(&want));
                     check.compare(
                         "default behaviour viewer-request function",
                         dist.default_functions.join(", "),
