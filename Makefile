@@ -43,8 +43,8 @@ build: build-tools build-local ## Lambda binaries for AWS (cargo lambda, release
 build-local: ## debug builds of every function and the CLI (what the local stack runs)
 	cargo build --workspace --bins
 
-local-up: tools ## start the local AWS stack (idempotent)
-	@local/vikunja-local start --port $(LOCAL_PORT)
+local-up: tools ## start the local AWS stack (idempotent); it enforces the functions' IAM roles unless VIKUNJA_LOCAL_IAM=off
+	@VIKUNJA_LOCAL_IAM=$${VIKUNJA_LOCAL_IAM:-enforce} local/vikunja-local start --port $(LOCAL_PORT)
 
 local-down down-local: ## stop the local AWS stack
 	@local/vikunja-local stop

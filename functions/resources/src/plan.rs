@@ -102,6 +102,43 @@ impl Item {
     }
 }
 
+/// One change `up` (or `down`) makes, as `plan` lists it and the run reports it.
+pub trait Operation {
+    /// What the description needs besides the operation: the tier's spec or names.
+    type Context;
+    fn describe(&self, context: &Self::Context) -> String;
+}
+
+/// A tier's plan: the items `plan` prints and the operations `up` carries out, made
+/// together so that each item names its operations.
+#[derive(Debug, Clone)]
+pub struct Plan<Op> {
+    pub items: Vec<Item>,
+    pub ops: Vec<Op>,
+}
+
+impl<Op> Default for Plan<Op> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            ops: Vec::new(),
+        }
+    }
+}
+
+impl<Op: Operation> Plan<Op> {
+    pub fn push(&mut self, mut item: Item, ops: Vec<Op>, context: &Op::Context) {
+        item.actions = ops.iter().map(|op| op.describe(context)).collect();
+        self.items.push(item);
+        self.ops.extend(ops);
+    }
+
+    /// Why `up` stops at this tier, if it does: nothing is applied then.
+    pub fn stop(&self) -> Option<String> {
+        self.items.iter().find_map(Item::stop)
+    }
+}
+
 /// What a value will be once `up` has created the thing it names.
 pub fn new(what: &str) -> String {
     format!("(the new {what})")

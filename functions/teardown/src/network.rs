@@ -17,41 +17,16 @@ use crate::Ctx;
 #[derive(Debug, Default)]
 pub struct Found {
     pub vpcs: Vec<String>,
-    pub subnets: Vec<Piece>,
-    pub groups: Vec<Group>,
-    pub route_tables: Vec<Table>,
+    /// The network tier's own findings (`resources_network::observe`), every match.
+    pub subnets: Vec<Subnet>,
+    pub groups: Vec<SecurityGroup>,
+    pub route_tables: Vec<RouteTable>,
     pub gateways: Vec<Gateway>,
     pub interfaces: Vec<Interface>,
     /// What still lives in the network, found through the other tiers' APIs.
     pub database: Option<String>,
     pub load_balancer: Option<String>,
     pub service: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Piece {
-    pub id: String,
-    pub name: String,
-    pub vpc_id: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Group {
-    pub piece: Piece,
-    pub ingress: Vec<IpPermission>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Table {
-    pub piece: Piece,
-    /// (association id, subnet id) of explicit subnet associations.
-    pub associations: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Gateway {
-    pub id: String,
-    pub attached_to: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +50,7 @@ pub enum Fate {
 }
 
 use resources_network::ec2::tag_pairs as ec2_tags;
+use resources_network::{Gateway, RouteTable, SecurityGroup, Subnet};
 
 fn in_vpcs(vpcs: &[String]) -> Filter {
     Filter::builder()
@@ -89,48 +65,11 @@ pub async fn find(clients: &Clients, ctx: &Ctx) -> Result<Found> {
     // The network tier's own finder: what `up` made and `plan` shows, every match of it.
     let network = resources_network::observe(ec2, &ctx.names).await?;
     let mut found = Found {
-        vpcs: network.vpcs.iter().map(|v| v.id.clone()).collect(),
-        subnets: network
-            .subnets
-            .iter()
-            .map(|s| Piece {
-                id: s.id.clone(),
-                name: s.name.clone(),
-                vpc_id: s.vpc_id.clone(),
-            })
-            .collect(),
-        groups: network
-            .groups
-            .iter()
-            .map(|g| Group {
-                piece: Piece {
-                    id: g.id.clone(),
-                    name: g.name.clone(),
-                    vpc_id: g.vpc_id.clone(),
-                },
-                ingress: g.ingress_permissions.clone(),
-            })
-            .collect(),
-        route_tables: network
-            .route_tables
-            .iter()
-            .map(|t| Table {
-                piece: Piece {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    vpc_id: t.vpc_id.clone(),
-                },
-                associations: t.associations.clone(),
-            })
-            .collect(),
-        gateways: network
-            .gateways
-            .iter()
-            .map(|g| Gateway {
-                id: g.id.clone(),
-                attached_to: g.attached_to.clone(),
-            })
-            .collect(),
+        vpcs: network.vpcs.into_iter().map(|v| v.id).collect(),
+        subnets: network.subnets,
+        groups: network.groups,
+        route_tables: network.route_tables,
+        gateways: network.gateways,
         ..Found::default()
     };
     if !found.vpcs.is_empty() {
@@ -264,13 +203,17 @@ fn gateway_fate(found: &Found) -> Fate {
 
 /// A VPC goes only when nothing of ours stays in it; what stays says why.
 fn vpc_fate(found: &Found, ctx: &Ctx, vpc: &str) -> Fate {
-    let staying: Vec<(String, Fate)> = found
-        .subnets
+    let subnets = found.subnets.iter().map(|s| (&s.id, &s.name, &s.vpc_id));
+    let groups = found.groups.iter().map(|g| (&g.id, &g.name, &g.vpc_id));
+    let tables = found
+        .route_tables
         .iter()
-        .chain(found.groups.iter().map(|g| &g.piece))
-        .chain(found.route_tables.iter().map(|t| &t.piece))
-        .filter(|p| p.vpc_id == vpc)
-        .map(|p| (p.id.clone(), fate_of(found, ctx, &p.name)))
+        .map(|t| (&t.id, &t.name, &t.vpc_id));
+    let staying: Vec<(String, Fate)> = subnets
+        .chain(groups)
+        .chain(tables)
+        .filter(|(_, _, in_vpc)| in_vpc.as_str() == vpc)
+        .map(|(id, name, _)| (id.clone(), fate_of(found, ctx, name)))
         .filter(|(_, fate)| *fate != Fate::Delete)
         .collect();
     if staying.is_empty() {
@@ -328,21 +271,16 @@ pub fn plan(found: &Found, ctx: &Ctx) -> PlannedTier {
     for g in &found.groups {
         place(
             "security group",
-            &g.piece.id,
-            &g.piece.name,
-            fate_of(found, ctx, &g.piece.name),
+            &g.id,
+            &g.name,
+            fate_of(found, ctx, &g.name),
         );
     }
     for s in &found.subnets {
         place("subnet", &s.id, &s.name, fate_of(found, ctx, &s.name));
     }
     for t in &found.route_tables {
-        place(
-            "route table",
-            &t.piece.id,
-            &t.piece.name,
-            fate_of(found, ctx, &t.piece.name),
-        );
+        place("route table", &t.id, &t.name, fate_of(found, ctx, &t.name));
     }
     for g in &found.gateways {
         place("internet gateway", &g.id, "", gateway_fate(found));
@@ -433,14 +371,14 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
     let doomed: BTreeSet<&str> = found
         .groups
         .iter()
-        .filter(|g| fate_of(&found, ctx, &g.piece.name) == Fate::Delete)
-        .map(|g| g.piece.id.as_str())
+        .filter(|g| fate_of(&found, ctx, &g.name) == Fate::Delete)
+        .map(|g| g.id.as_str())
         .collect();
     for group in &found.groups {
         revoke_references(clients, group, &doomed, step).await;
     }
     for group in &found.groups {
-        let p = &group.piece;
+        let p = group;
         match fate_of(&found, ctx, &p.name) {
             Fate::Delete => {
                 let deleted = clients
@@ -496,7 +434,7 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
 
     // 4. Route tables: their associations with our subnets first.
     for t in &found.route_tables {
-        let p = &t.piece;
+        let p = t;
         let fate = fate_of(&found, ctx, &p.name);
         if fate != Fate::Delete {
             note(step, "route table", &p.id, fate);
@@ -611,12 +549,12 @@ fn settle(step: &mut Step, kind: &str, id: &str, result: Result<()>, found: &Fou
 /// to delete a group another one refers to).
 async fn revoke_references(
     clients: &Clients,
-    group: &Group,
+    group: &SecurityGroup,
     doomed: &BTreeSet<&str>,
     step: &mut Step,
 ) {
     let mut revoke = Vec::new();
-    for permission in &group.ingress {
+    for permission in &group.ingress_permissions {
         let pairs: Vec<UserIdGroupPair> = permission
             .user_id_group_pairs()
             .iter()
@@ -645,17 +583,17 @@ async fn revoke_references(
     let revoked = clients
         .ec2
         .revoke_security_group_ingress()
-        .group_id(&group.piece.id)
+        .group_id(&group.id)
         .set_ip_permissions(Some(revoke))
         .send()
         .await
         .context(format!(
             "revoke references in security group {}",
-            group.piece.name
+            group.name
         ));
     if let Err(error) = revoked {
         if !error.is(ErrorClass::NotFound) {
-            step.refused("security group rule", &group.piece.id, &error);
+            step.refused("security group rule", &group.id, &error);
         }
     }
 }
@@ -797,41 +735,43 @@ mod tests {
 
     use super::*;
 
-    fn piece(id: &str, name: &str) -> Piece {
-        Piece {
+    fn stack() -> Found {
+        let vpc_id = || "vpc-1".to_string();
+        let subnet = |id: &str, name: &str| Subnet {
             id: id.into(),
             name: name.into(),
-            vpc_id: "vpc-1".into(),
-        }
-    }
-
-    fn stack() -> Found {
+            vpc_id: vpc_id(),
+            ..Subnet::default()
+        };
+        let table = |id: &str, name: &str| RouteTable {
+            id: id.into(),
+            name: name.into(),
+            vpc_id: vpc_id(),
+            ..RouteTable::default()
+        };
         Found {
-            vpcs: vec!["vpc-1".into()],
+            vpcs: vec![vpc_id()],
             subnets: vec![
-                piece("subnet-p", "v-network-public-a"),
-                piece("subnet-i", "v-network-isolated-a"),
+                subnet("subnet-p", "v-network-public-a"),
+                subnet("subnet-i", "v-network-isolated-a"),
             ],
             groups: ["lb", "app", "db"]
                 .iter()
-                .map(|r| Group {
-                    piece: piece(&format!("sg-{r}"), &format!("v-network-{r}")),
-                    ingress: vec![],
+                .map(|r| SecurityGroup {
+                    id: format!("sg-{r}"),
+                    name: format!("v-network-{r}"),
+                    vpc_id: vpc_id(),
+                    ..SecurityGroup::default()
                 })
                 .collect(),
             route_tables: vec![
-                Table {
-                    piece: piece("rtb-p", "v-network-public"),
-                    associations: vec![],
-                },
-                Table {
-                    piece: piece("rtb-i", "v-network-isolated"),
-                    associations: vec![],
-                },
+                table("rtb-p", "v-network-public"),
+                table("rtb-i", "v-network-isolated"),
             ],
             gateways: vec![Gateway {
                 id: "igw-1".into(),
-                attached_to: vec!["vpc-1".into()],
+                attached_to: vec![vpc_id()],
+                ..Gateway::default()
             }],
             ..Found::default()
         }

@@ -19,6 +19,7 @@ use super::{
     elb_tags, find_listeners, find_load_balancer, find_target_group, missing, observe, Found, Nlb,
     TargetGroup, DEREGISTRATION_DELAY,
 };
+use resources::plan::Operation;
 
 /// Observe, diff, stop if the plan says `up` stops, else apply: the tier as `plan` said.
 pub async fn ensure(

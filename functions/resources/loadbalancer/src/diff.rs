@@ -8,7 +8,7 @@ use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::Names;
 
 use super::{Found, HealthCheck, COLOURS};
-use resources::plan::{create, Check, How, Item};
+use resources::plan::{create, Check, How, Item, Operation};
 
 /// What `up` wants of the tier, beyond the stack's names: every target group checks
 /// `/health` (which pings the database too: a task that cannot reach it takes no traffic)
@@ -66,9 +66,11 @@ pub enum Op {
     },
 }
 
-impl Op {
+impl Operation for Op {
+    type Context = Spec;
+
     /// How `plan` lists it and `up` or `down` reports it.
-    pub fn describe(&self, spec: &Spec) -> String {
+    fn describe(&self, spec: &Spec) -> String {
         let names = &spec.names;
         let check = &spec.health_check;
         match self {
@@ -106,25 +108,8 @@ impl Op {
     }
 }
 
-/// The tier's plan: items to print and the operations `up` carries out.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub items: Vec<Item>,
-    pub ops: Vec<Op>,
-}
-
-impl Plan {
-    fn push(&mut self, mut item: Item, ops: Vec<Op>, spec: &Spec) {
-        item.actions = ops.iter().map(|op| op.describe(spec)).collect();
-        self.items.push(item);
-        self.ops.extend(ops);
-    }
-
-    /// Why `up` stops at this tier, if it does.
-    pub fn stop(&self) -> Option<String> {
-        self.items.iter().find_map(Item::stop)
-    }
-}
+/// The tier's plan.
+pub type Plan = resources::plan::Plan<Op>;
 
 fn stack_tag(ours: bool, names: &Names) -> &str {
     if ours {

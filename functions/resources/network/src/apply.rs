@@ -20,6 +20,7 @@ use super::diff::{diff, Op, Plan};
 use super::observe::{observe, zones_and_prefix_list};
 use super::{Network, Peer, Region, Rule, RuleSpec, Spec};
 use crate::ec2::tag_spec;
+use resources::plan::Operation;
 
 /// How long to keep at a call that AWS may answer before it has caught up with itself.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use vikunja_core::Names;
 
 use super::{Network, Peer, Region, Rule, RuleSpec, SecurityGroup, Spec, CLOUDFRONT_ORIGIN_FACING};
 use resources::found::Seen;
-use resources::plan::{ambiguous, create, new, Action, Check, Difference, How, Item};
+use resources::plan::{ambiguous, create, new, Action, Check, Difference, How, Operation};
 
 /// One change `up` makes to the network. Resources are named by role; ids are resolved
 /// when the operation runs (a subnet's VPC may be one an earlier operation created).
@@ -60,9 +60,11 @@ pub enum Op {
     },
 }
 
-impl Op {
+impl Operation for Op {
+    type Context = Names;
+
     /// How `plan` lists it and `up` reports it.
-    pub fn describe(&self, names: &Names) -> String {
+    fn describe(&self, names: &Names) -> String {
         let group = |role: &str| names.security_group(role);
         match self {
             Op::CreateVpc { name, cidr } => format!("create VPC {name} ({cidr})"),
@@ -116,26 +118,8 @@ fn peer_name(names: &Names, peer: &Peer) -> String {
     }
 }
 
-/// The network's plan: items to print, operations to apply, and — when `up` cannot go on —
-/// why (nothing is applied then).
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub items: Vec<Item>,
-    pub ops: Vec<Op>,
-}
-
-impl Plan {
-    fn push(&mut self, mut item: Item, ops: Vec<Op>, names: &Names) {
-        item.actions = ops.iter().map(|op| op.describe(names)).collect();
-        self.items.push(item);
-        self.ops.extend(ops);
-    }
-
-    /// Why `up` stops at the network tier, if it does.
-    pub fn stop(&self) -> Option<String> {
-        self.items.iter().find_map(Item::stop)
-    }
-}
+/// The tier's plan.
+pub type Plan = resources::plan::Plan<Op>;
 
 fn vpc_cidr_fix(current: &str) -> String {
     format!(

@@ -6,6 +6,7 @@ use vikunja_core::Names;
 
 use super::diff::Op;
 use super::*;
+use resources::plan::Operation;
 use resources::replay::{ec2_error, ok, Answer, Replay};
 
 resources::replayed_client!(ec2, aws_sdk_ec2);
