@@ -44,6 +44,7 @@ APPLIED_BY_APPLY_ALL = (
     s3.s3_buckets_from_cloudformation_honour_eventbridge,
     s3.s3_notification_configuration_shows_eventbridge,
     iam.policy_statements_whose_conditions_fail_do_not_apply,
+    iam.role_policies_from_cloudformation_read_back_as_json,
     rds.rds_instances_take_time_to_create,
     cloudfront.cloudfront_distributions_take_time_to_deploy,
     cloudfront.cloudfront_functions_can_be_published_and_updated,

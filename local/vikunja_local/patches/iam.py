@@ -56,3 +56,56 @@ def _probe_unmet_condition() -> Finding:
     })
     result = statement.is_action_permitted("s3:GetObject", "arn:aws:s3:::probe/key", None, {})
     return Finding(result.name == "DENIED", f"a Deny whose condition fails answers {result.name}")
+
+
+@replaces("moto.iam.models.IAMBackend.get_role_policy", "(self, role_name, policy_name)")
+def role_policies_from_cloudformation_read_back_as_json() -> None:
+    """A role's inline policy made by CloudFormation is kept by moto as the template's
+    mapping, and GetRolePolicy answered its Python repr (`{'Statement': …}`), which no JSON
+    reader takes. AWS answers the policy's JSON (URL-encoded): now JSON, as PutRolePolicy
+    keeps it."""
+    import json
+
+    from moto.iam.models import IAMBackend
+
+    moto_get_role_policy = IAMBackend.get_role_policy
+
+    def get_role_policy(self: Any, role_name: str, policy_name: str) -> Any:
+        name, document = moto_get_role_policy(self, role_name, policy_name)
+        return name, document if isinstance(document, str) else json.dumps(document)
+
+    IAMBackend.get_role_policy = get_role_policy
+
+
+@probe(role_policies_from_cloudformation_read_back_as_json)
+def _probe_role_policy_from_cloudformation() -> Finding:
+    """A role with an inline policy, made by a CloudFormation stack, read back with
+    GetRolePolicy: the document must parse as JSON."""
+    import json
+
+    from .probing import client
+
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": "probe-role",
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                    "Policies": [{
+                        "PolicyName": "inline",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]},
+                    }],
+                },
+            }
+        }
+    }
+    client("cloudformation").create_stack(StackName="probe-role", TemplateBody=json.dumps(template),
+                                          Capabilities=["CAPABILITY_NAMED_IAM"])
+    document = client("iam").get_role_policy(RoleName="probe-role", PolicyName="inline")["PolicyDocument"]
+    try:
+        json.loads(document) if isinstance(document, str) else document
+        return Finding(False, "the policy reads back as JSON")
+    except ValueError:
+        return Finding(True, f"the policy reads back as {document[:40]}…")
