@@ -1,6 +1,6 @@
 //! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
 //! does — the same diff produces both. For the tiers built on `resources` (network, load
-//! balancer), each plan item names its operations, and `up` records the operations it
+//! balancer, data), each plan item names its operations, and `up` records the operations it
 //! carried out in the tier's inventory (`changes`).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
@@ -51,7 +51,7 @@ async fn performed(h: &Harness, stack: &str, tier: &str) -> Vec<String> {
 }
 
 /// The tiers whose operations the plan names.
-const TIERS: [&str; 2] = ["network", "loadbalancer"];
+const TIERS: [&str; 3] = ["network", "loadbalancer", "data"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_operations_up_performs_are_the_ones_plan_listed() {
@@ -75,9 +75,12 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         )
     );
     assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
+    let data_before = planned(&first, "data");
+    assert_eq!(data_before.len(), 3, "{data_before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
     assert_eq!(performed(&h, &stack, "network").await, before);
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_before);
+    assert_eq!(performed(&h, &stack, "data").await, data_before);
 
     // Converged: nothing planned, nothing done.
     let converged = plan_of(&h, &stack).await;
@@ -147,6 +150,15 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         .send()
         .await
         .unwrap();
+    // … and in the data tier: the service secret scheduled for deletion.
+    h.clients
+        .secrets
+        .delete_secret()
+        .secret_id(format!("{stack}/backend/service-secret"))
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
 
     let drifted = plan_of(&h, &stack).await;
     let repairs = planned(&drifted, "network");
@@ -166,6 +178,13 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
             format!("set the deregistration delay of {stack}-green to 30 s"),
         ]
     );
+    let data_repairs = planned(&drifted, "data");
+    assert_eq!(
+        data_repairs,
+        [format!(
+            "restore secret {stack}/backend/service-secret from its scheduled deletion"
+        )]
+    );
     h.provision(&stack, json!({})).await.expect("up repairs");
     assert_eq!(
         performed(&h, &stack, "network").await,
@@ -173,6 +192,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         "up did what plan listed, and only that"
     );
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_repairs);
+    assert_eq!(performed(&h, &stack, "data").await, data_repairs);
     let repaired = plan_of(&h, &stack).await;
     for tier in TIERS {
         assert_eq!(planned(&repaired, tier), Vec::<String>::new(), "{tier}");

@@ -297,6 +297,7 @@ mod tests {
                 "arn:aws:secretsmanager:eu-west-1:1:secret:v/backend/service-secret".into(),
             subnet_group: "g".into(),
             waiting_since: 0,
+            changes: vec![],
         };
         let frontend = FrontendOutputs {
             site_bucket: "s".into(),
@@ -418,6 +419,7 @@ mod tests {
             service_secret_arn: "s".into(),
             subnet_group: "g".into(),
             waiting_since: 0,
+            changes: vec![],
         };
         let frontend_url = FrontendOutputs {
             site_bucket: String::new(),

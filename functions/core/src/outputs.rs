@@ -87,6 +87,9 @@ pub struct DataOutputs {
     pub subnet_group: String,
     /// Unix seconds when this provision first saw the database, to bound the wait.
     pub waiting_since: u64,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 impl DataOutputs {

@@ -5,7 +5,7 @@ use vikunja_core::tags::Tier;
 use vikunja_core::time::now_seconds as now;
 use vikunja_core::{inventory, DataOutputs, Error, Names, ProvisionState, Result};
 
-use crate::{rds, secret};
+use resources_data::{Database, Spec};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,20 +38,13 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
     let outputs = match event.action {
         Action::Ensure => {
             let network = ProvisionState::require(&event.state.network, "network")?;
-            let subnet_group =
-                rds::ensure_subnet_group(&clients.rds, &names, &network.isolated_subnet_ids)
-                    .await?;
-            let service_secret_arn =
-                secret::ensure_service_secret(&clients.secrets, &names).await?;
-            let instance = rds::ensure_instance(
-                &clients.rds,
-                &names,
-                settings,
-                &subnet_group,
-                &network.db_security_group_id,
-            )
-            .await?;
-            outputs_from(&names, instance, subnet_group, service_secret_arn, now())?
+            let spec = Spec::new(names.clone(), settings);
+            let applied =
+                resources_data::ensure(&clients.rds, &clients.secrets, &spec, network).await?;
+            let mut outputs =
+                outputs_from(&names, &applied.database, applied.service_secret_arn, now())?;
+            outputs.changes = applied.changes;
+            outputs
         }
         Action::Status => {
             let previous = ProvisionState::require(&event.state.data, "data")?;
@@ -63,13 +56,15 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
                         names.db_instance()
                     ))
                 })?;
-            let outputs = outputs_from(
+            let database = Database::of(&instance, names.stack());
+            let mut outputs = outputs_from(
                 &names,
-                instance,
-                previous.subnet_group.clone(),
+                &database,
                 previous.service_secret_arn.clone(),
                 previous.waiting_since,
             )?;
+            // What the ensure call did, recorded once the database is available.
+            outputs.changes = previous.changes.clone();
             check_wait_budget(&outputs, settings.db_wait_minutes)?;
             outputs
         }
@@ -87,34 +82,37 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
 
 fn outputs_from(
     names: &Names,
-    instance: aws_sdk_rds::types::DbInstance,
-    subnet_group: String,
+    database: &Database,
     service_secret_arn: String,
     waiting_since: u64,
 ) -> Result<DataOutputs> {
-    let status = instance
-        .db_instance_status()
-        .unwrap_or("unknown")
-        .to_string();
-    rds::refuse_failed_status(&names.db_instance(), &status)?;
+    refuse_failed_status(&names.db_instance(), &database.status)?;
     Ok(DataOutputs {
         db_instance_id: names.db_instance(),
-        endpoint: instance
-            .endpoint()
-            .and_then(|e| e.address())
-            .map(str::to_string),
-        port: instance.endpoint().and_then(|e| e.port()),
-        master_secret_arn: instance
-            .master_user_secret()
-            .and_then(|s| s.secret_arn())
-            .map(str::to_string),
-        status,
+        endpoint: database.endpoint.clone(),
+        port: database.port,
+        master_secret_arn: database.master_secret_arn.clone(),
+        status: if database.status.is_empty() {
+            "unknown".into()
+        } else {
+            database.status.clone()
+        },
         db_name: DB_NAME.to_string(),
         username: DB_USER.to_string(),
         service_secret_arn,
-        subnet_group,
+        subnet_group: names.db_subnet_group(),
         waiting_since,
+        changes: vec![],
     })
+}
+
+fn refuse_failed_status(id: &str, status: &str) -> Result<()> {
+    if resources::data::is_failed(status) {
+        return Err(Error::conflict(format!(
+            "database {id} is {status}; it needs attention in the RDS console"
+        )));
+    }
+    Ok(())
 }
 
 fn check_wait_budget(outputs: &DataOutputs, budget_minutes: u32) -> Result<()> {
@@ -144,6 +142,7 @@ mod tests {
             service_secret_arn: "arn".into(),
             subnet_group: "g".into(),
             waiting_since,
+            changes: vec![],
         }
     }
 

@@ -2,11 +2,10 @@
 //! backups kept, its master password managed by RDS in Secrets Manager) and the generated
 //! `VIKUNJA_SERVICE_SECRET` every API task shares.
 //!
-//! Creating the database takes minutes on AWS, so `ensure` returns at once with the
-//! instance's status and the state machine polls `status` until it is `available`.
+//! The tier as `vikunja-aws plan` plans it (`resources_data`), applied. Creating the database
+//! takes minutes on AWS, so `ensure` returns at once with the instance's status and the state
+//! machine polls `status` until it is `available`.
 
 pub mod handler;
-pub mod rds;
-pub mod secret;
 
 pub use handler::{handle, Action, DataEvent};

@@ -52,33 +52,7 @@ pub struct TaskRoles {
     pub task: String,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Data {
-    pub subnet_group: Option<Vec<String>>,
-    pub service_secret: Option<Secret>,
-    pub database: Option<Database>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Secret {
-    pub arn: String,
-    pub scheduled_for_deletion: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Database {
-    pub ours: bool,
-    pub engine: String,
-    pub class: String,
-    pub storage: i32,
-    pub deletion_protection: bool,
-    pub public: bool,
-    pub encrypted: bool,
-    pub status: String,
-    pub endpoint: Option<String>,
-    pub port: Option<i32>,
-    pub master_secret_arn: Option<String>,
-}
+pub use resources_data::{Database, Found as Data, Secret};
 
 pub use resources_loadbalancer::{Found as LoadBalancer, Nlb, TargetGroup};
 
@@ -344,41 +318,11 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
     ))
 }
 
+/// The data tier's own finder (`resources_data`).
 async fn data(aws: &Aws, names: &Names) -> Result<Data> {
     let rds = aws_sdk_rds::Client::new(&aws.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
-    let subnet_group = resources_data::find_db_subnet_group(&rds, names)
-        .await?
-        .map(|g| resources_data::subnets_of(&g));
-    let service_secret = resources_data::find_service_secret(&secrets, names)
-        .await?
-        .map(|s| Secret {
-            arn: s.arn().unwrap_or_default().to_string(),
-            scheduled_for_deletion: s.deleted_date().is_some(),
-        });
-    let database = resources_data::find_db_instance(&rds, names)
-        .await?
-        .map(|db| Database {
-            ours: resources_data::db_is_ours(&db, names.stack()),
-            engine: db.engine().unwrap_or_default().to_string(),
-            class: db.db_instance_class().unwrap_or_default().to_string(),
-            storage: db.allocated_storage().unwrap_or_default(),
-            deletion_protection: db.deletion_protection().unwrap_or(false),
-            public: db.publicly_accessible().unwrap_or(false),
-            encrypted: db.storage_encrypted().unwrap_or(false),
-            status: db.db_instance_status().unwrap_or_default().to_string(),
-            endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_string),
-            port: db.endpoint().and_then(|e| e.port()),
-            master_secret_arn: db
-                .master_user_secret()
-                .and_then(|s| s.secret_arn())
-                .map(str::to_string),
-        });
-    Ok(Data {
-        subnet_group,
-        service_secret,
-        database,
-    })
+    Ok(resources_data::observe(&rds, &secrets, names).await?)
 }
 
 /// The load-balancer tier's own finder (`resources_loadbalancer`).

@@ -378,6 +378,7 @@ fn provisioned() -> Observed {
         service_secret_arn: o.data.service_secret.as_ref().unwrap().arn.clone(),
         subnet_group: "v-data-subnets".into(),
         waiting_since: 1_700_000_000,
+        changes: vec![],
     };
     let lb = &o.loadbalancer;
     let loadbalancer = LoadBalancerOutputs {
@@ -469,6 +470,7 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> backend::task::TaskInpu
             service_secret_arn: o.data.service_secret.as_ref().unwrap().arn.clone(),
             subnet_group: "v-data-subnets".into(),
             waiting_since: 0,
+            changes: vec![],
         },
         &FrontendOutputs {
             site_bucket: String::new(),

@@ -30,6 +30,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<::backend::task::Tas
         service_secret_arn: secret.arn.clone(),
         subnet_group: d.names.db_subnet_group(),
         waiting_since: 0,
+        changes: vec![],
     };
     let url = format!("https://{}", dist.domain_name);
     let frontend = FrontendOutputs {
