@@ -119,6 +119,31 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     )
     .await;
 
+    // The same release again (a re-run after a lost answer or an interrupted follow): the
+    // tag already names this image, so the release its push started is followed — not
+    // refused, not repeated. The same tag for another image is refused with what to do.
+    let deployed = deployments(&h, &stack).await.len();
+    let again = release_backend::release(&h.aws, &stack, "vikunja/vikunja:0.24.7", Output::Json)
+        .await
+        .expect("the same release again follows the first");
+    assert_eq!(
+        (&again["status"], &again["image"]),
+        (&released["status"], &released["image"])
+    );
+    assert_eq!(
+        deployments(&h, &stack).await.len(),
+        deployed,
+        "no second deployment"
+    );
+    let other = release_backend::release(&h.aws, &stack, "someone/else:0.24.7", Output::Json)
+        .await
+        .unwrap_err();
+    let other = format!("{other:#}");
+    assert!(
+        other.contains("already names another image") && other.contains("new tag"),
+        "{other}"
+    );
+
     // A broken release: the hook fails, CodeDeploy rolls back, production never sees it.
     let (stop, seen, watcher) = watch_production(production.clone());
     let failed = release_backend::release(

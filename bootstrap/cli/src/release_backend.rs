@@ -27,9 +27,14 @@ pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Res
         .context("the image needs a tag: the tag is the version the release must report")?;
     let names = Names::new(stack);
     let repository = names.repository();
-    let digest = push(aws, &repository, &reference, &tag).await?;
+    let (digest, pushed) = push(aws, &repository, &reference, &tag).await?;
     if output == Output::Text {
-        println!("pushed {repository}:{tag} ({digest}); the push starts the release");
+        match pushed {
+            Pushed::Now => println!("pushed {repository}:{tag} ({digest}); the push starts the release"),
+            Pushed::Before => println!(
+                "{repository}:{tag} is already this image ({digest}): following the release its push started"
+            ),
+        }
     }
     let state_machine =
         follow::state_machine_arn(aws, stack, "ReleaseBackendStateMachineArn").await?;
@@ -43,10 +48,23 @@ pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Res
     Ok(result)
 }
 
+/// Whether this call pushed the tag, or an earlier one pushed the same image under it (a
+/// re-run after a lost answer or an interrupted follow: that push's release is followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pushed {
+    Now,
+    Before,
+}
+
 /// On the local stack the push is ECR `PutImage` with a manifest derived from the reference
 /// (no registry holds image bytes there). On AWS the image must already be in the
 /// repository (pushed with docker or crane): the tag is added to it, which is a push.
-async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> Result<String> {
+async fn push(
+    aws: &Aws,
+    repository: &str,
+    reference: &ImageRef,
+    tag: &str,
+) -> Result<(String, Pushed)> {
     let ecr = aws_sdk_ecr::Client::new(&aws.config);
     let (manifest, media_type) = match aws.target {
         Target::Local => (
@@ -68,13 +86,24 @@ async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> R
             .image()
             .and_then(|i| i.image_id())
             .and_then(|id| id.image_digest())
-            .map(str::to_string)
+            .map(|digest| (digest.to_string(), Pushed::Now))
             .context("ECR answered without the image digest"),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_image_already_exists_exception()) =>
         {
-            bail!("{repository}:{tag} already exists (tags are immutable): release a new tag")
+            // ECR's digest of an image is the SHA-256 of its manifest.
+            let wanted = format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(manifest.as_bytes()))
+            );
+            match tagged_digest(&ecr, repository, tag).await? {
+                Some(tagged) if tagged == wanted => Ok((wanted, Pushed::Before)),
+                tagged => bail!(
+                    "{repository}:{tag} already names another image ({}; this one is {wanted}), and tags are immutable: release it under a new tag",
+                    tagged.as_deref().unwrap_or("unknown digest")
+                ),
+            }
         }
         Err(e)
             if e.as_service_error()
@@ -84,6 +113,26 @@ async fn push(aws: &Aws, repository: &str, reference: &ImageRef, tag: &str) -> R
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!("push {repository}:{tag}"))),
     }
+}
+
+/// The digest the tag names in the repository.
+async fn tagged_digest(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<String>> {
+    let described = ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+        .send()
+        .await
+        .with_context(|| format!("look up {repository}:{tag}"))?;
+    Ok(described
+        .image_details()
+        .first()
+        .and_then(|d| d.image_digest())
+        .map(str::to_string))
 }
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
