@@ -472,3 +472,16 @@ def test_enforcement_can_be_on_from_the_start(tmp_path):
         del os.environ["VIKUNJA_LOCAL_IAM"]
     assert refused.returncode != 0
     assert "VIKUNJA_LOCAL_IAM" in refused.stdout + refused.stderr
+
+
+def test_a_load_balancer_moto_no_longer_knows_is_named_as_the_network_one_it_was():
+    """A delete retried after its answer was lost names a load balancer moto has already
+    deleted: its type is unknown, and AWS would answer the retry as done. The ARN is read as
+    a Network Load Balancer's (what this project makes), not refused as moto's `app/`."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from vikunja_local.iam_requests import _elbv2_arn_as_aws_names_it
+
+    gone = f"arn:aws:elasticloadbalancing:us-east-1:{DEFAULT_ACCOUNT_ID}:loadbalancer/app/gone-nlb/0123456789abcdef"
+    named = _elbv2_arn_as_aws_names_it(gone, Scope(account=DEFAULT_ACCOUNT_ID, region="us-east-1"))
+    assert named == gone.replace("loadbalancer/app/", "loadbalancer/net/")

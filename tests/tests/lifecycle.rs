@@ -1,6 +1,6 @@
 //! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
 //! does — the same diff produces both. For the tiers built on `resources` (network, load
-//! balancer, data), each plan item names its operations, and `up` records the operations it
+//! balancer, data, delivery), each plan item names its operations, and `up` records the operations it
 //! carried out in the tier's inventory (`changes`).
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
@@ -51,7 +51,7 @@ async fn performed(h: &Harness, stack: &str, tier: &str) -> Vec<String> {
 }
 
 /// The tiers whose operations the plan names.
-const TIERS: [&str; 3] = ["network", "loadbalancer", "data"];
+const TIERS: [&str; 4] = ["network", "loadbalancer", "data", "delivery"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_operations_up_performs_are_the_ones_plan_listed() {
@@ -77,10 +77,13 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
     let data_before = planned(&first, "data");
     assert_eq!(data_before.len(), 3, "{data_before:#?}");
+    let delivery_before = planned(&first, "delivery");
+    assert_eq!(delivery_before.len(), 5, "{delivery_before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
     assert_eq!(performed(&h, &stack, "network").await, before);
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_before);
     assert_eq!(performed(&h, &stack, "data").await, data_before);
+    assert_eq!(performed(&h, &stack, "delivery").await, delivery_before);
 
     // Converged: nothing planned, nothing done.
     let converged = plan_of(&h, &stack).await;
@@ -159,6 +162,14 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         .send()
         .await
         .unwrap();
+    // … and in delivery: the green alarm deleted.
+    h.clients
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(format!("{stack}-delivery-green-unhealthy"))
+        .send()
+        .await
+        .unwrap();
 
     let drifted = plan_of(&h, &stack).await;
     let repairs = planned(&drifted, "network");
@@ -185,6 +196,13 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
             "restore secret {stack}/backend/service-secret from its scheduled deletion"
         )]
     );
+    let delivery_repairs = planned(&drifted, "delivery");
+    assert_eq!(
+        delivery_repairs,
+        [format!(
+            "put alarm {stack}-delivery-green-unhealthy (unhealthy green targets for 2 minutes)"
+        )]
+    );
     h.provision(&stack, json!({})).await.expect("up repairs");
     assert_eq!(
         performed(&h, &stack, "network").await,
@@ -193,6 +211,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     );
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_repairs);
     assert_eq!(performed(&h, &stack, "data").await, data_repairs);
+    assert_eq!(performed(&h, &stack, "delivery").await, delivery_repairs);
     let repaired = plan_of(&h, &stack).await;
     for tier in TIERS {
         assert_eq!(planned(&repaired, tier), Vec::<String>::new(), "{tier}");

@@ -152,4 +152,7 @@ pub struct DeliveryOutputs {
     /// The smoke-test probe attached to the VPC (absent from inventories written before it).
     #[serde(default)]
     pub probe_function: Option<String>,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }

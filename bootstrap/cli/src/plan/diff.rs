@@ -32,7 +32,7 @@ use frontend::frontend;
 use loadbalancer::loadbalancer;
 use network::{found_group, found_subnets, network};
 
-/// Alarm, scaling and log settings the tiers hard-code; `up` converges them on every run.
+/// Scaling and log settings the backend hard-codes; `up` converges them on every run.
 const LOG_RETENTION_DAYS: i32 = 30;
 const SCALE_OUT_COOLDOWN: i32 = 60;
 const SCALE_IN_COOLDOWN: i32 = 300;
@@ -251,7 +251,7 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("deploymentGroup", Some(json!(names.deployment_group()))));
             out.push((
                 "deploymentConfig",
-                Some(json!(::delivery::handler::DEPLOYMENT_CONFIG)),
+                Some(json!(resources_delivery::DEPLOYMENT_CONFIG)),
             ));
             out.push((
                 "alarms",

@@ -156,45 +156,7 @@ pub struct ScalingPolicy {
     pub scale_in_cooldown: Option<i32>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Delivery {
-    /// By colour.
-    pub alarms: BTreeMap<String, Alarm>,
-    pub application: bool,
-    pub deployment_group: Option<DeploymentGroup>,
-    /// The smoke-test probe's VPC attachment: `None` without the function (no bootstrap
-    /// stack), `Some(None)` while it is outside any VPC, else its subnets and groups.
-    pub probe: Option<Option<ProbeAttachment>>,
-}
-
-pub use resources_delivery::ProbeAttachment;
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Alarm {
-    pub namespace: String,
-    pub metric: String,
-    pub statistic: String,
-    pub period: Option<i32>,
-    pub evaluation_periods: Option<i32>,
-    pub threshold: Option<f64>,
-    pub comparison: String,
-    pub treat_missing_data: String,
-    pub dimensions: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeploymentGroup {
-    pub termination_wait_minutes: Option<i32>,
-    pub deployment_config: String,
-    pub target_groups: Vec<String>,
-    pub prod_listeners: Vec<String>,
-    pub test_listeners: Vec<String>,
-    /// (cluster, service).
-    pub services: Vec<(String, String)>,
-    pub service_role: String,
-    pub rollback_enabled: bool,
-    pub rollback_events: Vec<String>,
-}
+pub use resources_delivery::{Alarm, DeploymentGroup, Found as Delivery, ProbeAttachment};
 
 /// A "not found" answer is `None`; every other error is an error, with what was asked.
 fn absent_if<T, E>(
@@ -642,116 +604,12 @@ fn task_definition_facts(definition: &aws_sdk_ecs::types::TaskDefinition) -> Tas
     }
 }
 
+/// The delivery tier's own finder (`resources_delivery`).
 async fn delivery(aws: &Aws, names: &Names) -> Result<Delivery> {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws.config);
     let codedeploy = aws_sdk_codedeploy::Client::new(&aws.config);
-    let mut seen = Delivery::default();
-    let alarms = resources_delivery::find_alarms(&cloudwatch, names).await?;
-    for colour in ["blue", "green"] {
-        let name = names.alarm(colour);
-        if let Some(alarm) = alarms
-            .iter()
-            .find(|a| a.alarm_name() == Some(name.as_str()))
-        {
-            let mut dimensions: Vec<(String, String)> = alarm
-                .dimensions()
-                .iter()
-                .map(|d| {
-                    (
-                        d.name().unwrap_or_default().to_string(),
-                        d.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            dimensions.sort();
-            seen.alarms.insert(
-                colour.to_string(),
-                Alarm {
-                    namespace: alarm.namespace().unwrap_or_default().to_string(),
-                    metric: alarm.metric_name().unwrap_or_default().to_string(),
-                    statistic: alarm
-                        .statistic()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    period: alarm.period(),
-                    evaluation_periods: alarm.evaluation_periods(),
-                    threshold: alarm.threshold(),
-                    comparison: alarm
-                        .comparison_operator()
-                        .map(|c| c.as_str().to_string())
-                        .unwrap_or_default(),
-                    treat_missing_data: alarm.treat_missing_data().unwrap_or_default().to_string(),
-                    dimensions,
-                },
-            );
-        }
-    }
-    let application = names.codedeploy_application();
-    seen.application = resources_delivery::find_application(&codedeploy, names)
-        .await?
-        .is_some();
-    if seen.application {
-        let group = names.deployment_group();
-        let found =
-            resources_delivery::find_deployment_group(&codedeploy, &application, &group).await?;
-        seen.deployment_group = found.as_ref().map(|g| {
-            let pair = g
-                .load_balancer_info()
-                .and_then(|l| l.target_group_pair_info_list().first());
-            let listeners = |route: Option<&aws_sdk_codedeploy::types::TrafficRoute>| {
-                route
-                    .map(|r| r.listener_arns().to_vec())
-                    .unwrap_or_default()
-            };
-            DeploymentGroup {
-                termination_wait_minutes: g
-                    .blue_green_deployment_configuration()
-                    .and_then(|b| b.terminate_blue_instances_on_deployment_success())
-                    .map(|t| t.termination_wait_time_in_minutes()),
-                deployment_config: g.deployment_config_name().unwrap_or_default().to_string(),
-                target_groups: pair
-                    .map(|p| {
-                        p.target_groups()
-                            .iter()
-                            .filter_map(|t| t.name().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                prod_listeners: listeners(pair.and_then(|p| p.prod_traffic_route())),
-                test_listeners: listeners(pair.and_then(|p| p.test_traffic_route())),
-                services: g
-                    .ecs_services()
-                    .iter()
-                    .map(|s| {
-                        (
-                            s.cluster_name().unwrap_or_default().to_string(),
-                            s.service_name().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
-                service_role: g.service_role_arn().unwrap_or_default().to_string(),
-                rollback_enabled: g.auto_rollback_configuration().is_some_and(|r| r.enabled()),
-                rollback_events: {
-                    let mut events: Vec<String> = g
-                        .auto_rollback_configuration()
-                        .map(|r| r.events())
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|e| e.as_str().to_string())
-                        .collect();
-                    events.sort();
-                    events
-                },
-            }
-        });
-    }
-    seen.probe = probe_attachment(aws, names).await?;
-    Ok(seen)
-}
-
-async fn probe_attachment(aws: &Aws, names: &Names) -> Result<Option<Option<ProbeAttachment>>> {
     let lambda = aws_sdk_lambda::Client::new(&aws.config);
-    Ok(resources_delivery::find_probe_attachment(&lambda, names).await?)
+    Ok(resources_delivery::observe(&codedeploy, &cloudwatch, &lambda, names).await?)
 }
 
 async fn recorded(aws: &Aws, stack: &str) -> Result<BTreeMap<String, Value>> {

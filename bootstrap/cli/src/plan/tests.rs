@@ -306,11 +306,11 @@ fn provisioned() -> Observed {
         let mut dimensions = vec![
             (
                 "LoadBalancer".to_string(),
-                delivery::alarms::load_balancer_dimension(&lb_arn).unwrap(),
+                resources_delivery::load_balancer_dimension(&lb_arn).unwrap(),
             ),
             (
                 "TargetGroup".to_string(),
-                delivery::alarms::target_group_dimension(group).unwrap(),
+                resources_delivery::target_group_dimension(group).unwrap(),
             ),
         ];
         dimensions.sort();
@@ -425,6 +425,7 @@ fn provisioned() -> Observed {
             "v-delivery-green-unhealthy".into(),
         ],
         probe_function: Some("v-probe".into()),
+        changes: vec![],
     };
     o.inventory = BTreeMap::from([
         (

@@ -1,4 +1,28 @@
-//! Delivery: the CodeDeploy application and deployment group — the one finder of each.
+//! Delivery: the unhealthy-host alarms, the CodeDeploy application and deployment group and
+//! the smoke-test probe's place in the VPC — the one finder of each; with the `lifecycle`
+//! feature also [`observe`], [`diff`] and [`apply`], which provisioning and `plan` share.
+
+#[cfg(feature = "lifecycle")]
+mod apply;
+#[cfg(feature = "lifecycle")]
+mod diff;
+#[cfg(feature = "lifecycle")]
+mod observe;
+
+#[cfg(feature = "lifecycle")]
+pub use apply::{apply, ensure, Clients, Inputs};
+#[cfg(feature = "lifecycle")]
+pub use diff::{
+    diff, dimension_or_new, load_balancer_dimension, target_group_dimension, Op, Plan, Spec,
+};
+#[cfg(feature = "lifecycle")]
+pub use observe::{observe, Alarm, DeploymentGroup, Found};
+
+/// How CodeDeploy shifts traffic: all at once, after the hook passed green.
+pub const DEPLOYMENT_CONFIG: &str = "CodeDeployDefault.ECSAllAtOnce";
+/// What rolls a deployment back, as CodeDeploy names the events (sorted).
+pub const ROLLBACK_EVENTS: [&str; 2] = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"];
+pub const COLOURS: [&str; 2] = ["blue", "green"];
 
 use aws_sdk_codedeploy::types::{ApplicationInfo, DeploymentGroupInfo};
 use vikunja_core::{Names, Result, SdkContext};
