@@ -208,6 +208,14 @@ impl Check {
         });
     }
 
+    /// The stack's tag: something else under the stack's name stops `up`, which never
+    /// adopts what it cannot tell is the stack's.
+    pub fn owner(&mut self, ours: bool, stack: &str, fix: String) {
+        let current = if ours { stack } else { "(not this stack's)" };
+        let field = format!("tag {}", vikunja_core::tags::STACK);
+        self.compare(field, current, stack, How::UpStops, Some(fix));
+    }
+
     pub fn note(&mut self, note: impl Into<String>) {
         self.item.notes.push(note.into());
     }

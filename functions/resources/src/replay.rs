@@ -13,6 +13,27 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 
+/// The network tier's outputs of a made-up stack, for the tiers built on it: public subnets
+/// `subnet-pa`/`subnet-pb`, isolated `subnet-ia`/`subnet-ib`, groups `sg-<role>`.
+pub fn network_outputs() -> vikunja_core::NetworkOutputs {
+    let two = |role: &str| vec![format!("subnet-{role}a"), format!("subnet-{role}b")];
+    vikunja_core::NetworkOutputs {
+        vpc_id: "vpc-1".into(),
+        vpc_cidr: "10.42.0.0/16".into(),
+        availability_zones: vec!["a".into(), "b".into()],
+        public_subnet_ids: two("p"),
+        isolated_subnet_ids: two("i"),
+        internet_gateway_id: "igw".into(),
+        public_route_table_id: "rtb".into(),
+        isolated_route_table_id: "rtb-i".into(),
+        lb_security_group_id: "sg-lb".into(),
+        app_security_group_id: "sg-app".into(),
+        db_security_group_id: "sg-db".into(),
+        probe_security_group_id: Some("sg-probe".into()),
+        changes: vec![],
+    }
+}
+
 /// One scripted answer: the operation it expects, and the status and body it answers with.
 #[derive(Debug, Clone)]
 pub struct Answer {

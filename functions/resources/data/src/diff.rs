@@ -170,21 +170,12 @@ pub(crate) fn database_item(spec: &Spec, db: &Database) -> Item {
     let names = &spec.names;
     let id = names.db_instance();
     let mut check = Check::existing("database", &id, &id);
-    check.compare(
-        format!("tag {}", tags::STACK),
-        if db.ours {
-            names.stack()
-        } else {
-            "(not this stack's)"
-        },
-        names.stack(),
-        How::UpStops,
-        Some(format!(
-            "up refuses to adopt database {id}: it is not tagged {}={}; rename or remove it",
-            tags::STACK,
-            names.stack()
-        )),
+    let fix = format!(
+        "up refuses to adopt database {id}: it is not tagged {}={}; rename or remove it",
+        tags::STACK,
+        names.stack()
     );
+    check.owner(db.ours, names.stack(), fix);
     check.compare(
         "publiclyAccessible",
         db.public,

@@ -189,6 +189,21 @@ async fn create_nlb(elb: &Client, spec: &Spec, network: &NetworkOutputs) -> Resu
     }
 }
 
+/// The spec's health check on a create or a modify request (two builder types, one set of
+/// setters).
+macro_rules! with_health_check {
+    ($request:expr, $check:expr) => {
+        $request
+            .health_check_protocol(ProtocolEnum::from($check.protocol.as_str()))
+            .health_check_path(&$check.path)
+            .health_check_port(&$check.port)
+            .health_check_interval_seconds($check.interval_seconds)
+            .healthy_threshold_count($check.healthy_threshold)
+            .unhealthy_threshold_count($check.unhealthy_threshold)
+            .matcher(Matcher::builder().http_code(&$check.matcher).build())
+    };
+}
+
 fn adopt_group(group: TargetGroup, spec: &Spec, name: &str) -> Result<String> {
     if group.ours {
         return Ok(group.arn);
@@ -208,20 +223,14 @@ async fn create_target_group(
     let names = &spec.names;
     let name = names.target_group(colour);
     let check = &spec.health_check;
-    let created = elb
+    let request = elb
         .create_target_group()
         .name(&name)
         .protocol(ProtocolEnum::Tcp)
         .port(CONTAINER_PORT)
         .vpc_id(vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .health_check_protocol(ProtocolEnum::from(check.protocol.as_str()))
-        .health_check_path(&check.path)
-        .health_check_port(&check.port)
-        .health_check_interval_seconds(check.interval_seconds)
-        .healthy_threshold_count(check.healthy_threshold)
-        .unhealthy_threshold_count(check.unhealthy_threshold)
-        .matcher(Matcher::builder().http_code(&check.matcher).build())
+        .target_type(TargetTypeEnum::Ip);
+    let created = with_health_check!(request, check)
         .set_tags(Some(elb_tags(names.stack())))
         .send()
         .await
@@ -246,15 +255,8 @@ async fn create_target_group(
 
 async fn set_health_check(elb: &Client, spec: &Spec, colour: &str, arn: &str) -> Result<()> {
     let check = &spec.health_check;
-    elb.modify_target_group()
-        .target_group_arn(arn)
-        .health_check_protocol(ProtocolEnum::from(check.protocol.as_str()))
-        .health_check_path(&check.path)
-        .health_check_port(&check.port)
-        .health_check_interval_seconds(check.interval_seconds)
-        .healthy_threshold_count(check.healthy_threshold)
-        .unhealthy_threshold_count(check.unhealthy_threshold)
-        .matcher(Matcher::builder().http_code(&check.matcher).build())
+    let request = elb.modify_target_group().target_group_arn(arn);
+    with_health_check!(request, check)
         .send()
         .await
         .context(format!(

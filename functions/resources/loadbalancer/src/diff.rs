@@ -111,14 +111,6 @@ impl Operation for Op {
 /// The tier's plan.
 pub type Plan = resources::plan::Plan<Op>;
 
-fn stack_tag(ours: bool, names: &Names) -> &str {
-    if ours {
-        names.stack()
-    } else {
-        "(not this stack's)"
-    }
-}
-
 /// `vpc` is the network's VPC as the caller knows it: its id, or what it will be.
 pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
     let names = &spec.names;
@@ -137,14 +129,7 @@ pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
         Some(lb) => {
             let mut check = Check::existing("load-balancer", &name, &lb.arn);
             let fix = format!("up adopts only this stack's Network Load Balancer under the name {name}: rename or remove the one there");
-            let tag = format!("tag {}", tags::STACK);
-            check.compare(
-                tag,
-                stack_tag(lb.ours, names),
-                names.stack(),
-                How::UpStops,
-                Some(fix.clone()),
-            );
+            check.owner(lb.ours, names.stack(), fix.clone());
             check.compare(
                 "type",
                 if lb.network { "network" } else { "not network" },
@@ -205,13 +190,8 @@ fn target_group(spec: &Spec, vpc: &str, found: &Found, colour: &'static str) -> 
         return (item, ops);
     };
     let mut check = Check::existing("target-group", &name, &group.arn);
-    check.compare(
-        format!("tag {}", tags::STACK),
-        stack_tag(group.ours, names),
-        names.stack(),
-        How::UpStops,
-        Some(format!("target group {name} exists but is not tagged for this stack, and up refuses it: rename or remove it")),
-    );
+    let fix = format!("target group {name} exists but is not tagged for this stack, and up refuses it: rename or remove it");
+    check.owner(group.ours, names.stack(), fix);
     let fix = Some(format!(
         "AWS cannot change a target group's port, protocol, target type or VPC, and up adopts {name} as it is: \
          replacing it means replacing what uses it (listeners, service, deployment group) — in practice \

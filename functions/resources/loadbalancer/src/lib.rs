@@ -244,21 +244,7 @@ mod tests {
     resources::replayed_client!(elb, aws_sdk_elasticloadbalancingv2);
 
     fn network() -> NetworkOutputs {
-        NetworkOutputs {
-            vpc_id: "vpc-1".into(),
-            vpc_cidr: "10.42.0.0/16".into(),
-            availability_zones: vec!["a".into(), "b".into()],
-            public_subnet_ids: vec!["subnet-pa".into(), "subnet-pb".into()],
-            isolated_subnet_ids: vec![],
-            internet_gateway_id: "igw".into(),
-            public_route_table_id: "rtb".into(),
-            isolated_route_table_id: "rtb-i".into(),
-            lb_security_group_id: "sg-lb".into(),
-            app_security_group_id: "sg-app".into(),
-            db_security_group_id: "sg-db".into(),
-            probe_security_group_id: None,
-            changes: vec![],
-        }
+        resources::replay::network_outputs()
     }
 
     fn attributes() -> Answer {
