@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-local-stack lint fmt
+.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -86,8 +86,12 @@ test-integration: build-local ## the workflows end to end on a fresh local stack
 FAULT_SEEDS ?= 1 2 3 4 5 6 7 8 9 10
 test-faults: build-local ## the fault soak: bootstrap, up and down with a fifth of their AWS calls faulted, once per seed, each on a local stack of its own (FAULT_SEEDS="n …" picks them)
 	@for seed in $(FAULT_SEEDS); do \
-	  VIKUNJA_FAULT_SEED=$$seed tests/with-local-stack cargo test --workspace --test faults -- --ignored --nocapture 2>&1 | grep -E -A8 '^seed|panicked' || exit 1; \
+	  out=$$(VIKUNJA_FAULT_SEED=$$seed tests/with-local-stack cargo test --workspace --test faults -- --nocapture 2>&1); status=$$?; \
+	  echo "$$out" | grep -E -A8 '^seed|panicked'; [ $$status -eq 0 ] || exit 1; \
 	done
+
+test-crashes: tools build-local ## the crash soak: each provisioning step of CRASH_STEPS killed after each of its AWS calls in turn, then converged
+	@tests/with-local-stack cargo test --workspace --test crashes -- --ignored --nocapture
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q

@@ -1,0 +1,97 @@
+//! Crash-after-each-call: for a provisioning step, the function is killed after its 1st AWS
+//! call, then — on a fresh stack — after its 2nd, and so on until a run makes fewer calls
+//! than the crash point. Each time the call took effect and the function never saw the
+//! answer (what an out-of-memory kill or a timeout does). The state machine's retries, or
+//! else a second `up`, must converge on exactly what an uncrashed `up` leaves: the same
+//! census of the stack's resources, by kind — nothing duplicated, nothing half-made.
+//!
+//! A soak (`make test-crashes`, `CRASH_STEPS=network,data,…`): each crash point is a
+//! bootstrap and a provision.
+
+use serde_json::{json, Value};
+use vikunja_aws::down::{self, DownOptions};
+use vikunja_aws::Output;
+use vikunja_tests::census::{kinds, tagged};
+use vikunja_tests::{faults, Harness};
+
+const DEFAULT_STEPS: &str = "loadbalancer,data,delivery";
+
+fn steps() -> Vec<String> {
+    let steps = std::env::var("CRASH_STEPS").unwrap_or_else(|_| DEFAULT_STEPS.into());
+    steps
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn crashed(report: &Value) -> i64 {
+    report["crashes"]["total"].as_i64().unwrap_or(0)
+}
+
+async fn remove(h: &Harness, stack: &str) {
+    let options = DownOptions {
+        delete_data: true,
+        skip_final_snapshot: true,
+        ..DownOptions::default()
+    };
+    let report = down::down(&h.aws, stack, &options, Output::Json, &mut |_| Ok(true)).await;
+    assert!(report.is_ok_and(|r| r.complete), "down {stack}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "the crash soak: make test-crashes"]
+async fn every_provisioning_step_killed_after_each_of_its_calls_converges() {
+    let _turn = faults::one_at_a_time().await;
+    let h = Harness::new().await.one_bootstrap_at_a_time();
+    let reference = Harness::unique_stack("cref");
+    h.bootstrap(&reference).await.unwrap();
+    h.provision(&reference, json!({})).await.unwrap();
+    let expected = kinds(&tagged(&h, &reference).await);
+    remove(&h, &reference).await;
+
+    let mut summary = Vec::new();
+    for step in steps() {
+        let (mut points, mut rerun) = (0, 0);
+        for after_calls in 1.. {
+            let stack = Harness::unique_stack("crash");
+            h.bootstrap(&stack).await.unwrap();
+            let rule = json!({"function": format!("{stack}-{step}"), "after_calls": after_calls, "times": 1});
+            faults::inject(&json!({"rate": 0, "crash": rule}))
+                .await
+                .unwrap();
+            let first = h.provision(&stack, json!({})).await;
+            let report = faults::stop().await.unwrap();
+            let where_ = format!("{step} killed after call {after_calls}");
+            if crashed(&report) == 0 {
+                // The step made fewer calls than this: every point has been tried.
+                first.unwrap_or_else(|e| panic!("up without a crash failed ({where_}): {e:#}"));
+                remove(&h, &stack).await;
+                break;
+            }
+            points += 1;
+            if let Err(error) = first {
+                rerun += 1;
+                eprintln!("{where_}: the first up failed ({error:#}); running up again");
+                h.provision(&stack, json!({})).await.unwrap_or_else(|e| {
+                    panic!("up after the crash did not converge ({where_}): {e:#}")
+                });
+            }
+            let left = kinds(&tagged(&h, &stack).await);
+            assert_eq!(
+                left, expected,
+                "{where_}: the stack differs from an uncrashed up's"
+            );
+            remove(&h, &stack).await;
+        }
+        assert!(
+            points > 0,
+            "no crash point of {step} was reached: is it a step of provision?"
+        );
+        summary.push(format!(
+            "{step}: {points} crash points, {rerun} needed a second up"
+        ));
+    }
+    eprintln!("crash points tried and converged: {}", summary.join("; "));
+}
