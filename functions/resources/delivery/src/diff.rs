@@ -331,8 +331,12 @@ mod tests {
     use resources::plan::Action;
 
     fn spec() -> Spec {
-        let dimensions =
-            |colour: &str| (format!("net/v-nlb/1"), format!("targetgroup/v-{colour}/2"));
+        let dimensions = |colour: &str| {
+            (
+                "net/v-nlb/1".to_string(),
+                format!("targetgroup/v-{colour}/2"),
+            )
+        };
         Spec {
             names: Names::new("v"),
             termination_wait_minutes: 5,
