@@ -30,28 +30,10 @@ async fn role_of(h: &Harness, function: &str) -> String {
 
 /// IAM answers policy documents URL-encoded (RFC 3986); plain JSON reads as itself.
 fn decoded(document: &str) -> Value {
-    let text = percent_decode(document);
+    let text = percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .expect("UTF-8");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// The policy without one action, wherever a statement lists it.
