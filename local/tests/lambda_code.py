@@ -48,9 +48,21 @@ def ec2_call(params):
         return error.code
 
 
+def vm_hwm_kb():
+    """This process's own peak resident set size, to check the host's REPORT against."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
 if MODE == "init-fail":
     post("/init/error", {"errorType": "Custom.InitBroken", "errorMessage": "cannot start"})
     sys.exit(1)
+
+# A slow init (Init Duration): before the first GET next, as a Rust binary's setup would be.
+time.sleep(float(os.environ.get("INIT_SLEEP", "0")))
 
 while True:
     with urllib.request.urlopen(API + "/invocation/next") as response:
@@ -66,6 +78,9 @@ while True:
         sys.exit(3)
     if isinstance(event, dict) and event.get("sleep"):
         time.sleep(float(event["sleep"]))
+    if isinstance(event, dict) and event.get("allocate_mb"):
+        ballast = b"x" * (int(event["allocate_mb"]) << 20)  # written, so resident (Max Memory Used)
+        del ballast
     answer = {
         "input": event,
         "pid": os.getpid(),
@@ -85,6 +100,7 @@ while True:
         url = os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/" + event["call"] + "/invocations"
         inner = urllib.request.Request(url, data=b'{"from": "inside"}', method="POST")
         answer["called"] = json.loads(urllib.request.urlopen(inner).read())
+    answer["vm_hwm_kb"] = vm_hwm_kb()
     post(f"/invocation/{request_id}/response", answer)
 '''
 

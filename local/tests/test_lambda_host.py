@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import re
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+from decimal import Decimal
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION, wait_for
+from conftest import ACCOUNT, LOCAL_DIR, REGION, wait_for
 from lambda_code import function_zip
+
+if str(LOCAL_DIR) not in sys.path:  # for the in-process tests of the report figures
+    sys.path.insert(0, str(LOCAL_DIR))
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-test"
 
@@ -248,3 +258,180 @@ def test_eventbridge_rule_and_s3_notification_invoke_functions(stack, lam, uniqu
         "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
     s3.put_object(Bucket=f"notify-{unique}", Key=f"object-{unique}", Body=b"x")
     wait_for(lambda: f"object-{unique}" in log_file.read_text(), what="the S3 notification's invocation")
+
+
+# -- REPORT: Lambda's per-invocation figures ------------------------------------------------
+
+REPORT_LINE = re.compile(
+    r"^REPORT RequestId: (?P<request_id>[0-9a-f-]{36})\tDuration: (?P<duration_ms>\d+\.\d\d) ms"
+    r"\tBilled Duration: (?P<billed_ms>\d+) ms\tMemory Size: (?P<memory_size_mb>\d+) MB"
+    r"\tMax Memory Used: (?P<max_memory_mb>\d+) MB(?:\tInit Duration: (?P<init_ms>\d+\.\d\d) ms)?$"
+)
+
+
+def parse_report(line: str) -> dict:
+    """The figures of a REPORT line in Lambda's exact format (Decimal: as printed)."""
+    match = REPORT_LINE.match(line)
+    assert match, f"not Lambda's REPORT format: {line!r}"
+    figures = match.groupdict()
+    return {
+        "request_id": figures["request_id"],
+        "duration_ms": Decimal(figures["duration_ms"]),
+        "billed_ms": int(figures["billed_ms"]),
+        "memory_size_mb": int(figures["memory_size_mb"]),
+        "max_memory_mb": int(figures["max_memory_mb"]),
+        "init_ms": Decimal(figures["init_ms"]) if figures["init_ms"] else None,
+    }
+
+
+def invoke_reporting(lam, name: str, event: dict | None = None) -> tuple[dict, str]:
+    """Invoke with LogType Tail; the answer and the invocation's one REPORT line."""
+    response = lam.invoke(FunctionName=name, LogType="Tail", Payload=json.dumps(event or {}).encode())
+    answer = json.loads(response["Payload"].read())
+    lines = [line for line in base64.b64decode(response["LogResult"]).decode().splitlines()
+             if line.startswith("REPORT ")]
+    assert len(lines) == 1, lines
+    return answer, lines[0]
+
+
+def reports_endpoint(stack, query: str = "", method: str = "GET") -> tuple[int, dict]:
+    request = urllib.request.Request(f"{stack.endpoint}/_vikunja_local/lambda/reports{query}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def same_figures(line_figures: dict, document: dict) -> dict:
+    """The endpoint's figures, in the line's types, for comparison."""
+    return {
+        "request_id": document["request_id"],
+        "duration_ms": Decimal(f"{document['duration_ms']:.2f}"),
+        "billed_ms": document["billed_ms"],
+        "memory_size_mb": document["memory_size_mb"],
+        "max_memory_mb": document["max_memory_mb"],
+        "init_ms": None if document["init_ms"] is None else Decimal(f"{document['init_ms']:.2f}"),
+    }
+
+
+def test_report_cold_invocation_has_init_duration_and_bills_it_warm_has_none(lam, unique):
+    name = f"report-{unique}"
+    create_function(lam, name, env={"INIT_SLEEP": "0.3"})
+    cold_answer, cold_line = invoke_reporting(lam, name)
+    warm_answer, warm_line = invoke_reporting(lam, name)
+    print(f"\ncold: {cold_line!r}\nwarm: {warm_line!r}")
+    cold, warm = parse_report(cold_line), parse_report(warm_line)
+
+    assert cold_answer["pid"] == warm_answer["pid"], "the second invocation should have been warm"
+    assert cold["memory_size_mb"] == warm["memory_size_mb"] == 256
+    # Init Duration: spawn → first GET next, which the bootstrap delays by 0.3 s.
+    assert cold["init_ms"] is not None and Decimal(300) <= cold["init_ms"] < Decimal(5000)
+    assert cold["duration_ms"] < Decimal(300), "the init phase leaked into Duration"
+    assert warm["init_ms"] is None
+    # provided.al2023 is a custom runtime: AWS bills its init phase with the invocation.
+    assert cold["billed_ms"] == math.ceil(cold["duration_ms"] + cold["init_ms"])
+    assert warm["billed_ms"] == max(1, math.ceil(warm["duration_ms"]))
+    for report in (cold, warm):
+        assert report["billed_ms"] >= math.ceil(report["duration_ms"])
+
+
+def test_report_max_memory_is_the_bootstrap_processes_peak(stack, lam, unique):
+    name = f"memory-{unique}"
+    create_function(lam, name)
+    small_answer, small_line = invoke_reporting(lam, name)
+    big_answer, big_line = invoke_reporting(lam, name, {"allocate_mb": 64})
+    small, big = parse_report(small_line), parse_report(big_line)
+
+    # The process that runs `bootstrap` measured itself just before answering; the host
+    # reads VmHWM after the answer, and VmHWM only grows.
+    own_mb = math.ceil(small_answer["vm_hwm_kb"] / 1024)
+    assert own_mb >= 3, small_answer["vm_hwm_kb"]  # a Python interpreter at least
+    assert own_mb <= small["max_memory_mb"] <= own_mb + 4
+    # 64 MB more, written inside the invocation, show in its report.
+    assert small["max_memory_mb"] + 60 <= big["max_memory_mb"] <= small["max_memory_mb"] + 80
+    _, document = reports_endpoint(stack, f"?function={name}")
+    assert [report["pid"] for report in document["reports"]] == [small_answer["pid"], big_answer["pid"]]
+
+
+def test_reports_endpoint_gives_the_figures_of_the_log_lines(stack, lam, unique):
+    name = f"reports-{unique}"
+    create_function(lam, name)
+    answers_and_lines = [invoke_reporting(lam, name, {"n": n}) for n in range(2)]
+    lines = [line for _, line in answers_and_lines]
+
+    status, document = reports_endpoint(stack, f"?function={name}")
+    assert status == 200 and document["function"] == name
+    assert [same_figures(parse_report(line), report) for line, report in zip(lines, document["reports"])] \
+        == [parse_report(line) for line in lines]
+    assert len(document["reports"]) == 2
+    assert [report["init_ms"] is not None for report in document["reports"]] == [True, False]
+    assert {report["function"] for report in document["reports"]} == {name}
+
+    # The same lines in the function's log file and in its CloudWatch Logs stream.
+    log_file = stack.state_dir / "logs" / "lambda" / f"{name}.log"
+    in_file = [line.split(" ", 1)[1] for line in log_file.read_text().splitlines() if " REPORT " in line]
+    assert in_file == lines
+    stream = answers_and_lines[0][0]["env"]["AWS_LAMBDA_LOG_STREAM_NAME"]
+    events = stack.client("logs").get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=stream,
+                                                 startFromHead=True)["events"]
+    assert [event["message"] for event in events if event["message"].startswith("REPORT ")] == lines
+
+    # All functions at once; nothing for an unknown one; read-only.
+    _, everything = reports_endpoint(stack)
+    assert [report["request_id"] for report in everything["functions"][name]] == \
+        [parse_report(line)["request_id"] for line in lines]
+    assert reports_endpoint(stack, f"?function=missing-{unique}") == (200, {"function": f"missing-{unique}", "reports": []})
+    assert reports_endpoint(stack, method="POST")[0] == 405
+
+
+def test_report_of_a_timed_out_invocation(stack, lam, unique):
+    name = f"reportslow-{unique}"
+    create_function(lam, name, timeout=1)
+    response, answer = invoke(lam, name, {"sleep": 3})
+    assert answer["errorType"] == "Sandbox.Timedout"
+
+    _, document = reports_endpoint(stack, f"?function={name}")
+    [report] = document["reports"]
+    assert report["error_type"] == "Sandbox.Timedout"
+    assert 1000 <= report["duration_ms"] < 2000  # the timeout, not the 3 s the function wanted
+    assert report["max_memory_mb"] >= 3  # read before the kill
+
+
+def test_report_store_keeps_the_last_reports_of_each_function():
+    from vikunja_local.lambda_host.reports import ReportStore, make_report
+
+    def report(function: str, n: int):
+        return make_report(request_id=f"id-{n}", function=function, version="$LATEST", duration_seconds=0.001,
+                           init_seconds=None, memory_size_mb=128, max_memory_mb=1, worker=1, pid=1)
+
+    store = ReportStore(limit=1000)
+    for n in range(1005):
+        store.add(report("a", n))
+    store.add(report("b", 0))
+    assert [r.request_id for r in store.recent("a")] == [f"id-{n}" for n in range(5, 1005)]
+    assert [r.request_id for r in store.recent("b")] == ["id-0"]
+    assert store.recent("c") == []
+
+
+@pytest.mark.parametrize("duration_ms, init_ms, billed", [
+    (12.34, None, 13), (12.0, None, 12), (0.01, None, 1), (12.3, 15.7, 28), (12.34, 15.67, 29), (0.0, 0.0, 1),
+])
+def test_billed_duration_rounds_duration_plus_init_up_to_the_millisecond(duration_ms, init_ms, billed):
+    from vikunja_local.lambda_host.reports import billed_ms
+
+    assert billed_ms(duration_ms, init_ms) == billed
+
+
+def test_report_line_has_lambdas_exact_format():
+    from vikunja_local.lambda_host.reports import make_report
+
+    cold = make_report(request_id="8f5a2c6e-2b7f-4c1e-9a51-0d3c1e2b7f4c", function="f", version="$LATEST",
+                       duration_seconds=0.012344, init_seconds=0.015671, memory_size_mb=128, max_memory_mb=21,
+                       worker=1, pid=1)
+    assert cold.line() == ("REPORT RequestId: 8f5a2c6e-2b7f-4c1e-9a51-0d3c1e2b7f4c\tDuration: 12.34 ms\t"
+                           "Billed Duration: 29 ms\tMemory Size: 128 MB\tMax Memory Used: 21 MB\tInit Duration: 15.67 ms")
+    warm = make_report(request_id="8f5a2c6e-2b7f-4c1e-9a51-0d3c1e2b7f4c", function="f", version="$LATEST",
+                       duration_seconds=0.0021, init_seconds=None, memory_size_mb=128, max_memory_mb=21,
+                       worker=1, pid=1)
+    assert warm.line().endswith("\tDuration: 2.10 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 21 MB")

@@ -41,6 +41,7 @@ def install(router: Router, stack: Stack) -> None:
         router.add_route("faults", FaultInjector.is_control, stack.faults.handle_control)
     if stack.iam is not None:
         router.add_route("iam", IamEnforcer.is_control, stack.iam.handle_control)
+    router.add_route("lambda-reports", LambdaHost.is_reports_request, stack.lambda_host.handle_reports)
     router.add_route("lambda-invoke", LambdaHost.is_invoke, stack.lambda_host.handle_invoke)
     # Smithy RPC v2 CBOR (the Rust SDK's CloudWatch) → AWS JSON, back through this router.
     router.add_route("rpc-v2-cbor", is_rpc_v2_cbor, CborRpcTranslator(router).handle)

@@ -17,11 +17,13 @@ from ..router import CallView, Reply, json_reply
 from .code_store import CodeStore, MissingBootstrap
 from .logs import LambdaLogs
 from .model import FunctionSpec, Invocation, Outcome
+from .reports import ReportStore
 from .worker import Worker
 
 log = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
+REPORTS_PATH = "/_vikunja_local/lambda/reports"
 _ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:")
 
 
@@ -47,6 +49,7 @@ class LambdaHost:
         self.max_workers = max_workers
         self.code = CodeStore(state_dir / "lambda")
         self.logs = LambdaLogs(state_dir / "logs" / "lambda")
+        self.reports = ReportStore()  # each invocation's REPORT figures, for REPORTS_PATH
         self._lock = threading.Lock()
         self._idle: dict[str, list[Worker]] = defaultdict(list)  # function ARN -> warm, free workers
         self._busy: dict[str, set[Worker]] = defaultdict(set)
@@ -89,6 +92,23 @@ class LambdaHost:
             headers.append(("X-Amz-Log-Result", outcome.log_tail()))
         return Reply(200, headers, outcome.payload)
 
+    @staticmethod
+    def is_reports_request(call: CallView) -> bool:
+        return call.path == REPORTS_PATH
+
+    def handle_reports(self, call: CallView) -> Reply:
+        """Read-only: the recent REPORT figures (oldest first) of `?function=NAME`,
+        or of every function, so a benchmark need not parse logs."""
+        if call.method != "GET":
+            return json_reply(405, {"error": f"{call.method} is not allowed: GET"})
+        name = (call.query.get("function") or [None])[0]
+        if name:
+            return json_reply(200, {"function": name, "reports": self._reports_json(name)})
+        return json_reply(200, {"functions": {name: self._reports_json(name) for name in self.reports.functions()}})
+
+    def _reports_json(self, function: str) -> list[dict]:
+        return [report.as_json() for report in self.reports.recent(function)]
+
     # -- invoking ---------------------------------------------------------------------
 
     def invoke(self, spec: FunctionSpec, payload: bytes, client_context: str | None = None) -> Outcome:
@@ -104,9 +124,12 @@ class LambdaHost:
             log.warning("cannot start %s: %s", spec.name, error)
             return Outcome.error("Runtime.InvalidEntrypoint", f"cannot execute bootstrap: {error}")
         try:
-            return worker.invoke(invocation)
+            outcome = worker.invoke(invocation)
         finally:
             self._release(worker)
+        if outcome.report is not None:
+            self.reports.add(outcome.report)
+        return outcome
 
     def invoke_in_background(self, spec: FunctionSpec, payload: bytes) -> None:
         """Lambda's `Event` invocation type: accepted now, run later."""

@@ -10,6 +10,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from .reports import Report
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -57,6 +59,7 @@ class Outcome:
     payload: bytes
     error_type: str | None = None  # set when the function failed
     log_lines: list = field(default_factory=list)  # what the function logged meanwhile
+    report: Report | None = None  # the REPORT figures, once the worker has logged them
 
     def log_tail(self, limit: int = 4096) -> str:
         """Lambda's `X-Amz-Log-Result`: the last 4 KB of the invocation's log, base64."""
@@ -85,12 +88,16 @@ class Invocation:
         self.trace_id = _new_trace_id()
         self.deadline_ms = 0
         self.started = threading.Event()  # the runtime took it (GET next)
+        # Monotonic times for REPORT's Duration: taken by the runtime, first outcome.
+        self.started_at: float | None = None
+        self.resolved_at: float | None = None
         self.finished = threading.Event()
         self.outcome: Outcome | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         self.deadline_ms = int((time.time() + self.timeout) * 1000)
+        self.started_at = time.monotonic()
         self.started.set()
 
     def resolve(self, outcome: Outcome) -> bool:
@@ -99,6 +106,7 @@ class Invocation:
             if self.outcome is not None:
                 return False
             self.outcome = outcome
+            self.resolved_at = time.monotonic()
         self.started.set()
         self.finished.set()
         return True

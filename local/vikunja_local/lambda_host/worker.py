@@ -15,10 +15,12 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from .model import FunctionSpec, Invocation, Outcome
+from .reports import Report, make_report, peak_memory_mb
 from .runtime_api import RuntimeApiServer
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,12 @@ class Worker:
         self._init_error: Outcome | None = None
         self._captured: list[str] | None = None  # this invocation's log lines, for LogType Tail
         self._runtime_api = RuntimeApiServer(self)
+        # Lambda's Init Duration: from the spawn to the runtime's first request
+        # (GET next, or init/error), reported on this worker's first invocation.
+        self._spawned_at = time.monotonic()
+        self._init_ended_at: float | None = None
+        # The last VmHWM read: what REPORT says when the process is already gone.
+        self._peak_memory_mb: int | None = None
         try:
             self.process = self._spawn(task_root, endpoint)
         except OSError:  # not executable here: wrong architecture, missing interpreter...
@@ -138,24 +146,55 @@ class Worker:
                 f"RequestId: {invocation.request_id} Error: the runtime did not ask for an invocation within {self.init_timeout:.0f} s",
             ))
             self.stop()
-        elif not invocation.finished.wait(invocation.timeout):
-            invocation.resolve(Outcome.error(
-                "Sandbox.Timedout",
-                f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
-            ))
-            self.stop()
+        else:
+            # While it runs, from this thread: a figure for a process that exits mid-invocation.
+            self._sample_memory()
+            if not invocation.finished.wait(invocation.timeout):
+                invocation.resolve(Outcome.error(
+                    "Sandbox.Timedout",
+                    f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
+                ))
+                self.stop()
         outcome = invocation.outcome
         assert outcome is not None
+        report = self._report(invocation, outcome, began)  # at once: the figures end here
         self._let_output_drain()
         self._emit(f"END RequestId: {invocation.request_id}")
-        self._emit(
-            f"REPORT RequestId: {invocation.request_id}\tDuration: {(time.monotonic() - began) * 1000:.2f} ms\t"
-            f"Memory Size: {self.spec.memory_size} MB"
-        )
-        outcome.log_lines, self._captured = self._captured or [], None
+        self._emit(report.line())
+        log_lines, self._captured = self._captured or [], None
         self.invocation = None
         self.idle_since = time.monotonic()
-        return outcome
+        # A copy: an init error's outcome is shared by every invocation it fails.
+        return replace(outcome, log_lines=log_lines, report=report)
+
+    def _report(self, invocation: Invocation, outcome: Outcome, handed_at: float) -> Report:
+        """Lambda's REPORT figures. Duration runs from the runtime taking the event to
+        its answer (an event it never took: from handing it over), so a cold start's
+        init shows only in Init Duration."""
+        ended = invocation.resolved_at or time.monotonic()
+        duration = ended - (invocation.started_at or handed_at)
+        first = self.invocations == 1
+        init = self._init_ended_at - self._spawned_at if first and self._init_ended_at is not None else None
+        return make_report(
+            request_id=invocation.request_id, function=self.spec.name, version=self.spec.version,
+            duration_seconds=max(duration, 0.0), init_seconds=init, memory_size_mb=self.spec.memory_size,
+            max_memory_mb=self._sample_memory() or 0, worker=self.number, pid=self.pid,
+            error_type=outcome.error_type,
+        )
+
+    def _sample_memory(self) -> int | None:
+        """The process's peak memory now, or the last one read if it has exited
+        (VmHWM only grows, so that is the best figure left). Not once reaped: the pid
+        could then be another process's."""
+        peak = peak_memory_mb(self.pid) if self.process.returncode is None else None
+        if peak is not None:
+            self._peak_memory_mb = max(peak, self._peak_memory_mb or 0)
+        return self._peak_memory_mb
+
+    def _init_ended(self) -> None:
+        # No memory sample here: a fast runtime can call before Popen has returned.
+        if self._init_ended_at is None:
+            self._init_ended_at = time.monotonic()
 
     def crash(self, how: str = "killed") -> Invocation | None:
         """Kill the process as Lambda kills an environment that ran out of memory
@@ -175,6 +214,7 @@ class Worker:
             self._stopping = True
             self._cond.notify_all()
         if self.process.poll() is None:
+            self._sample_memory()  # last chance: a killed invocation's REPORT needs it
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -185,6 +225,7 @@ class Worker:
     # -- the runtime side (called by the Runtime API server) ---------------------------------
 
     def next_invocation(self) -> Invocation | None:
+        self._init_ended()
         with self._cond:
             while self._waiting is None and not self._stopping:
                 self._cond.wait()
@@ -205,6 +246,7 @@ class Worker:
 
     def init_failed(self, outcome: Outcome) -> None:
         log.warning("function %s failed to initialise: %s", self.spec.name, outcome.payload[:500])
+        self._init_ended()
         with self._cond:
             self._init_error = outcome
             waiting = self._waiting
