@@ -1,8 +1,9 @@
 //! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
 //! does — the same diff produces both. For the tiers built on `resources` (network, load
-//! balancer, data, delivery), each plan item names its operations, and `up` records the operations it
+//! balancer, data, backend, delivery), each plan item names its operations, and `up` records the operations it
 //! carried out in the tier's inventory (`changes`).
 
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde_json::{json, Value};
@@ -51,7 +52,7 @@ async fn performed(h: &Harness, stack: &str, tier: &str) -> Vec<String> {
 }
 
 /// The tiers whose operations the plan names.
-const TIERS: [&str; 4] = ["network", "loadbalancer", "data", "delivery"];
+const TIERS: [&str; 5] = ["network", "loadbalancer", "data", "backend", "delivery"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_operations_up_performs_are_the_ones_plan_listed() {
@@ -77,9 +78,16 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
     let data_before = planned(&first, "data");
     assert_eq!(data_before.len(), 3, "{data_before:#?}");
+    let backend_before = planned(&first, "backend");
+    assert_eq!(
+        backend_before[0],
+        format!("create repository {stack}/vikunja (ECR, tags immutable, scan on push)")
+    );
+    assert_eq!(backend_before.len(), 7, "{backend_before:#?}");
     let delivery_before = planned(&first, "delivery");
     assert_eq!(delivery_before.len(), 5, "{delivery_before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
+    assert_eq!(performed(&h, &stack, "backend").await, backend_before);
     assert_eq!(performed(&h, &stack, "network").await, before);
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_before);
     assert_eq!(performed(&h, &stack, "data").await, data_before);
@@ -171,6 +179,26 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         .await
         .unwrap();
 
+    // … and in the backend: the log group's retention off, the scaling bounds moved.
+    h.clients
+        .logs
+        .delete_retention_policy()
+        .log_group_name(format!("/vikunja/{stack}/backend"))
+        .send()
+        .await
+        .unwrap();
+    h.clients
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(format!("service/{stack}/{stack}-backend-api"))
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(1)
+        .max_capacity(9)
+        .send()
+        .await
+        .unwrap();
+
     let drifted = plan_of(&h, &stack).await;
     let repairs = planned(&drifted, "network");
     assert_eq!(
@@ -196,6 +224,14 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
             "restore secret {stack}/backend/service-secret from its scheduled deletion"
         )]
     );
+    let backend_repairs = planned(&drifted, "backend");
+    assert_eq!(
+        backend_repairs,
+        [
+            format!("set the retention of /vikunja/{stack}/backend to 30 days"),
+            format!("register scalable target service/{stack}/{stack}-backend-api (1–4 tasks)"),
+        ]
+    );
     let delivery_repairs = planned(&drifted, "delivery");
     assert_eq!(
         delivery_repairs,
@@ -211,6 +247,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     );
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_repairs);
     assert_eq!(performed(&h, &stack, "data").await, data_repairs);
+    assert_eq!(performed(&h, &stack, "backend").await, backend_repairs);
     assert_eq!(performed(&h, &stack, "delivery").await, delivery_repairs);
     let repaired = plan_of(&h, &stack).await;
     for tier in TIERS {

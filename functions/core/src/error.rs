@@ -13,7 +13,7 @@ pub use crate::codes::ErrorClass;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The input cannot work, whatever is retried: a bad stack name, CIDR, setting or event.
     #[error("invalid input: {0}")]

@@ -140,6 +140,9 @@ pub struct BackendOutputs {
     pub task_definition_arn: String,
     pub container_name: String,
     pub container_port: i32,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
     )?;
     // The network is planned as the earlier tiers will leave it: what they delete no longer
     // holds it; what stays (a kept or protected database) does.
-    if b.service.is_some() {
+    if backend::deletes_service(&b) {
         n.service = None;
     }
     if loadbalancer::deletes_load_balancer(&l) {

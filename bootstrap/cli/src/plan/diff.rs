@@ -7,8 +7,6 @@
 //! run, it leaves the resource as it is (it sets that field only when it creates the
 //! resource, or AWS refuses the change in place), or it stops with an error there.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT};
 use vikunja_core::tags::{self, Tier};
@@ -31,12 +29,6 @@ use delivery::delivery;
 use frontend::frontend;
 use loadbalancer::loadbalancer;
 use network::{found_group, found_subnets, network};
-
-/// Scaling and log settings the backend hard-codes; `up` converges them on every run.
-const LOG_RETENTION_DAYS: i32 = 30;
-const SCALE_OUT_COOLDOWN: i32 = 60;
-const SCALE_IN_COOLDOWN: i32 = 300;
-const CPU_METRIC: &str = "ECSServiceAverageCPUUtilization";
 
 /// Everything the diff needs besides the findings.
 pub struct Desired<'a> {
@@ -234,7 +226,7 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
         "backend" => {
             let b = &o.backend;
             out.push(("repositoryName", Some(json!(names.repository()))));
-            out.push(("repositoryUri", b.repository.clone().map(Value::from)));
+            out.push(("repositoryUri", b.repository.as_ref().map(|r| json!(r.uri))));
             out.push(("logGroup", Some(json!(names.log_group()))));
             out.push(("cluster", Some(json!(names.cluster()))));
             out.push(("service", Some(json!(names.service()))));

@@ -112,49 +112,8 @@ pub struct Distribution {
     pub behaviours: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Backend {
-    pub repository: Option<String>,
-    /// `Some(retention)` when the log group exists.
-    pub log_group: Option<Option<i32>>,
-    pub cluster_active: bool,
-    pub service: Option<Service>,
-    /// The service's task definition, or the family's latest revision when there is no service.
-    pub task_definition: Option<TaskDefinition>,
-    pub scalable_target: Option<(i32, i32)>,
-    pub scaling_policy: Option<ScalingPolicy>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Service {
-    pub arn: String,
-    pub controller: Option<String>,
-    pub task_definition: String,
-    /// (target group ARN, container, port).
-    pub load_balancers: Vec<(String, String, i32)>,
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TaskDefinition {
-    pub arn: String,
-    pub cpu: Option<String>,
-    pub memory: Option<String>,
-    pub image: Option<String>,
-    pub environment: Vec<(String, String)>,
-    pub secrets: Vec<(String, String)>,
-    pub execution_role: Option<String>,
-    pub task_role: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScalingPolicy {
-    pub target: Option<f64>,
-    pub metric: Option<String>,
-    pub scale_out_cooldown: Option<i32>,
-    pub scale_in_cooldown: Option<i32>,
-}
+pub use resources_backend::task::Registered as TaskDefinition;
+pub use resources_backend::{Found as Backend, ScalingPolicy, ServiceFound as Service};
 
 pub use resources_delivery::{Alarm, DeploymentGroup, Found as Delivery, ProbeAttachment};
 
@@ -496,112 +455,19 @@ async fn bucket_facts(aws: &Aws, bucket: &str, with_notifications: bool) -> Resu
     }))
 }
 
+/// The backend tier's own finder (`resources_backend`).
 async fn backend(aws: &Aws, names: &Names) -> Result<Backend> {
     let ecr = aws_sdk_ecr::Client::new(&aws.config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
     let ecs = aws_sdk_ecs::Client::new(&aws.config);
-    let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
-    let mut seen = Backend {
-        repository: resources_backend::find_repository(&ecr, &names.repository())
-            .await?
-            .map(|r| r.repository_uri().unwrap_or_default().to_string()),
-        log_group: resources_backend::find_log_group(&logs, names)
-            .await?
-            .map(|g| g.retention_in_days()),
-        ..Backend::default()
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
+    let clients = resources_backend::Clients {
+        ecr: &ecr,
+        ecs: &ecs,
+        logs: &logs,
+        autoscaling: &autoscaling,
     };
-
-    seen.cluster_active = resources_backend::find_cluster(&ecs, names)
-        .await?
-        .is_some_and(|c| c.status() == Some("ACTIVE"));
-    if seen.cluster_active {
-        let service = resources_backend::find_service(&ecs, names).await?;
-        seen.service = service
-            .iter()
-            .find(|s| resources_backend::is_active(s))
-            .map(|s| {
-                let vpc = s
-                    .network_configuration()
-                    .and_then(|n| n.awsvpc_configuration());
-                let mut subnets: Vec<String> =
-                    vpc.map(|v| v.subnets().to_vec()).unwrap_or_default();
-                subnets.sort();
-                let mut security_groups: Vec<String> = vpc
-                    .map(|v| v.security_groups().to_vec())
-                    .unwrap_or_default();
-                security_groups.sort();
-                Service {
-                    arn: s.service_arn().unwrap_or_default().to_string(),
-                    controller: s
-                        .deployment_controller()
-                        .map(|c| c.r#type().as_str().to_string()),
-                    task_definition: s.task_definition().unwrap_or_default().to_string(),
-                    load_balancers: s
-                        .load_balancers()
-                        .iter()
-                        .map(|l| {
-                            (
-                                l.target_group_arn().unwrap_or_default().to_string(),
-                                l.container_name().unwrap_or_default().to_string(),
-                                l.container_port().unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                    subnets,
-                    security_groups,
-                }
-            });
-    }
-    // The live revision when there is a service; else the family's latest, which the backend
-    // function reuses when it matches.
-    let wanted = seen
-        .service
-        .as_ref()
-        .map(|s| s.task_definition.clone())
-        .unwrap_or_else(|| names.task_family());
-    seen.task_definition = resources_backend::find_task_definition(&ecs, &wanted)
-        .await?
-        .map(|r| task_definition_facts(&r.definition));
-    seen.scalable_target = resources_backend::find_scalable_target(&scaling, names)
-        .await?
-        .map(|t| (t.min_capacity(), t.max_capacity()));
-    seen.scaling_policy = resources_backend::find_scaling_policy(&scaling, names)
-        .await?
-        .map(|p| {
-            let tracking = p.target_tracking_scaling_policy_configuration();
-            ScalingPolicy {
-                target: tracking.map(|t| t.target_value()),
-                metric: tracking
-                    .and_then(|t| t.predefined_metric_specification())
-                    .map(|m| m.predefined_metric_type().as_str().to_string()),
-                scale_out_cooldown: tracking.and_then(|t| t.scale_out_cooldown()),
-                scale_in_cooldown: tracking.and_then(|t| t.scale_in_cooldown()),
-            }
-        });
-    Ok(seen)
-}
-
-fn task_definition_facts(definition: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
-    let container = definition
-        .container_definitions()
-        .iter()
-        .find(|c| c.name() == Some(vikunja_core::names::CONTAINER_NAME));
-    let (environment, secrets) = container
-        .map(backend::task::environment_and_secrets)
-        .unwrap_or_default();
-    TaskDefinition {
-        arn: definition
-            .task_definition_arn()
-            .unwrap_or_default()
-            .to_string(),
-        cpu: definition.cpu().map(str::to_string),
-        memory: definition.memory().map(str::to_string),
-        image: container.and_then(|c| c.image()).map(str::to_string),
-        environment,
-        secrets,
-        execution_role: definition.execution_role_arn().map(str::to_string),
-        task_role: definition.task_role_arn().map(str::to_string),
-    }
+    Ok(resources_backend::observe(&clients, names).await?)
 }
 
 /// The delivery tier's own finder (`resources_delivery`).

@@ -264,13 +264,22 @@ fn provisioned() -> Observed {
     let inputs = diff_inputs(&desired, &o);
     let task_arn = arn("ecs", "task-definition/v-backend-api:1");
     o.backend = Backend {
-        repository: Some(format!(
-            "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/v/vikunja"
-        )),
-        log_group: Some(Some(30)),
-        cluster_active: true,
+        repository: Some(resources_backend::Repository {
+            uri: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/v/vikunja"),
+            ours: true,
+        }),
+        log_group: Some(resources_backend::LogGroup {
+            retention_days: Some(30),
+            ours: true,
+        }),
+        cluster: Some(resources_backend::ClusterFound {
+            active: true,
+            ours: true,
+        }),
         service: Some(Service {
             arn: arn("ecs", "service/v/v-backend-api"),
+            status: "ACTIVE".into(),
+            ours: true,
             controller: Some("CODE_DEPLOY".into()),
             task_definition: task_arn.clone(),
             load_balancers: vec![(
@@ -280,6 +289,7 @@ fn provisioned() -> Observed {
             )],
             subnets: vec!["subnet-pa".into(), "subnet-pb".into()],
             security_groups: vec!["sg-app".into()],
+            task_sets: vec![],
         }),
         task_definition: Some(TaskDefinition {
             arn: task_arn,
@@ -290,6 +300,7 @@ fn provisioned() -> Observed {
             secrets: inputs.secrets.clone(),
             execution_role: Some(inputs.execution_role.clone()),
             task_role: Some(inputs.task_role.clone()),
+            has_container: true,
         }),
         scalable_target: Some((1, 4)),
         scaling_policy: Some(ScalingPolicy {
@@ -407,7 +418,7 @@ fn provisioned() -> Observed {
     let service = o.backend.service.as_ref().unwrap();
     let backend = BackendOutputs {
         repository_name: "v/vikunja".into(),
-        repository_uri: o.backend.repository.clone().unwrap(),
+        repository_uri: o.backend.repository.clone().unwrap().uri,
         log_group: "/vikunja/v/backend".into(),
         cluster: "v".into(),
         service: "v-backend-api".into(),
@@ -415,6 +426,7 @@ fn provisioned() -> Observed {
         task_definition_arn: service.task_definition.clone(),
         container_name: "vikunja".into(),
         container_port: 3456,
+        changes: vec![],
     };
     let delivery = DeliveryOutputs {
         application: "v".into(),
@@ -454,11 +466,11 @@ fn provisioned() -> Observed {
 }
 
 /// The task definition inputs the backend function computes, from the tiers' own code.
-fn diff_inputs(desired: &diff::Desired, o: &Observed) -> backend::task::TaskInputs {
+fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task::TaskInputs {
     let db = o.data.database.as_ref().unwrap();
     let dist = o.frontend.distribution.as_ref().unwrap();
     let roles = o.bootstrap.as_ref().unwrap().task_roles.as_ref().unwrap();
-    backend::task::TaskInputs::new(
+    resources_backend::task::TaskInputs::new(
         desired.settings,
         &DataOutputs {
             db_instance_id: "v-data-mysql".into(),
@@ -484,7 +496,7 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> backend::task::TaskInpu
             origin_access_control_id: String::new(),
             spa_function_arn: String::new(),
         },
-        &backend::Roles {
+        &resources_backend::task::Roles {
             task_execution: roles.execution.clone(),
             task: roles.task.clone(),
         },
@@ -845,7 +857,7 @@ fn drift_up_converges_is_a_change() {
     if let Seen::Found(vpc) = &mut observed.network.vpc {
         vpc.dns_hostnames = false;
     }
-    observed.backend.log_group = Some(None);
+    observed.backend.log_group.as_mut().unwrap().retention_days = None;
     let uploads = observed.frontend.buckets.get_mut("uploads").unwrap();
     uploads.public_access_block = Some([true, false, true, true]);
     uploads.eventbridge = false;

@@ -1,5 +1,35 @@
-//! Backend: the ECS service — the one finder of it, and the rules every verb reads it by
-//! (which revision is live, whether it is the stack's).
+//! Backend: the ECR repository, the log group, the ECS cluster, the task definition, the
+//! Fargate service behind the blue target group (`CODE_DEPLOY` controller) and its
+//! autoscaling — the one finder of each, and the rules every verb reads them by (which
+//! revision is live, whether it is the stack's); with the `lifecycle` feature also
+//! [`observe`], [`diff`], [`retire`] and [`apply`], which provisioning, `plan` and teardown
+//! share.
+//!
+//! Once the service exists CodeDeploy owns its task definition: `up` never pushes a new one
+//! through `UpdateService` (ECS refuses it for `CODE_DEPLOY` services). A release copies the
+//! live revision's sizes, environment and secrets and changes only the image, so changed
+//! task settings need a revision deployed through CodeDeploy by hand (`plan` says which).
+
+pub mod task;
+
+#[cfg(feature = "lifecycle")]
+mod apply;
+#[cfg(feature = "lifecycle")]
+mod diff;
+#[cfg(feature = "lifecycle")]
+mod observe;
+
+#[cfg(feature = "lifecycle")]
+pub use apply::{
+    apply, delete, delete_task_definitions, delete_task_sets, ensure, Applied, Deleted,
+};
+#[cfg(feature = "lifecycle")]
+pub use diff::{diff, retire, Op, Plan, Spec};
+#[cfg(feature = "lifecycle")]
+pub use observe::{
+    observe, observe_remains, Clients, Cluster as ClusterFound, Found, LogGroup, Remains,
+    Repository, ScalingPolicy, Service as ServiceFound,
+};
 
 use aws_sdk_ecs::types::{Cluster, ClusterField, Service, ServiceField};
 use vikunja_core::{tags, Names, Result, SdkContext};

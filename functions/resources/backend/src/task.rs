@@ -1,16 +1,37 @@
-//! The task definition: pure construction (unit-tested) plus register-if-changed.
+//! The task definition: what `up` registers, built from the other tiers' outputs (pure,
+//! unit-tested), and how a registered revision is compared with it.
 
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
     NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, TaskDefinition, TransportProtocol,
 };
-use tracing::info;
 use vikunja_core::error::built;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, Settings};
 
-use crate::handler::Roles;
+/// IAM roles made by the bootstrap stack, handed to the backend function in its environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Roles {
+    pub task_execution: String,
+    pub task: String,
+}
+
+impl Roles {
+    pub fn from_env() -> Result<Self> {
+        let read = |name: &str| {
+            std::env::var(name).map_err(|_| {
+                Error::invalid(format!(
+                    "environment variable {name} is not set (bootstrap stack)"
+                ))
+            })
+        };
+        Ok(Self {
+            task_execution: read("TASK_EXECUTION_ROLE_ARN")?,
+            task: read("TASK_ROLE_ARN")?,
+        })
+    }
+}
 
 /// Everything the task definition is made of, gathered from the earlier tiers.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,81 +203,88 @@ pub fn environment_and_secrets(
     (environment, secrets)
 }
 
-/// What differs between a registered task definition and the inputs, by field name.
-pub fn differences(existing: &TaskDefinition, inputs: &TaskInputs) -> Vec<String> {
-    let mut changed = Vec::new();
-    let Some(container) = existing
-        .container_definitions()
-        .iter()
-        .find(|c| c.name() == Some(CONTAINER_NAME))
-    else {
-        return vec![format!("container {CONTAINER_NAME}")];
-    };
-    let (environment, secrets) = environment_and_secrets(container);
-    let checks = [
-        ("image", container.image() == Some(inputs.image.as_str())),
-        ("environment", environment == inputs.environment),
-        ("secrets", secrets == inputs.secrets),
-        ("cpu", existing.cpu() == Some(inputs.cpu.as_str())),
-        ("memory", existing.memory() == Some(inputs.memory.as_str())),
+/// A registered revision, reduced to what `up` compares with its inputs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Registered {
+    pub arn: String,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub image: Option<String>,
+    pub environment: Pairs,
+    pub secrets: Pairs,
+    pub execution_role: Option<String>,
+    pub task_role: Option<String>,
+    /// Whether it has Vikunja's container at all.
+    pub has_container: bool,
+}
+
+impl Registered {
+    pub fn of(definition: &TaskDefinition) -> Self {
+        let container = definition
+            .container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(CONTAINER_NAME));
+        let (environment, secrets) = container.map(environment_and_secrets).unwrap_or_default();
+        Self {
+            arn: definition
+                .task_definition_arn()
+                .unwrap_or_default()
+                .to_string(),
+            cpu: definition.cpu().map(str::to_string),
+            memory: definition.memory().map(str::to_string),
+            image: container.and_then(|c| c.image()).map(str::to_string),
+            environment,
+            secrets,
+            execution_role: definition.execution_role_arn().map(str::to_string),
+            task_role: definition.task_role_arn().map(str::to_string),
+            has_container: container.is_some(),
+        }
+    }
+}
+
+/// The fields in which a registered revision differs from the inputs, by name.
+pub fn differences(registered: &Registered, inputs: &TaskInputs) -> Vec<&'static str> {
+    if !registered.has_container {
+        return vec!["container"];
+    }
+    let same = |have: &Option<String>, want: &str| have.as_deref() == Some(want);
+    [
+        ("image", same(&registered.image, &inputs.image)),
+        ("environment", registered.environment == inputs.environment),
+        ("secrets", registered.secrets == inputs.secrets),
+        ("cpu", same(&registered.cpu, &inputs.cpu)),
+        ("memory", same(&registered.memory, &inputs.memory)),
         (
             "executionRoleArn",
-            existing.execution_role_arn() == Some(inputs.execution_role.as_str()),
+            same(&registered.execution_role, &inputs.execution_role),
         ),
         (
             "taskRoleArn",
-            existing.task_role_arn() == Some(inputs.task_role.as_str()),
+            same(&registered.task_role, &inputs.task_role),
         ),
-    ];
-    for (field, same) in checks {
-        if !same {
-            changed.push(field.to_string());
-        }
-    }
-    changed
+    ]
+    .into_iter()
+    .filter(|(_, same)| !same)
+    .map(|(field, _)| field)
+    .collect()
 }
 
-pub async fn describe(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<TaskDefinition> {
-    resources_backend::find_task_definition(ecs, task_definition)
-        .await?
-        .map(|r| r.definition)
-        .ok_or_else(|| Error::conflict(format!("task definition {task_definition} does not exist")))
-}
-
-/// The latest active revision of the family, if it matches the inputs; else a new one.
-pub async fn ensure_task_definition(
+/// The RegisterTaskDefinition request for the inputs (sent by `apply` through
+/// [`crate::register_once`]).
+pub fn register_request(
     ecs: &aws_sdk_ecs::Client,
     names: &Names,
     inputs: &TaskInputs,
-) -> Result<String> {
-    let family = names.task_family();
-    let latest = resources_backend::find_task_definition(ecs, &family)
-        .await?
-        .map(|r| r.definition);
-    if let Some(existing) = latest {
-        if differences(&existing, inputs).is_empty() {
-            return Ok(existing
-                .task_definition_arn()
-                .unwrap_or_default()
-                .to_string());
-        }
-    }
-    register(ecs, names, inputs).await
-}
-
-pub async fn register(
-    ecs: &aws_sdk_ecs::Client,
-    names: &Names,
-    inputs: &TaskInputs,
-) -> Result<String> {
-    let family = names.task_family();
+) -> Result<
+    aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder,
+> {
     let tag_list = tags::standard(names.stack(), Tier::Backend)
         .into_iter()
         .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
         .collect();
-    let request = ecs
+    Ok(ecs
         .register_task_definition()
-        .family(&family)
+        .family(names.task_family())
         .network_mode(NetworkMode::Awsvpc)
         .requires_compatibilities(Compatibility::Fargate)
         .cpu(&inputs.cpu)
@@ -270,13 +298,7 @@ pub async fn register(
                 .build(),
         )
         .container_definitions(container_definition(inputs)?)
-        .set_tags(Some(tag_list));
-    let arn = resources_backend::register_once(ecs, &family, request, |latest| {
-        differences(&latest.definition, inputs).is_empty()
-    })
-    .await?;
-    info!(arn, image = inputs.image, "registered task definition");
-    Ok(arn)
+        .set_tags(Some(tag_list)))
 }
 
 #[cfg(test)]
@@ -396,6 +418,7 @@ mod tests {
             .execution_role_arn("arn:exec")
             .task_role_arn("arn:task")
             .build();
+        let registered = Registered::of(&registered);
         assert!(differences(&registered, &inputs).is_empty());
         assert_eq!(
             differences(&registered, &inputs.with_image("vikunja/vikunja:1.0.0")),
