@@ -111,23 +111,35 @@ class BlueGreen:
     blue_target_group: str
     green_target_group: str
     subnets: list[str]
+    mount: dict | None = None  # what register_task_definition adds: volumes, mountPoints, taskRoleArn
 
 
 def image(tag: str, repository: str = "vikunja") -> str:
     return f"{REPOSITORY_HOST}/{repository}:{tag}"
 
 
-def register_task_definition(ecs, family: str, image_ref: str) -> str:
+def register_task_definition(ecs, family: str, image_ref: str, mount: dict | None = None) -> str:
+    """`mount`: `{"volumes": [...], "mountPoints": [...], "taskRoleArn": ...}` (each optional):
+    the task definition's volumes and the container's mount points."""
+    mount = mount or {}
+    container = {"name": CONTAINER, "image": image_ref, "memory": 512, "essential": True,
+                 "portMappings": [{"containerPort": PORT, "protocol": "tcp"}]}
+    if mount.get("mountPoints"):
+        container["mountPoints"] = mount["mountPoints"]
+    extra = {"volumes": mount["volumes"]} if mount.get("volumes") else {}
+    if mount.get("taskRoleArn"):
+        extra["taskRoleArn"] = mount["taskRoleArn"]
     return ecs.register_task_definition(
         family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": CONTAINER, "image": image_ref, "memory": 512, "essential": True,
-                               "portMappings": [{"containerPort": PORT, "protocol": "tcp"}]}],
+        containerDefinitions=[container], **extra,
     )["taskDefinition"]["taskDefinitionArn"]
 
 
 def provision(stack, name: str, first_image: str, auto_rollback: bool = True,
-              ready_option: dict | None = None, termination_minutes: int = 5) -> BlueGreen:
-    """The network, load balancer, backend and delivery tiers, as the workflow makes them."""
+              ready_option: dict | None = None, termination_minutes: int = 5, files=None) -> BlueGreen:
+    """The network, load balancer, backend and delivery tiers, as the workflow makes them.
+    `files(vpc, subnets)`, if given, makes the storage tier on the new network and answers
+    the `mount` the task definitions get (see register_task_definition)."""
     ec2, elbv2, ecs, codedeploy = (stack.client(s) for s in ("ec2", "elbv2", "ecs", "codedeploy"))
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
@@ -151,8 +163,9 @@ def provision(stack, name: str, first_image: str, auto_rollback: bool = True,
                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])["Listeners"][0]["ListenerArn"]
 
     prod, test = listener(80), listener(8080)
+    mount = files(vpc, subnets) if files is not None else None
     cluster = ecs.create_cluster(clusterName=f"{name}-cluster")["cluster"]["clusterName"]
-    task_definition = register_task_definition(ecs, f"{name}-api", first_image)
+    task_definition = register_task_definition(ecs, f"{name}-api", first_image, mount)
     service = ecs.create_service(
         cluster=cluster, serviceName=f"{name}-api", taskDefinition=task_definition, desiredCount=1,
         launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},
@@ -180,7 +193,8 @@ def provision(stack, name: str, first_image: str, auto_rollback: bool = True,
                                    "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
         alarmConfiguration={"enabled": True, "alarms": [{"name": f"{name}-unhealthy"}]},
     )
-    return BlueGreen(name, cluster, service, name, f"{name}-api", balancer["DNSName"], prod, test, blue, green, subnets)
+    return BlueGreen(name, cluster, service, name, f"{name}-api", balancer["DNSName"], prod, test, blue, green, subnets,
+                     mount)
 
 
 def create_hook(stack, name: str, mode: str = "smoke") -> str:

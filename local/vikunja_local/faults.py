@@ -312,7 +312,7 @@ def _query_action(call: CallView, content_type: str) -> str | None:
 _REST_XML_SERVICES = {"s3", "cloudfront", "route53"}
 # Signing names whose botocore service is named otherwise.
 _BOTOCORE_NAMES = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "states": "stepfunctions",
-                   "execute-api": "apigateway"}
+                   "execute-api": "apigateway", "elasticfilesystem": "efs"}
 
 
 def rest_operation(service: str, call: CallView) -> str:

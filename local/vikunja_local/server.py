@@ -43,7 +43,7 @@ def serve(settings: Settings) -> None:
         stack_environment={LISTENERS_ENV: str(settings.listeners_file)},
     )
     patches.moto_internal_invokes_use_lambda_host(lambda_host)
-    data_plane = DataPlane(settings.listeners_file)
+    data_plane = DataPlane(settings.listeners_file, state_dir=settings.state_dir)
     codedeploy = CodeDeploySimulator(lambda_host, data_plane, Timings(
         hook_timeout=settings.hook_timeout_seconds,
         termination_wait=settings.termination_wait_seconds,

@@ -104,11 +104,12 @@ class Forwarder:
 
     def close(self) -> None:
         self._closed = True
+        local_address = self.local_address  # a closed socket has no name
         try:
             self._socket.close()
         except OSError:
             pass
-        log.info("listener %s (%s) closed", self.public_address, self.local_address)
+        log.info("listener %s (%s) closed", self.public_address, local_address)
 
     def _accept_loop(self) -> None:
         while not self._closed:

@@ -2,8 +2,14 @@
 
 Nothing runs containers here. What the release machinery needs from a task set is
 what its smoke tests ask: `GET /health` and `GET /api/v1/info` with the deployed
-version. An image tag containing `broken` answers 500 on both, so rollbacks can be
-exercised.
+version; and, to show that attachments outlive a release, a minimal slice of Vikunja's
+attachment API (`PUT`/`GET /api/v1/tasks/{id}/attachments[/{attachmentID}]`, see
+attachments.py) on the stand-in's files storage (the task definition's EFS mount or the
+task's ephemeral storage, see storage.py). An image tag containing `broken` answers 500
+on all of them, so rollbacks can be exercised.
+
+The stand-in is not Vikunja: no authentication, no database, no tasks (attachments.py says
+what that leaves out).
 """
 
 from __future__ import annotations
@@ -11,10 +17,16 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from . import attachments
+from .storage import FilesStorage
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +48,20 @@ class Release:
 
 
 class StandIn:
-    def __init__(self, task_set_arn: str, release: Release):
+    def __init__(self, task_set_arn: str, release: Release, storage: FilesStorage | None = None):
+        """`storage`: where Vikunja's files go (storage.StorageResolver decides); without one,
+        a private temporary directory, deleted when the stand-in stops."""
         self.task_set_arn = task_set_arn
         self.release = release
-        self._server = _bind(_handler_for(release))
+        self._owns_storage = storage is None
+        if storage is None:
+            storage = FilesStorage(Path(tempfile.mkdtemp(prefix="vikunja-local-stand-in-")), shared=False,
+                                   description="ephemeral storage (a temporary directory)")
+        self.storage = storage
+        self._server = _bind(_handler_for(release, storage))
         threading.Thread(target=self._server.serve_forever, name=f"stand-in-{release.version}", daemon=True).start()
-        log.info("stand-in for %s (%s) serving on %s", task_set_arn, release.image, self.address)
+        log.info("stand-in for %s (%s) serving on %s, files in %s: %s", task_set_arn, release.image, self.address,
+                 storage.directory, storage.description)
 
     @property
     def ip(self) -> str:
@@ -61,6 +81,9 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
+        if self._owns_storage:
+            attachments.forget_tables_under(self.storage.directory)
+            shutil.rmtree(self.storage.directory, ignore_errors=True)
         log.info("stand-in for %s on %s stopped", self.task_set_arn, self.address)
 
 
@@ -128,17 +151,19 @@ def info_document(release: Release) -> dict:
     }
 
 
-def _handler_for(release: Release) -> type:
+def _handler_for(release: Release, storage: FilesStorage) -> type:
     class Handler(_VikunjaLikeHandler):
         pass
 
     Handler.release = release
+    Handler.storage = storage
     return Handler
 
 
 class _VikunjaLikeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     release: Release
+    storage: FilesStorage
     server_version = "vikunja-local-stand-in"
 
     def log_message(self, format, *args):  # noqa: A002 - keep the stack log quiet
@@ -146,6 +171,8 @@ class _VikunjaLikeHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?", 1)[0]
+        if attachments.handles(self.command, path):
+            return self._attachments(path)
         if path == "/health":
             if self.release.broken:
                 return self._send(500, b"database ping failed", "text/plain; charset=utf-8")
@@ -159,13 +186,45 @@ class _VikunjaLikeHandler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def do_PUT(self):
+        path = self.path.split("?", 1)[0]
+        if attachments.handles("PUT", path):
+            return self._attachments(path)
+        self._discard_body()
+        return self._send_json(404, {"message": "Not Found"})
+
+    def _attachments(self, path: str) -> None:
+        body = b""
+        if self.command == "PUT":
+            length = self.headers.get("Content-Length")
+            if length is None:
+                self.close_connection = True
+                return self._send_json(411, {"message": "Length Required"})
+            if int(length) > attachments.MAX_BODY:
+                self.close_connection = True
+                return self._send_json(413, {"message": "Request Entity Too Large"})
+            body = self.rfile.read(int(length))
+        if self.release.broken:
+            return self._send_json(500, {"message": "Internal Server Error"})
+        reply = attachments.handle(self.command, path, self.headers, body, self.storage.directory, self.storage.read_only)
+        self._send(reply.status, reply.body, reply.content_type, reply.headers)
+
+    def _discard_body(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= attachments.MAX_BODY:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
     def _send_json(self, status: int, document: dict) -> None:
         self._send(status, json.dumps(document).encode(), "application/json; charset=utf-8")
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             try:

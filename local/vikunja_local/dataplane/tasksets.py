@@ -5,6 +5,11 @@ simulator, by `CreateService` (a CODE_DEPLOY service's first task set) or by any
 calling `CreateTaskSet` gets a stand-in on the next sync, and a deleted one loses it.
 ECS does the same on AWS: it registers each task's IP in the task set's target
 groups and deregisters it when the task stops.
+
+Each stand-in gets the files storage its task definition gives Vikunja (storage.py): the
+EFS volume mounted at Vikunja's files path, shared with every other stand-in that mounts
+it, or ephemeral storage of its own. A task definition whose mount would fail on AWS gets
+no stand-in (logged once per reason; retried on every sync, as ECS keeps starting tasks).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from ..accounts import existing_backends
 from .releases import release_of
 from .standin import StandIn
+from .storage import MountRefused, StorageResolver
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +42,21 @@ class LiveTaskSet:
 
 
 class TaskSetStandIns:
-    def __init__(self):
+    def __init__(self, storage: StorageResolver | None = None):
         self._placements: dict[str, Placement] = {}  # task set ARN -> its stand-in
+        self.storage = storage or StorageResolver()
+        self._refused: dict[str, str] = {}  # task set ARN -> why it has no stand-in (logged once)
 
     def sync(self) -> None:
         live = live_task_sets()
         for arn in [arn for arn in self._placements if arn not in live]:
             self._retire(arn)
+        for arn in [arn for arn in self._refused if arn not in live]:
+            del self._refused[arn]
         for arn, found in live.items():
             if arn not in self._placements:
                 self._place(found)
+        self.storage.forget_deleted_file_systems()
 
     def stand_in_for(self, task_set_arn: str) -> StandIn | None:
         placement = self._placements.get(task_set_arn)
@@ -64,7 +75,20 @@ class TaskSetStandIns:
         except Exception:
             log.exception("task set %s: no task definition %s", task_set.task_set_arn, task_set.task_definition)
             return
-        stand_in = StandIn(task_set.task_set_arn, release_of(task_definition, container, found.account, found.region))
+        try:
+            storage = self.storage.storage_for(found.account, found.region, task_set, task_definition, container)
+        except MountRefused as refusal:
+            if self._refused.get(task_set.task_set_arn) != str(refusal):
+                log.warning("task set %s (%s) cannot start: %s", task_set.task_set_arn, task_set.task_definition, refusal)
+            self._refused[task_set.task_set_arn] = str(refusal)
+            return
+        self._refused.pop(task_set.task_set_arn, None)
+        try:
+            stand_in = StandIn(task_set.task_set_arn, release_of(task_definition, container, found.account, found.region),
+                               storage)
+        except Exception:
+            self.storage.release(storage)
+            raise
         target_groups = [lb["targetGroupArn"] for lb in balancers if lb.get("targetGroupArn")]
         self._placements[task_set.task_set_arn] = Placement(stand_in, found.account, found.region, target_groups)
         for target_group in target_groups:
@@ -76,6 +100,7 @@ class TaskSetStandIns:
             for target_group in placement.target_group_arns:
                 _deregister(placement.account, placement.region, target_group, placement.stand_in)
         placement.stand_in.stop()
+        self.storage.release(placement.stand_in.storage)
 
 
 def live_task_sets() -> dict[str, LiveTaskSet]:

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (importing a module registers its patches)
     cloudfront,
     ecr,
     ecs,
+    efs,
     elbv2,
     events,
     iam,
@@ -63,6 +64,13 @@ APPLIED_BY_APPLY_ALL = (
     cloudformation_change_sets.cloudformation_change_set_execution_like_aws,
     s3.s3_expected_bucket_owner_is_checked,
     s3.s3_bucket_versioning_answers_with_its_own_root_element,
+    efs.efs_file_system_already_exists_names_the_file_system,
+    efs.efs_descriptions_leave_out_what_aws_leaves_out,
+    efs.efs_backup_policies_can_be_put_and_described,
+    efs.efs_file_system_policies_like_aws,
+    efs.efs_mount_target_security_groups_like_aws,
+    efs.efs_access_points_like_aws,
+    efs.deleting_an_efs_file_system_deletes_its_access_points,
 )
 
 _applied = False
