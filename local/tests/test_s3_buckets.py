@@ -13,6 +13,22 @@ def test_eventbridge_delivery_is_visible(stack, unique):
     assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
 
 
+def test_a_bucket_without_notifications_answers_an_empty_configuration(stack, unique):
+    """AWS answers `<NotificationConfiguration/>`; an empty body is not XML, and strict
+    parsers (the Rust SDK's) refuse it."""
+    import urllib.request
+
+    s3 = stack.client("s3")
+    bucket = f"notify-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    with urllib.request.urlopen(f"{stack.endpoint}/{bucket}?notification") as answer:
+        body = answer.read().decode()
+    assert "<NotificationConfiguration" in body, body
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+
 def test_eventbridge_is_shown_beside_other_configurations(stack, unique):
     s3, sqs = stack.client("s3"), stack.client("sqs")
     bucket = f"notify-{unique}"

@@ -1,11 +1,12 @@
 //! One lifecycle per resource: what `vikunja-aws plan` lists for a tier is what `up` then
 //! does — the same diff produces both. For the tiers built on `resources` (network, load
-//! balancer, data, backend, delivery), each plan item names its operations, and `up` records the operations it
+//! balancer, data, frontend, backend, delivery), each plan item names its operations, and `up` records the operations it
 //! carried out in the tier's inventory (`changes`).
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
+use aws_sdk_s3::types::NotificationConfiguration;
 use serde_json::{json, Value};
 use vikunja_aws::follow;
 use vikunja_aws::plan::{self, Plan};
@@ -52,7 +53,14 @@ async fn performed(h: &Harness, stack: &str, tier: &str) -> Vec<String> {
 }
 
 /// The tiers whose operations the plan names.
-const TIERS: [&str; 5] = ["network", "loadbalancer", "data", "backend", "delivery"];
+const TIERS: [&str; 6] = [
+    "network",
+    "loadbalancer",
+    "data",
+    "frontend",
+    "backend",
+    "delivery",
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_operations_up_performs_are_the_ones_plan_listed() {
@@ -78,6 +86,8 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
     let data_before = planned(&first, "data");
     assert_eq!(data_before.len(), 3, "{data_before:#?}");
+    let frontend_before = planned(&first, "frontend");
+    assert_eq!(frontend_before.len(), 7, "{frontend_before:#?}");
     let backend_before = planned(&first, "backend");
     assert_eq!(
         backend_before[0],
@@ -87,6 +97,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     let delivery_before = planned(&first, "delivery");
     assert_eq!(delivery_before.len(), 5, "{delivery_before:#?}");
     h.provision(&stack, json!({})).await.expect("up");
+    assert_eq!(performed(&h, &stack, "frontend").await, frontend_before);
     assert_eq!(performed(&h, &stack, "backend").await, backend_before);
     assert_eq!(performed(&h, &stack, "network").await, before);
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_before);
@@ -179,6 +190,23 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         .await
         .unwrap();
 
+    // … and in the frontend: the uploads bucket's tags and its events gone.
+    let uploads = format!("{stack}-uploads-123456789012-us-east-1");
+    h.clients
+        .s3
+        .delete_bucket_tagging()
+        .bucket(&uploads)
+        .send()
+        .await
+        .unwrap();
+    h.clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(&uploads)
+        .notification_configuration(NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
     // … and in the backend: the log group's retention off, the scaling bounds moved.
     h.clients
         .logs
@@ -224,6 +252,14 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
             "restore secret {stack}/backend/service-secret from its scheduled deletion"
         )]
     );
+    let frontend_repairs = planned(&drifted, "frontend");
+    assert_eq!(
+        frontend_repairs,
+        [
+            format!("tag bucket {uploads}"),
+            format!("send the events of bucket {uploads} to EventBridge"),
+        ]
+    );
     let backend_repairs = planned(&drifted, "backend");
     assert_eq!(
         backend_repairs,
@@ -247,6 +283,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     );
     assert_eq!(performed(&h, &stack, "loadbalancer").await, lb_repairs);
     assert_eq!(performed(&h, &stack, "data").await, data_repairs);
+    assert_eq!(performed(&h, &stack, "frontend").await, frontend_repairs);
     assert_eq!(performed(&h, &stack, "backend").await, backend_repairs);
     assert_eq!(performed(&h, &stack, "delivery").await, delivery_repairs);
     let repaired = plan_of(&h, &stack).await;

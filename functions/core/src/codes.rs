@@ -69,6 +69,7 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("NoSuchKey", NotFound),
     ("NoSuchUpload", NotFound),
     ("NoSuchBucketPolicy", NotFound),
+    ("OwnershipControlsNotFoundError", NotFound),
     ("NoSuchPublicAccessBlockConfiguration", NotFound),
     ("ServerSideEncryptionConfigurationNotFoundError", NotFound),
     ("NotFound", NotFound),

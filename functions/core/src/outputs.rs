@@ -126,6 +126,9 @@ pub struct FrontendOutputs {
     pub api_url: String,
     pub origin_access_control_id: String,
     pub spa_function_arn: String,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

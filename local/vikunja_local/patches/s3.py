@@ -88,7 +88,9 @@ def _s3_event_detail(account_id: str, bucket: Any, event_name: Any, key: Any) ->
 def s3_notification_configuration_shows_eventbridge() -> None:
     """moto stores `EventBridgeConfiguration` (and sends the events) but
     GetBucketNotificationConfiguration leaves it out, so a caller cannot see that a bucket
-    sends its events to EventBridge. AWS answers with an empty `<EventBridgeConfiguration/>`."""
+    sends its events to EventBridge. AWS answers with an empty `<EventBridgeConfiguration/>`.
+    A bucket with no configuration (never set, or set empty) gets moto's empty result, which
+    no SDK can parse; AWS answers with an empty `<NotificationConfiguration/>`."""
     from moto.s3.responses import S3Response
 
     original = S3Response.get_bucket_notification
@@ -97,7 +99,13 @@ def s3_notification_configuration_shows_eventbridge() -> None:
     def get_bucket_notification(self: Any) -> Any:
         response = original(self)
         configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
-        if configuration is None or configuration.event_bridge is None:
+        if not configuration:
+            status, headers, _ = response
+            return status, headers, (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
+            )
+        if configuration.event_bridge is None:
             return response
         status, headers, body = response
         text = body.decode() if isinstance(body, bytes) else body

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT};
-use vikunja_core::tags::{self, Tier};
+use vikunja_core::tags::Tier;
 use vikunja_core::{DataOutputs, FrontendOutputs, Names, Settings};
 
 use super::observe::Observed;

@@ -214,7 +214,8 @@ fn provisioned() -> Observed {
                     ("vikunja:tier".into(), "frontend".into()),
                 ],
                 eventbridge: role == "uploads",
-                policy: (role == "site").then(|| frontend::buckets::site_policy(&site, &dist_arn)),
+                policy: (role == "site")
+                    .then(|| resources_frontend::config::site_policy(&site, &dist_arn)),
             },
         );
     }
@@ -228,7 +229,7 @@ fn provisioned() -> Observed {
     o.frontend.function = Some(Function {
         arn: function_arn.clone(),
         live: true,
-        code: Some(frontend::distribution::SPA_FALLBACK_JS.to_string()),
+        code: Some(resources_frontend::config::SPA_FALLBACK_JS.to_string()),
     });
     o.frontend.distribution = Some(Distribution {
         id: "E1".into(),
@@ -238,7 +239,7 @@ fn provisioned() -> Observed {
             (
                 "site".to_string(),
                 (
-                    frontend::buckets::regional_domain(&site, REGION),
+                    resources_frontend::config::regional_domain(&site, REGION),
                     "E2OAC".to_string(),
                 ),
             ),
@@ -414,6 +415,7 @@ fn provisioned() -> Observed {
         api_url: "https://d111.cloudfront.net/api/v1".into(),
         origin_access_control_id: "E2OAC".into(),
         spa_function_arn: o.frontend.function.as_ref().unwrap().arn.clone(),
+        changes: vec![],
     };
     let service = o.backend.service.as_ref().unwrap();
     let backend = BackendOutputs {
@@ -495,6 +497,7 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task
             api_url: String::new(),
             origin_access_control_id: String::new(),
             spa_function_arn: String::new(),
+            changes: vec![],
         },
         &resources_backend::task::Roles {
             task_execution: roles.execution.clone(),
@@ -543,7 +546,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         render(&plan)
     );
     assert_eq!(plan.summary.create, actions.len());
-    assert_eq!(plan.summary.create, 42, "{}", render(&plan));
+    assert_eq!(plan.summary.create, 43, "{}", render(&plan));
     assert!(plan.has_changes());
     let vpc = item(&plan, "vpc", "v-network-vpc");
     assert_eq!(vpc.detail.as_deref(), Some("10.42.0.0/16"));
@@ -558,7 +561,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         "{text}"
     );
     assert!(
-        text.ends_with("plan: 42 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
+        text.ends_with("plan: 43 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
         "{text}"
     );
 }
@@ -597,7 +600,7 @@ fn a_region_without_two_zones_or_cloudfronts_prefix_list_stops_up() {
 fn a_stack_as_up_leaves_it_is_all_keep() {
     let plan = plan_of(&settings(), &provisioned());
     assert_eq!(not_kept(&plan), Vec::<String>::new(), "{}", render(&plan));
-    assert_eq!(plan.summary.keep, 43);
+    assert_eq!(plan.summary.keep, 44);
     assert!(plan.bootstrap.deployed);
     assert!(!plan.has_changes());
     assert_eq!(plan.up_stops_at, None);

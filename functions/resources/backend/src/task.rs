@@ -331,6 +331,7 @@ mod tests {
             api_url: "https://d111.cloudfront.net/api/v1".into(),
             origin_access_control_id: "O".into(),
             spa_function_arn: "F".into(),
+            changes: vec![],
         };
         let roles = Roles {
             task_execution: "arn:exec".into(),
@@ -454,6 +455,7 @@ mod tests {
             api_url: String::new(),
             origin_access_control_id: String::new(),
             spa_function_arn: String::new(),
+            changes: vec![],
         };
         let roles = Roles {
             task_execution: String::new(),

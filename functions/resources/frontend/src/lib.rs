@@ -1,6 +1,19 @@
-//! Frontend: the buckets, the Origin Access Control, the distribution and the SPA function —
-//! the one finder of each. Origin Access Controls carry no tags; the stack's is the one with
-//! its deterministic name, found across every page.
+//! Frontend: the site and uploads buckets, the Origin Access Control, the SPA-fallback
+//! CloudFront Function and the distribution — the one finder of each, [`observe`], [`diff`]
+//! and [`apply`], which provisioning and `plan` share, and what `up` builds them from
+//! ([`config`]). Origin Access Controls carry no tags; the stack's is the one with its
+//! deterministic name, found across every page.
+
+mod apply;
+pub mod config;
+mod diff;
+mod observe;
+
+pub use apply::{apply, ensure, Applied};
+pub use diff::{diff, Op, Plan, Spec, ROLES};
+pub use observe::{
+    observe, Bucket, Clients, Distribution, Frontend, Function, OriginAccessControl,
+};
 
 use std::collections::BTreeMap;
 

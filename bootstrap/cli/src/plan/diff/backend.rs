@@ -35,6 +35,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         url,
         origin_access_control_id: String::new(),
         spa_function_arn: String::new(),
+        changes: vec![],
     };
     let roles = Roles {
         task_execution: roles.execution.clone(),

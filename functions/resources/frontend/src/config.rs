@@ -1,19 +1,15 @@
-//! CloudFront: the Origin Access Control, the SPA-fallback function and the distribution.
+//! What `up` builds the frontend from: the distribution's configuration, the site bucket's
+//! policy, the SPA-fallback function's code. Pure: `plan` compares the same values.
 
-use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
     AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
-    DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, EventType,
-    FunctionAssociation, FunctionAssociations, FunctionConfig, FunctionRuntime, FunctionStage,
-    HttpVersion, Method, OriginAccessControlConfig, OriginAccessControlOriginTypes,
-    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, OriginProtocolPolicy,
-    OriginSslProtocols, PriceClass, S3OriginConfig, SslProtocol, Tag, Tags, ViewerProtocolPolicy,
+    DefaultCacheBehavior, DistributionConfig, EventType, FunctionAssociation, FunctionAssociations,
+    HttpVersion, Method, OriginProtocolPolicy, OriginSslProtocols, PriceClass, S3OriginConfig,
+    SslProtocol, ViewerProtocolPolicy,
 };
-use aws_sdk_cloudfront::Client;
-use tracing::info;
+use serde_json::json;
 use vikunja_core::error::built;
-use vikunja_core::tags::{self, Tier};
-use vikunja_core::{Error, Names, Result, SdkContext};
+use vikunja_core::{Names, Result};
 
 /// AWS managed cache and origin-request policies (the same ids in every account).
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -35,182 +31,35 @@ pub struct Origins {
     pub spa_function_arn: String,
 }
 
-pub struct Distribution {
-    pub id: String,
-    pub arn: String,
-    pub domain_name: String,
+/// The bucket's regional endpoint, the origin domain CloudFront signs requests for.
+pub fn regional_domain(bucket: &str, region: &str) -> String {
+    format!("{bucket}.s3.{region}.amazonaws.com")
 }
 
-pub async fn ensure_origin_access_control(cloudfront: &Client, names: &Names) -> Result<String> {
-    let name = names.origin_access_control();
-    let found = resources_frontend::find_origin_access_controls(cloudfront, names).await?;
-    let what = format!("origin access controls named {name}");
-    if let Some(oac) = resources::found::at_most_one_by(found, |o| o.id(), &what)? {
-        return Ok(oac.id().to_string());
-    }
-    let config = built(
-        OriginAccessControlConfig::builder()
-            .name(&name)
-            .description(format!("site bucket of vikunja stack {}", names.stack()))
-            .signing_protocol(OriginAccessControlSigningProtocols::Sigv4)
-            .signing_behavior(OriginAccessControlSigningBehaviors::Always)
-            .origin_access_control_origin_type(OriginAccessControlOriginTypes::S3)
-            .build(),
-        "origin access control",
-    )?;
-    let created = cloudfront
-        .create_origin_access_control()
-        .origin_access_control_config(config)
-        .send()
-        .await
-        .context(format!("create origin access control {name}"))
-        .and_then(|created| {
-            created
-                .origin_access_control()
-                .map(|o| o.id().to_string())
-                .ok_or_else(|| missing("the new OAC"))
-        });
-    let id = resources::adopt::created_or_found(created, || async {
-        let found = resources_frontend::find_origin_access_controls(cloudfront, names).await?;
-        Ok(resources::found::at_most_one_by(found, |o| o.id(), &what)?.map(|o| o.id().to_string()))
+/// The site bucket's policy: CloudFront may read objects, for this distribution only, and
+/// nobody may use plain HTTP.
+pub fn site_policy(bucket: &str, distribution_arn: &str) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudFrontReadsThroughOriginAccessControl",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*"),
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+            }
+        ]
     })
-    .await?;
-    info!(id, name, "created origin access control");
-    Ok(id)
-}
-
-fn missing(what: &str) -> Error {
-    Error::conflict(format!("CloudFront answered without {what}"))
-}
-
-/// Creates and publishes the function; returns the ARN of its LIVE stage. `DescribeFunction`
-/// reads the DEVELOPMENT stage unless asked, and that stage never says LIVE: asking for LIVE
-/// first keeps a re-run from publishing again.
-pub async fn ensure_spa_function(cloudfront: &Client, names: &Names) -> Result<String> {
-    if let Some(arn) = existing_spa_function(cloudfront, names).await? {
-        return Ok(arn);
-    }
-    let name = names.spa_function();
-    let config = built(
-        FunctionConfig::builder()
-            .comment("SPA fallback: extension-less paths serve /index.html")
-            .runtime(FunctionRuntime::CloudfrontJs20)
-            .build(),
-        "function config",
-    )?;
-    let created = cloudfront
-        .create_function()
-        .name(&name)
-        .function_config(config)
-        .function_code(Blob::new(SPA_FALLBACK_JS))
-        .send()
-        .await
-        .context(format!("create CloudFront function {name}"));
-    let created = match created {
-        Ok(created) => created,
-        Err(error) => {
-            return resources::adopt::created_or_found(Err(error), || {
-                existing_spa_function(cloudfront, names)
-            })
-            .await
-        }
-    };
-    let arn = created
-        .function_summary()
-        .and_then(|s| s.function_metadata())
-        .map(|m| m.function_arn().to_string())
-        .ok_or_else(|| missing("the new function's ARN"))?;
-    publish(cloudfront, &name, created.e_tag()).await?;
-    info!(name, "created and published CloudFront function");
-    Ok(arn)
-}
-
-/// The function's LIVE ARN if it exists, publishing it first when it is still only in
-/// DEVELOPMENT (a run that stopped between create and publish).
-async fn existing_spa_function(cloudfront: &Client, names: &Names) -> Result<Option<String>> {
-    let name = names.spa_function();
-    for stage in [FunctionStage::Live, FunctionStage::Development] {
-        if let Some(found) =
-            resources_frontend::find_spa_function(cloudfront, names, stage.clone()).await?
-        {
-            let metadata = found
-                .function_summary()
-                .and_then(|s| s.function_metadata())
-                .ok_or_else(|| missing("the function summary"))?;
-            let arn = metadata.function_arn().to_string();
-            if metadata.stage() == Some(&FunctionStage::Live) {
-                return Ok(Some(arn));
-            }
-            if stage == FunctionStage::Development {
-                publish(cloudfront, &name, found.e_tag()).await?;
-                return Ok(Some(arn));
-            }
-        }
-    }
-    Ok(None)
-}
-
-async fn publish(cloudfront: &Client, name: &str, etag: Option<&str>) -> Result<()> {
-    cloudfront
-        .publish_function()
-        .name(name)
-        .if_match(etag.unwrap_or_default())
-        .send()
-        .await
-        .context(format!("publish CloudFront function {name}"))?;
-    Ok(())
-}
-
-pub async fn ensure_distribution(
-    cloudfront: &Client,
-    names: &Names,
-    origins: &Origins,
-) -> Result<Distribution> {
-    if let Some(found) = find_distribution(cloudfront, names).await? {
-        info!(id = found.id, "adopted distribution");
-        return Ok(found);
-    }
-    let tag_items = tags::standard(names.stack(), Tier::Frontend)
-        .into_iter()
-        .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "tag"))
-        .collect::<Result<Vec<_>>>()?;
-    let with_tags = DistributionConfigWithTags::builder()
-        .distribution_config(distribution_config(names, origins)?)
-        .tags(Tags::builder().set_items(Some(tag_items)).build())
-        .build();
-    let created = cloudfront
-        .create_distribution_with_tags()
-        .distribution_config_with_tags(with_tags)
-        .send()
-        .await
-        .context(format!("create distribution of stack {}", names.stack()))
-        .and_then(|created| {
-            let dist = created
-                .distribution()
-                .ok_or_else(|| missing("the new distribution"))?;
-            info!(
-                id = dist.id(),
-                domain = dist.domain_name(),
-                "created distribution"
-            );
-            Ok(Distribution {
-                id: dist.id().to_string(),
-                arn: dist.arn().to_string(),
-                domain_name: dist.domain_name().to_string(),
-            })
-        });
-    // The caller reference is the stack's own: "already exists" is an earlier attempt's.
-    resources::adopt::created_or_found(created, || find_distribution(cloudfront, names)).await
-}
-
-/// Our distribution carries the stack in its comment and its tags (`resources_frontend`).
-async fn find_distribution(cloudfront: &Client, names: &Names) -> Result<Option<Distribution>> {
-    let found = resources_frontend::find_distribution(cloudfront, names).await?;
-    Ok(found.map(|summary| Distribution {
-        id: summary.id().to_string(),
-        arn: summary.arn().to_string(),
-        domain_name: summary.domain_name().to_string(),
-    }))
 }
 
 fn methods(list: &[Method]) -> Result<AllowedMethods> {
@@ -346,6 +195,23 @@ pub fn distribution_config(names: &Names, origins: &Origins) -> Result<Distribut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_site_policy_names_one_distribution_and_refuses_http() {
+        let policy = site_policy("b", "arn:aws:cloudfront::1:distribution/E1");
+        let allow = &policy["Statement"][0];
+        assert_eq!(allow["Principal"]["Service"], "cloudfront.amazonaws.com");
+        assert_eq!(allow["Action"], "s3:GetObject");
+        assert_eq!(
+            allow["Condition"]["StringEquals"]["AWS:SourceArn"],
+            "arn:aws:cloudfront::1:distribution/E1"
+        );
+        assert_eq!(policy["Statement"][1]["Effect"], "Deny");
+        assert_eq!(
+            policy["Statement"][1]["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+    }
 
     fn origins() -> Origins {
         Origins {
