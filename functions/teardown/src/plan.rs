@@ -31,7 +31,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
     Ok(Plan {
         stack: ctx.stack().to_string(),
         tiers: vec![
-            delivery::plan(&d),
+            delivery::plan(&d, ctx),
             backend::plan(&b, ctx),
             frontend::plan(&f, ctx),
             data::plan(&da, ctx),

@@ -1,18 +1,20 @@
 //! Carries a data plan out. A create answered "already exists" is an earlier attempt that
 //! succeeded unseen: what the finder sees is adopted — a database only when the same checks
-//! the plan makes (the stack's tag, private, encrypted, not failed) pass.
+//! the plan makes (the stack's tag, private, encrypted, not failed) pass. Deletes treat
+//! NotFound as done.
 
 use aws_sdk_rds::types::Tag;
 use tracing::info;
 
 use vikunja_core::names::{DB_NAME, DB_USER};
 use vikunja_core::tags::{self, Tier};
-use vikunja_core::{Error, ErrorClass, NetworkOutputs, Result, SdkContext};
+use vikunja_core::{Error, ErrorClass, Names, NetworkOutputs, Result, SdkContext};
 
-use super::diff::{database_item, diff, Op, Spec};
+use super::diff::{database_item, diff, Op, Spec, SECRET_RECOVERY_DAYS};
 use super::{find_db_instance, find_db_subnet_group, find_service_secret, observe};
 use super::{Database, Found};
 use resources::adopt::created_or_found;
+use resources::found::absent_if_not_found;
 use resources::plan::Operation;
 
 /// What `up` left of the tier: the database as it is now, the secret, and what it did.
@@ -81,6 +83,12 @@ pub async fn apply(
                     .context(format!("restore secret {}", names.service_secret()))?;
             }
             Op::CreateDatabase => database = Some(create_database(rds, spec, network).await?),
+            other => {
+                return Err(Error::invalid(format!(
+                    "`up` does not {}: that is teardown's",
+                    other.describe(spec)
+                )))
+            }
         }
         let change = op.describe(spec);
         info!(stack = names.stack(), change, "applied");
@@ -229,4 +237,112 @@ async fn create_database(
     };
     info!(id, class = spec.class, "creating database");
     Ok(database)
+}
+
+/// How a delete ended, besides an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deleted {
+    Gone,
+    /// Deleted; AWS is finishing it: what the state machine waits for.
+    Going(String),
+    /// Not deleted yet: AWS must finish something first.
+    Waiting(String),
+}
+
+/// Deletes the subnet group or schedules the secret's deletion; the database's delete is
+/// [`delete_database`].
+pub async fn delete((rds, secrets): Clients<'_>, names: &Names, op: &Op) -> Result<Deleted> {
+    let done = match op {
+        Op::DeleteSubnetGroup => {
+            let group = names.db_subnet_group();
+            let deleted = rds
+                .delete_db_subnet_group()
+                .db_subnet_group_name(&group)
+                .send()
+                .await
+                .context(format!("delete DB subnet group {group}"));
+            if deleted.as_ref().is_err_and(|e| e.is(ErrorClass::InUse)) {
+                let released = format!("DB subnet group {group} to be released");
+                return Ok(Deleted::Waiting(released));
+            }
+            deleted.map(|_| ())
+        }
+        Op::ScheduleSecretDeletion => schedule_secret_deletion(secrets, names).await,
+        other => return Err(Error::invalid(format!("{other:?} is not a delete"))),
+    };
+    absent_if_not_found(done).map(|_| Deleted::Gone)
+}
+
+async fn schedule_secret_deletion(
+    secrets: &aws_sdk_secretsmanager::Client,
+    names: &Names,
+) -> Result<()> {
+    let name = names.service_secret();
+    let scheduled = secrets
+        .delete_secret()
+        .secret_id(&name)
+        .recovery_window_in_days(SECRET_RECOVERY_DAYS)
+        .send()
+        .await
+        .context(format!("schedule deletion of secret {name}"));
+    let Err(error) = scheduled else {
+        return Ok(());
+    };
+    // Secrets Manager refuses to schedule a secret already scheduled — so a retry whose
+    // first attempt went through is refused: look before calling it a failure.
+    match find_service_secret(secrets, names).await {
+        Ok(found) if found.as_ref().is_none_or(|s| s.deleted_date().is_some()) => {
+            info!(%error, "the secret is already scheduled for deletion");
+            Ok(())
+        }
+        _ => Err(error),
+    }
+}
+
+/// Deletes the database, lifting its deletion protection first when asked to, with a final
+/// snapshot of that name or none; `status` as found.
+pub async fn delete_database(
+    rds: &aws_sdk_rds::Client,
+    names: &Names,
+    lift_protection: bool,
+    status: &str,
+    final_snapshot: Option<&str>,
+) -> Result<Deleted> {
+    let id = names.db_instance();
+    let deleting = format!("database {id} to finish deleting");
+    if status == "deleting" {
+        return Ok(Deleted::Waiting(deleting));
+    }
+    if lift_protection {
+        let lifted = rds
+            .modify_db_instance()
+            .db_instance_identifier(&id)
+            .deletion_protection(false)
+            .apply_immediately(true)
+            .send()
+            .await
+            .context(format!("lift deletion protection of {id}"));
+        if absent_if_not_found(lifted)?.is_none() {
+            return Ok(Deleted::Gone);
+        }
+        info!(id, "deletion protection lifted (--delete-data)");
+    }
+    let request = rds.delete_db_instance().db_instance_identifier(&id);
+    let request = match final_snapshot {
+        Some(name) => request.final_db_snapshot_identifier(name),
+        None => request.skip_final_snapshot(true),
+    };
+    let deleted = request
+        .send()
+        .await
+        .context(format!("delete database {id}"));
+    match deleted {
+        // RDS answers "deleting"; the next look finds it gone (or still deleting).
+        Ok(_) => Ok(Deleted::Going(deleting)),
+        Err(error) if error.is(ErrorClass::NotFound) => Ok(Deleted::Gone),
+        Err(error) if error.is(ErrorClass::InUse) => Ok(Deleted::Waiting(format!(
+            "database {id} ({status}) to reach a state RDS can delete from"
+        ))),
+        Err(error) => Err(error),
+    }
 }

@@ -1,9 +1,11 @@
 //! Spec + findings → the plan: the items `vikunja-aws plan` prints and the operations `up`
-//! carries out, made together. Pure: unit-tested with made-up findings.
+//! carries out, made together; and the findings against nothing → what `down` deletes,
+//! keeps and refuses. Pure: unit-tested with made-up findings.
 
+use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource, TeardownOptions};
 use vikunja_core::{tags, Names, Settings};
 
-use super::{Database, Found};
+use super::{Database, Found, Remains};
 use resources::plan::{create, Check, How, Item, Operation};
 
 /// What `up` wants of the tier: the database's class, storage and deletion protection
@@ -36,7 +38,20 @@ pub enum Op {
     /// A secret scheduled for deletion is restored, not made again: the running tasks use it.
     RestoreServiceSecret,
     CreateDatabase,
+    /// Lifting its deletion protection first when asked to (`--delete-data`); `status` as
+    /// found: RDS deletes from some states only.
+    DeleteDatabase {
+        lift_protection: bool,
+        final_snapshot: bool,
+        status: String,
+    },
+    DeleteSubnetGroup,
+    /// Recoverable for [`SECRET_RECOVERY_DAYS`].
+    ScheduleSecretDeletion,
 }
+
+/// Days a scheduled secret can still be restored (`up` restores it by itself).
+pub const SECRET_RECOVERY_DAYS: i64 = 30;
 
 impl Operation for Op {
     type Context = Spec;
@@ -68,6 +83,17 @@ impl Operation for Op {
                 spec.class,
                 spec.storage
             ),
+            Op::DeleteDatabase { final_snapshot, .. } => {
+                let with = if *final_snapshot { "with" } else { "without" };
+                format!(
+                    "delete database {} {with} a final snapshot",
+                    names.db_instance()
+                )
+            }
+            Op::DeleteSubnetGroup => format!("delete DB subnet group {}", names.db_subnet_group()),
+            Op::ScheduleSecretDeletion => {
+                format!("schedule the deletion of secret {}", names.service_secret())
+            }
         }
     }
 }
@@ -252,6 +278,137 @@ pub(crate) fn database_item(spec: &Spec, db: &Database) -> Item {
     check.done()
 }
 
+/// `<db>-final-YYYYMMDD-HHMMSS` (UTC): unique per teardown, sorted by time.
+pub fn final_snapshot_name(db_id: &str, unix_seconds: u64) -> String {
+    format!(
+        "{db_id}-final-{}",
+        vikunja_core::time::compact_utc(unix_seconds)
+    )
+}
+
+const PROTECTED_HINT: &str = "run `vikunja-aws down --delete-data` to lift deletion protection and delete it (a final snapshot is still taken), or `--keep-data` to keep it";
+
+fn kept(kind: &str, id: impl Into<String>, reason: impl Into<String>) -> Kept {
+    Kept {
+        kind: kind.into(),
+        id: id.into(),
+        reason: reason.into(),
+    }
+}
+
+fn resource(kind: &str, id: impl Into<String>) -> Resource {
+    Resource {
+        kind: kind.into(),
+        id: id.into(),
+    }
+}
+
+/// The findings against nothing: what `down` deletes, keeps and refuses, and the operations
+/// in the order they run. Only what carries the stack's tag is touched; the database stays
+/// with `--keep-data` and, while protected, without `--delete-data` (and its subnet group
+/// with it); snapshots are never deleted.
+pub fn retire(
+    names: &Names,
+    found: &Found,
+    remains: &Remains,
+    options: &TeardownOptions,
+) -> (PlannedTier, Vec<Op>) {
+    let (id, group, secret) = (
+        names.db_instance(),
+        names.db_subnet_group(),
+        names.service_secret(),
+    );
+    let stack = names.stack();
+    let theirs = format!(
+        "not tagged {}={stack}: not this stack's, never touched",
+        tags::STACK
+    );
+    let mut tier = PlannedTier {
+        tier: "data".into(),
+        delete: vec![],
+        keep: vec![],
+        refuse: vec![],
+    };
+    let mut ops = Vec::new();
+    let (db, has_group, has_secret) = (
+        found.database.as_ref(),
+        found.subnet_group.is_some(),
+        found.service_secret.is_some(),
+    );
+    if db.is_some_and(|db| !db.ours) {
+        tier.keep.push(kept("database", &id, &theirs));
+    }
+    if has_group && !remains.subnet_group_ours {
+        tier.keep.push(kept("db subnet group", &group, &theirs));
+    }
+    if has_secret && !remains.service_secret_ours {
+        tier.keep.push(kept("secret", &secret, &theirs));
+    }
+    let mut stays = false;
+    if let Some(db) = db.filter(|db| db.ours) {
+        let master = db.master_secret_arn.as_deref();
+        if options.keep_data {
+            stays = true;
+            tier.keep.push(kept("database", &id, "--keep-data"));
+            let reason = "kept with the database (RDS manages it)";
+            tier.keep
+                .extend(master.map(|arn| kept("master password secret", arn, reason)));
+        } else if db.deletion_protection && !options.delete_data {
+            stays = true;
+            tier.refuse.push(Failure {
+                kind: "database".into(),
+                id: id.clone(),
+                reason: "deletion protection is on".into(),
+                hint: PROTECTED_HINT.into(),
+            });
+        } else {
+            let final_snapshot = !options.skip_final_snapshot;
+            let how = if final_snapshot {
+                "after a final snapshot, which is kept"
+            } else {
+                "no final snapshot"
+            };
+            tier.delete
+                .push(resource("database", format!("{id} ({how})")));
+            let with = |arn| format!("{arn} (deleted by RDS with the database)");
+            tier.delete
+                .extend(master.map(|arn| resource("master password secret", with(arn))));
+            ops.push(Op::DeleteDatabase {
+                lift_protection: db.deletion_protection,
+                final_snapshot,
+                status: db.status.clone(),
+            });
+        }
+    }
+    if has_group && remains.subnet_group_ours {
+        if stays {
+            let reason = "the database that stays uses it";
+            tier.keep.push(kept("db subnet group", &group, reason));
+        } else {
+            tier.delete.push(resource("db subnet group", &group));
+            ops.push(Op::DeleteSubnetGroup);
+        }
+    }
+    // A secret already scheduled for deletion needs nothing more.
+    let unscheduled = found
+        .service_secret
+        .as_ref()
+        .is_some_and(|s| !s.scheduled_for_deletion);
+    if remains.service_secret_ours && unscheduled {
+        let days = format!("{secret} (scheduled: recoverable for {SECRET_RECOVERY_DAYS} days)");
+        tier.delete.push(resource("service secret", days));
+        ops.push(Op::ScheduleSecretDeletion);
+    }
+    let mut snapshots = remains.snapshots.clone();
+    snapshots.sort();
+    snapshots.dedup();
+    tier.keep.extend(snapshots.into_iter().map(|s| {
+        let reason = format!("teardown never deletes snapshots; when the data is no longer needed: aws rds delete-db-snapshot --db-snapshot-identifier {s}");
+        kept("db snapshot", s, reason)
+    }));
+    (tier, ops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +492,82 @@ mod tests {
         found.database.as_mut().unwrap().public = true;
         let stop = diff(&spec, "subnet-a, subnet-b", &found).stop().unwrap();
         assert!(stop.contains("publiclyAccessible"), "{stop}");
+    }
+
+    #[test]
+    fn final_snapshots_are_named_by_utc_time() {
+        assert_eq!(
+            final_snapshot_name("v-data-mysql", 0),
+            "v-data-mysql-final-19700101-000000"
+        );
+        // 2024-02-29 12:34:56 UTC, a leap day.
+        assert_eq!(
+            final_snapshot_name("v-data-mysql", 1_709_210_096),
+            "v-data-mysql-final-20240229-123456"
+        );
+    }
+
+    /// A protected database of the stack, its subnet group and secret, and a snapshot.
+    fn retired(options: &TeardownOptions) -> (PlannedTier, Vec<Op>) {
+        let found = Found {
+            subnet_group: Some(vec!["subnet-a".into()]),
+            service_secret: Some(Secret::default()),
+            database: Some(Database {
+                ours: true,
+                deletion_protection: true,
+                status: "available".into(),
+                master_secret_arn: Some("arn:secret:rds!db-1".into()),
+                ..Database::default()
+            }),
+        };
+        let remains = Remains {
+            subnet_group_ours: true,
+            service_secret_ours: true,
+            snapshots: vec!["v-data-mysql-final-1".into()],
+        };
+        retire(&Names::new("v"), &found, &remains, options)
+    }
+
+    #[test]
+    fn a_protected_database_is_refused_unless_told() {
+        let (plan, ops) = retired(&TeardownOptions::new("v"));
+        assert_eq!(plan.refuse.len(), 1);
+        assert!(plan.refuse[0].hint.contains("--delete-data"));
+        assert!(plan.keep.iter().any(|k| k.id == "v-data-subnets"));
+        assert!(plan.keep.iter().any(|k| k.kind == "db snapshot"));
+        assert_eq!(ops, vec![Op::ScheduleSecretDeletion]);
+
+        let mut told = TeardownOptions::new("v");
+        told.delete_data = true;
+        let (plan, ops) = retired(&told);
+        assert!(plan.refuse.is_empty());
+        assert!(plan
+            .delete
+            .iter()
+            .any(|r| r.kind == "database" && r.id.contains("final snapshot")));
+        assert!(plan.delete.iter().any(|r| r.id == "v-data-subnets"));
+        let database = Op::DeleteDatabase {
+            lift_protection: true,
+            final_snapshot: true,
+            status: "available".into(),
+        };
+        assert_eq!(
+            ops,
+            [database, Op::DeleteSubnetGroup, Op::ScheduleSecretDeletion]
+        );
+    }
+
+    #[test]
+    fn keep_data_keeps_the_database_and_its_password() {
+        let mut options = TeardownOptions::new("v");
+        options.keep_data = true;
+        let (plan, ops) = retired(&options);
+        let kept: Vec<&str> = plan.keep.iter().map(|k| k.id.as_str()).collect();
+        assert!(kept.contains(&"v-data-mysql") && kept.contains(&"arn:secret:rds!db-1"));
+        assert!(plan
+            .delete
+            .iter()
+            .all(|r| r.id.starts_with("v/backend/service-secret")));
+        assert_eq!(ops, vec![Op::ScheduleSecretDeletion]);
     }
 }

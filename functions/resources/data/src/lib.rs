@@ -1,12 +1,13 @@
 //! Data: the database, its subnet group and the service secret — the one finder of each
-//! ([`observe`]), [`diff`] (spec and findings → plan items and operations) and [`apply`],
-//! which carries the operations out and adopts what an unseen earlier attempt made.
+//! ([`observe`], and [`observe_remains`] for what only teardown needs), [`diff`] (spec and
+//! findings → plan items and operations), [`retire`] (findings → what `down` deletes) and
+//! [`apply`], which carries the operations out and adopts what an unseen earlier attempt made.
 
 mod apply;
 mod diff;
 
-pub use apply::{apply, ensure, Applied};
-pub use diff::{diff, Op, Plan, Spec};
+pub use apply::{apply, delete, delete_database, ensure, Applied, Deleted};
+pub use diff::{diff, final_snapshot_name, retire, Op, Plan, Spec, SECRET_RECOVERY_DAYS};
 
 use aws_sdk_rds::types::{DbInstance, DbSubnetGroup};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
@@ -85,6 +86,70 @@ pub async fn observe(
     })
 }
 
+/// What else stands, for teardown.
+#[derive(Debug, Clone, Default)]
+pub struct Remains {
+    /// Whether the subnet group and the secret carry the stack's tag (the database's
+    /// is [`Database::ours`]).
+    pub subnet_group_ours: bool,
+    pub service_secret_ours: bool,
+    /// The database's manual snapshots that carry the stack's tag: never deleted.
+    pub snapshots: Vec<String>,
+}
+
+fn pairs(tags: &[aws_sdk_rds::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
+}
+
+pub async fn observe_remains(
+    rds: &aws_sdk_rds::Client,
+    secrets: &aws_sdk_secretsmanager::Client,
+    names: &Names,
+) -> Result<Remains> {
+    let stack = names.stack();
+    let group = find_db_subnet_group(rds, names).await?;
+    let mut subnet_group_ours = false;
+    if let Some(arn) = group.as_ref().and_then(|g| g.db_subnet_group_arn()) {
+        let name = names.db_subnet_group();
+        let tags = rds
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .context(format!("read tags of DB subnet group {name}"))?;
+        subnet_group_ours = tags::belongs_to(pairs(tags.tag_list()), stack);
+    }
+    let secret = find_service_secret(secrets, names).await?;
+    Ok(Remains {
+        subnet_group_ours,
+        service_secret_ours: secret.is_some_and(|s| {
+            let pairs = s.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)));
+            tags::belongs_to(pairs, stack)
+        }),
+        snapshots: find_snapshots(rds, names).await?,
+    })
+}
+
+/// The database's manual snapshots that carry the stack's tag, on every page.
+pub async fn find_snapshots(rds: &aws_sdk_rds::Client, names: &Names) -> Result<Vec<String>> {
+    let id = names.db_instance();
+    let snapshots: Vec<_> = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(&id)
+        .snapshot_type("manual")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list snapshots of {id}"))?;
+    Ok(snapshots
+        .iter()
+        .filter(|s| tags::belongs_to(pairs(s.tag_list()), names.stack()))
+        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+        .collect())
+}
+
 /// The stack's database, by its deterministic identifier.
 pub async fn find_db_instance(
     rds: &aws_sdk_rds::Client,
@@ -102,12 +167,7 @@ pub async fn find_db_instance(
 
 /// Whether the database carries the stack's tag.
 pub fn db_is_ours(db: &DbInstance, stack: &str) -> bool {
-    tags::belongs_to(
-        db.tag_list()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value()?))),
-        stack,
-    )
+    tags::belongs_to(pairs(db.tag_list()), stack)
 }
 
 /// The stack's DB subnet group, by its name.

@@ -22,6 +22,7 @@ use super::diff::{diff, load_balancer_dimension, target_group_dimension, Op, Spe
 use super::observe::observe;
 use super::{find_application, find_deployment_group, DEPLOYMENT_CONFIG};
 use resources::adopt::created_or_found;
+use resources::found::absent_if_not_found;
 use resources::plan::Operation;
 
 pub struct Clients<'a> {
@@ -115,6 +116,12 @@ pub async fn apply(
                 create_deployment_group(clients.codedeploy, inputs, names).await?
             }
             Op::AttachProbe => attach_probe(clients.lambda, spec, inputs.network).await?,
+            other => {
+                return Err(Error::invalid(format!(
+                    "`up` does not {}: that is teardown's",
+                    other.describe(spec)
+                )))
+            }
         }
         let change = op.describe(spec);
         info!(stack = names.stack(), change, "applied");
@@ -235,6 +242,58 @@ async fn attach_probe(
         .await
         .context(format!("attach the probe {function} to {}", network.vpc_id))?;
     Ok(())
+}
+
+/// One teardown operation; NotFound is done.
+pub async fn delete(clients: &Clients<'_>, names: &Names, op: &Op) -> Result<()> {
+    let done = match op {
+        Op::StopDeployment { id } => clients
+            .codedeploy
+            .stop_deployment()
+            .deployment_id(id)
+            .auto_rollback_enabled(false)
+            .send()
+            .await
+            .context(format!("stop deployment {id}"))
+            .map(|_| ()),
+        Op::DeleteApplication => {
+            let app = names.codedeploy_application();
+            clients
+                .codedeploy
+                .delete_application()
+                .application_name(&app)
+                .send()
+                .await
+                .context(format!("delete CodeDeploy application {app}"))
+                .map(|_| ())
+        }
+        Op::DetachProbe { vpc } => {
+            let probe = names.probe_function();
+            let nowhere = VpcConfig::builder()
+                .set_subnet_ids(Some(vec![]))
+                .set_security_group_ids(Some(vec![]))
+                .build();
+            clients
+                .lambda
+                .update_function_configuration()
+                .function_name(&probe)
+                .vpc_config(nowhere)
+                .send()
+                .await
+                .context(format!("detach the probe {probe} from {vpc}"))
+                .map(|_| ())
+        }
+        Op::DeleteAlarms { names } => clients
+            .cloudwatch
+            .delete_alarms()
+            .set_alarm_names(Some(names.clone()))
+            .send()
+            .await
+            .context(format!("delete alarms {}", names.join(", ")))
+            .map(|_| ()),
+        other => return Err(Error::invalid(format!("{other:?} is not a delete"))),
+    };
+    absent_if_not_found(done).map(|_| ())
 }
 
 fn deployment_group_request(

@@ -1,11 +1,13 @@
 //! Spec + findings → the plan: the items `vikunja-aws plan` prints and the operations `up`
-//! carries out, made together. Pure: unit-tested with made-up findings.
+//! carries out, made together; and the findings against nothing → what `down` deletes.
+//! Pure: unit-tested with made-up findings.
 
 use std::collections::BTreeMap;
 
+use vikunja_core::teardown::{PlannedTier, Resource};
 use vikunja_core::{Error, Names, Result};
 
-use super::observe::{Alarm, DeploymentGroup, Found};
+use super::observe::{Alarm, DeploymentGroup, Found, Remains};
 use super::{DEPLOYMENT_CONFIG, ROLLBACK_EVENTS};
 use resources::plan::{create, new, Check, How, Item, Operation};
 
@@ -56,7 +58,23 @@ pub enum Op {
     CreateDeploymentGroup,
     /// Into the public subnets with the probe group (the bootstrap stack makes it outside).
     AttachProbe,
+    /// Without rollback.
+    StopDeployment {
+        id: String,
+    },
+    /// Its deployment groups go with it.
+    DeleteApplication,
+    /// Out of the VPC: its interfaces would keep the network tier's subnets and group.
+    DetachProbe {
+        vpc: String,
+    },
+    DeleteAlarms {
+        names: Vec<String>,
+    },
 }
+
+/// What teardown calls the probe's place in the VPC.
+pub const PROBE_ATTACHMENT: &str = "probe's vpc attachment";
 
 impl Operation for Op {
     type Context = Spec;
@@ -80,6 +98,15 @@ impl Operation for Op {
                 "attach the probe {} to the public subnets with the probe group",
                 names.probe_function()
             ),
+            Op::StopDeployment { id } => format!("stop deployment {id} (no rollback)"),
+            Op::DeleteApplication => format!(
+                "delete CodeDeploy application {} and its deployment groups",
+                names.codedeploy_application()
+            ),
+            Op::DetachProbe { vpc } => {
+                format!("detach the probe {} from {vpc}", names.probe_function())
+            }
+            Op::DeleteAlarms { names } => format!("delete alarms {}", names.join(", ")),
         }
     }
 }
@@ -324,6 +351,51 @@ fn probe_item(spec: &Spec, attached: Option<&super::ProbeAttachment>) -> (Item, 
     (item, ops)
 }
 
+/// The findings against nothing: what `down` deletes, as `plan` lists it, and the operations
+/// in the order they run. Running deployments are stopped first; the application waits
+/// until none runs.
+pub fn retire(names: &Names, found: &Found, remains: &Remains) -> (PlannedTier, Vec<Op>) {
+    let (mut delete, mut ops) = (Vec::new(), Vec::new());
+    let mut add = |kind: &str, id: &str| {
+        delete.push(Resource {
+            kind: kind.into(),
+            id: id.into(),
+        })
+    };
+    for id in &remains.running_deployments {
+        add("codedeploy deployment (stopped)", id);
+        ops.push(Op::StopDeployment { id: id.clone() });
+    }
+    if remains.application {
+        add("codedeploy application", &names.codedeploy_application());
+        for group in &remains.deployment_groups {
+            add("codedeploy deployment group", group);
+        }
+        if remains.running_deployments.is_empty() {
+            ops.push(Op::DeleteApplication);
+        }
+    }
+    for alarm in &remains.alarms {
+        add("cloudwatch alarm", alarm);
+    }
+    if let Some(probe) = found.probe.iter().flatten().find(|p| !p.vpc_id.is_empty()) {
+        add(PROBE_ATTACHMENT, &probe.vpc_id);
+        let vpc = probe.vpc_id.clone();
+        ops.push(Op::DetachProbe { vpc });
+    }
+    if !remains.alarms.is_empty() {
+        let names = remains.alarms.clone();
+        ops.push(Op::DeleteAlarms { names });
+    }
+    let tier = PlannedTier {
+        tier: "delivery".into(),
+        delete,
+        keep: vec![],
+        refuse: vec![],
+    };
+    (tier, ops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,5 +510,33 @@ mod tests {
             .find(|i| i.kind == "deployment-group")
             .unwrap();
         assert_eq!(group.action, Action::CannotChangeInPlace);
+    }
+
+    #[test]
+    fn teardown_stops_running_deployments_before_the_application_goes() {
+        let (found, names) = (converged(&spec()), Names::new("v"));
+        let mut remains = Remains {
+            application: true,
+            deployment_groups: vec![names.deployment_group()],
+            running_deployments: vec!["d-1".into()],
+            alarms: vec![names.alarm("blue")],
+        };
+        let (tier, ops) = retire(&names, &found, &remains);
+        let kinds: Vec<&str> = tier.delete.iter().map(|r| r.kind.as_str()).collect();
+        let first = ["codedeploy deployment (stopped)", "codedeploy application"];
+        assert_eq!(kinds[..2], first);
+        assert_eq!(kinds[3..], ["cloudwatch alarm", PROBE_ATTACHMENT]);
+        let vpc = "vpc-1".to_string();
+        let (detach, alarms) = (
+            Op::DetachProbe { vpc },
+            Op::DeleteAlarms {
+                names: remains.alarms.clone(),
+            },
+        );
+        let stop = Op::StopDeployment { id: "d-1".into() };
+        assert_eq!(ops, [stop, detach.clone(), alarms.clone()]);
+        remains.running_deployments.clear();
+        let ops = retire(&names, &found, &remains).1;
+        assert_eq!(ops, [Op::DeleteApplication, detach, alarms]);
     }
 }

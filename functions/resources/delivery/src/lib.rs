@@ -1,22 +1,24 @@
 //! Delivery: the unhealthy-host alarms, the CodeDeploy application and deployment group and
 //! the smoke-test probe's place in the VPC — the one finder of each; with the `lifecycle`
-//! feature also [`observe`], [`diff`] and [`apply`], which provisioning and `plan` share.
+//! feature (that is, `probe` and `alarms`) also [`observe`], [`diff`], [`retire`] and
+//! [`apply`], which provisioning, `plan` and teardown share.
 
-#[cfg(feature = "lifecycle")]
+#[cfg(all(feature = "probe", feature = "alarms"))]
 mod apply;
-#[cfg(feature = "lifecycle")]
+#[cfg(all(feature = "probe", feature = "alarms"))]
 mod diff;
-#[cfg(feature = "lifecycle")]
+#[cfg(all(feature = "probe", feature = "alarms"))]
 mod observe;
 
-#[cfg(feature = "lifecycle")]
-pub use apply::{apply, ensure, Clients, Inputs};
-#[cfg(feature = "lifecycle")]
+#[cfg(all(feature = "probe", feature = "alarms"))]
+pub use apply::{apply, delete, ensure, Clients, Inputs};
+#[cfg(all(feature = "probe", feature = "alarms"))]
 pub use diff::{
-    diff, dimension_or_new, load_balancer_dimension, target_group_dimension, Op, Plan, Spec,
+    diff, dimension_or_new, load_balancer_dimension, retire, target_group_dimension, Op, Plan,
+    Spec, PROBE_ATTACHMENT,
 };
-#[cfg(feature = "lifecycle")]
-pub use observe::{observe, Alarm, DeploymentGroup, Found};
+#[cfg(all(feature = "probe", feature = "alarms"))]
+pub use observe::{observe, observe_remains, Alarm, DeploymentGroup, Found, Remains};
 
 /// How CodeDeploy shifts traffic: all at once, after the hook passed green.
 pub const DEPLOYMENT_CONFIG: &str = "CodeDeployDefault.ECSAllAtOnce";
@@ -112,22 +114,18 @@ pub async fn find_alarms(
     names: &Names,
 ) -> Result<Vec<aws_sdk_cloudwatch::types::MetricAlarm>> {
     let prefix = names.of(vikunja_core::tags::Tier::Delivery, "");
-    let mut alarms = Vec::new();
-    let mut token = None;
-    loop {
-        let page = cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(&prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .context(format!("list alarms named {prefix}*"))?;
-        alarms.extend(page.metric_alarms().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(alarms);
-        }
-    }
+    let pages: Vec<_> = cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list alarms named {prefix}*"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.metric_alarms().to_vec())
+        .collect())
 }
 
 /// Whether an alarm carries the stack's tag: the rule for deleting it.
@@ -163,24 +161,17 @@ pub async fn find_deployments(
     statuses: &[aws_sdk_codedeploy::types::DeploymentStatus],
 ) -> Result<Vec<String>> {
     let statuses = (!statuses.is_empty()).then(|| statuses.to_vec());
-    let mut ids = Vec::new();
-    let mut token = None;
-    loop {
-        let page = codedeploy
-            .list_deployments()
-            .application_name(application)
-            .deployment_group_name(group)
-            .set_include_only_statuses(statuses.clone())
-            .set_next_token(token)
-            .send()
-            .await
-            .context(format!("list deployments of {group}"))?;
-        ids.extend(page.deployments().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(ids);
-        }
-    }
+    codedeploy
+        .list_deployments()
+        .application_name(application)
+        .deployment_group_name(group)
+        .set_include_only_statuses(statuses)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list deployments of {group}"))
 }
 
 /// One deployment, by id.

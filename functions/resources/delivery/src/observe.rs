@@ -1,10 +1,13 @@
 //! The delivery tier as found: the alarms by colour, the application, the deployment group
-//! and where the probe is attached — plain data for the diff.
+//! and where the probe is attached — plain data for the diff. [`observe_remains`] adds what
+//! only teardown needs (ownership by tag, every deployment group, running deployments).
 
 use std::collections::BTreeMap;
 
-use vikunja_core::{Names, Result};
+use aws_sdk_codedeploy::types::DeploymentStatus;
+use vikunja_core::{tags, Names, Result, SdkContext};
 
+use super::{alarm_is_ours, find_deployments, Clients};
 use super::{find_alarms, find_application, find_deployment_group, find_probe_attachment};
 use super::{ProbeAttachment, COLOURS};
 
@@ -146,4 +149,78 @@ pub async fn observe(
     }
     found.probe = find_probe_attachment(lambda, names).await?;
     Ok(found)
+}
+
+/// What else stands, for teardown: only what carries the stack's tag.
+#[derive(Debug, Clone, Default)]
+pub struct Remains {
+    /// The application is the stack's: it goes, and every deployment group of it with it.
+    pub application: bool,
+    pub deployment_groups: Vec<String>,
+    /// Those groups' deployments that have not finished.
+    pub running_deployments: Vec<String>,
+    /// Every alarm named with the tier's prefix.
+    pub alarms: Vec<String>,
+}
+
+/// `application_arn`: the application's, which CodeDeploy never answers with.
+pub async fn observe_remains(
+    clients: &Clients<'_>,
+    names: &Names,
+    application_arn: &str,
+    found: &Found,
+) -> Result<Remains> {
+    let (codedeploy, stack) = (clients.codedeploy, names.stack());
+    let mut remains = Remains::default();
+    for alarm in find_alarms(clients.cloudwatch, names).await? {
+        if alarm_is_ours(clients.cloudwatch, &alarm, stack).await? {
+            remains
+                .alarms
+                .extend(alarm.alarm_name().map(str::to_string));
+        }
+    }
+    if !found.application {
+        return Ok(remains);
+    }
+    let name = names.codedeploy_application();
+    let tags = codedeploy
+        .list_tags_for_resource()
+        .resource_arn(application_arn)
+        .send()
+        .await
+        .context(format!("read tags of CodeDeploy application {name}"))?;
+    let pairs = tags
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)));
+    if !tags::belongs_to(pairs, stack) {
+        return Ok(remains);
+    }
+    remains.application = true;
+    remains.deployment_groups = codedeploy
+        .list_deployment_groups()
+        .application_name(&name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list deployment groups of {name}"))?;
+    let running = [
+        DeploymentStatus::Created,
+        DeploymentStatus::Queued,
+        DeploymentStatus::InProgress,
+        DeploymentStatus::Ready,
+    ];
+    for group in &remains.deployment_groups {
+        match find_deployments(codedeploy, &name, group, &running).await {
+            Ok(ids) => remains.running_deployments.extend(ids),
+            // A group whose ECS service is gone (a teardown resumed after the backend went)
+            // cannot be deploying. AWS answers an empty list; the local CodeDeploy simulator
+            // validates the group as for a new deployment and answers this instead.
+            Err(e) if e.code() == Some("InvalidECSServiceException") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(remains)
 }
