@@ -28,6 +28,44 @@ async fn version_at(address: &str) -> Result<(u16, String), String> {
     ))
 }
 
+/// Uploads one attachment to task 1 as Vikunja's API takes it (multipart field `files`);
+/// its attachment id.
+async fn upload(address: &str, name: &str, content: &[u8]) -> u64 {
+    let boundary = "vikunja-aws-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let answer: Value = reqwest::Client::new()
+        .put(format!("http://{address}/api/v1/tasks/1/attachments"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload")
+        .error_for_status()
+        .expect("upload accepted")
+        .json()
+        .await
+        .expect("Vikunja's answer");
+    answer["success"][0]["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{answer}"))
+}
+
+async fn download(address: &str, id: u64) -> (u16, Vec<u8>) {
+    let answer = reqwest::get(format!("http://{address}/api/v1/tasks/1/attachments/{id}"))
+        .await
+        .expect("download");
+    let status = answer.status().as_u16();
+    (status, answer.bytes().await.unwrap_or_default().to_vec())
+}
+
 async fn task_sets(h: &Harness, stack: &str) -> usize {
     find::backend_service(&h.clients.ecs, stack)
         .await
@@ -92,6 +130,11 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         "the provisioned image serves first"
     );
 
+    // An attachment uploaded through production lives on the stack's EFS file system, not
+    // in the task: every release's tasks mount the same access point.
+    let attachment = b"minutes of the planning meeting".to_vec();
+    let uploaded = upload(&production, "minutes.txt", &attachment).await;
+
     // A good release: green passes the hook, production moves, blue goes after the wait.
     let started = Instant::now();
     let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:0.24.7", Output::Json)
@@ -110,6 +153,11 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     assert_eq!(
         version_at(&production).await,
         Ok((200, "0.24.7".to_string()))
+    );
+    assert_eq!(
+        download(&production, uploaded).await,
+        (200, attachment.clone()),
+        "the attachment survives the release (green mounts the same files)"
     );
     wait::until(
         Duration::from_secs(30),
@@ -184,6 +232,11 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         version_at(&production).await,
         Ok((200, "0.24.7".to_string())),
         "blue still serves"
+    );
+    assert_eq!(
+        download(&production, uploaded).await,
+        (200, attachment.clone()),
+        "the attachment survives a rolled-back release"
     );
 
     // The same digest again, under another tag: no second deployment.

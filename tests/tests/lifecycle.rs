@@ -75,7 +75,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         before[0].starts_with(&format!("create VPC {stack}-network-vpc")),
         "{before:#?}"
     );
-    assert_eq!(before.len(), 26, "{before:#?}");
+    assert_eq!(before.len(), 28, "{before:#?}");
     let lb_before = planned(&first, "loadbalancer");
     assert_eq!(
         lb_before[0],
@@ -85,7 +85,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
     );
     assert_eq!(lb_before.len(), 7, "{lb_before:#?}");
     let data_before = planned(&first, "data");
-    assert_eq!(data_before.len(), 3, "{data_before:#?}");
+    assert_eq!(data_before.len(), 8, "{data_before:#?}");
     let frontend_before = planned(&first, "frontend");
     assert_eq!(frontend_before.len(), 7, "{frontend_before:#?}");
     let backend_before = planned(&first, "backend");

@@ -64,6 +64,11 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("DBInstanceNotFoundFault", NotFound),
     ("DBSubnetGroupNotFoundFault", NotFound),
     ("DBSnapshotNotFound", NotFound),
+    // EFS
+    ("FileSystemNotFound", NotFound),
+    ("MountTargetNotFound", NotFound),
+    ("AccessPointNotFound", NotFound),
+    ("PolicyNotFound", NotFound),
     // S3
     ("NoSuchBucket", NotFound),
     ("NoSuchKey", NotFound),
@@ -121,6 +126,9 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("ParameterAlreadyExists", AlreadyExists),
     ("ResourceExistsException", AlreadyExists),
     ("AlreadyExistsException", AlreadyExists),
+    ("FileSystemAlreadyExists", AlreadyExists),
+    ("AccessPointAlreadyExists", AlreadyExists),
+    ("MountTargetConflict", AlreadyExists),
     // -- in use ---------------------------------------------------------------------------
     ("DependencyViolation", InUse),
     ("ResourceInUse", InUse),
@@ -135,6 +143,9 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("IncorrectState", InUse),
     ("InvalidChangeSetStatus", InUse),
     ("InvalidChangeSetStatusException", InUse),
+    ("FileSystemInUse", InUse),
+    ("IncorrectFileSystemLifeCycleState", InUse),
+    ("IncorrectMountTargetState", InUse),
     // -- throttling and faults ------------------------------------------------------------
     ("Throttling", Transient),
     ("ThrottlingException", Transient),

@@ -218,6 +218,12 @@ pub const ERROR_NAMES: &[&str] = &[
 /// The names a workflow retries: every `Retry` that retries one retries them all.
 pub const RETRYABLE_NAMES: &[&str] = &["Retryable", "InUse"];
 
+/// What a function whose process died (killed, out of memory) or timed out is reported as:
+/// Step Functions documents `Lambda.Unknown` ("Handle Lambda service exceptions"); the
+/// Invoke API's payload names the runtime's `Runtime.ExitError` and `Sandbox.Timedout`. The
+/// provision and teardown steps converge when run again, so their workflows retry these.
+pub const CRASH_NAMES: &[&str] = &["Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,7 +250,7 @@ mod state_machines {
     //! The state machines catch and retry by name: every name they use must be one a function
     //! can raise, and every retry must cover every retryable name.
 
-    use super::{ERROR_NAMES, RETRYABLE_NAMES};
+    use super::{CRASH_NAMES, ERROR_NAMES, RETRYABLE_NAMES};
     use serde_json::Value;
 
     fn definitions() -> Vec<(String, Value)> {
@@ -293,12 +299,50 @@ mod state_machines {
             assert!(!lists.is_empty(), "{path} catches nothing");
             for (_, names) in &lists {
                 for name in names {
-                    let builtin = name.starts_with("States.") || name.starts_with("Lambda.");
+                    let builtin = name.starts_with("States.")
+                        || name.starts_with("Lambda.")
+                        || CRASH_NAMES.contains(&name.as_str());
                     assert!(
                         builtin || ERROR_NAMES.contains(&name.as_str()),
                         "{path} names {name}, which no function raises"
                     );
                 }
+            }
+        }
+    }
+
+    /// Every Task of a workflow, anywhere in it (Parallel branches included).
+    fn tasks<'a>(states: &'a Value, out: &mut Vec<(&'a String, &'a Value)>) {
+        for (name, state) in states.as_object().into_iter().flatten() {
+            if state["Type"] == "Task" {
+                out.push((name, state));
+            }
+            for branch in state["Branches"].as_array().into_iter().flatten() {
+                tasks(&branch["States"], out);
+            }
+        }
+    }
+
+    #[test]
+    fn provision_and_teardown_run_a_crashed_step_again() {
+        for (path, definition) in definitions() {
+            if !(path.ends_with("provision.asl.json") || path.ends_with("teardown.asl.json")) {
+                continue;
+            }
+            let mut found = Vec::new();
+            tasks(&definition["States"], &mut found);
+            assert!(found.len() >= 7, "{path}: {} tasks", found.len());
+            for (name, task) in found {
+                let retries = task["Retry"].as_array().into_iter().flatten();
+                let crash_retried = retries.into_iter().any(|retry| {
+                    let names = retry["ErrorEquals"].as_array().into_iter().flatten();
+                    let names: Vec<&str> = names.filter_map(Value::as_str).collect();
+                    CRASH_NAMES.iter().all(|n| names.contains(n))
+                });
+                assert!(
+                    crash_retried,
+                    "{path}: {name} does not retry {CRASH_NAMES:?}"
+                );
             }
         }
     }

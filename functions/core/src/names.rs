@@ -122,6 +122,12 @@ pub const CONTAINER_PORT: i32 = 3456;
 pub const PROD_PORT: i32 = 80;
 pub const TEST_PORT: i32 = 8080;
 pub const DB_PORT: i32 = 3306;
+/// NFS, the protocol EFS mount targets speak.
+pub const NFS_PORT: i32 = 2049;
+/// Where Vikunja keeps attachments, avatars and backgrounds in its image (`files.basepath`).
+pub const FILES_PATH: &str = "/app/vikunja/files";
+/// The task definition volume that holds them (EFS).
+pub const FILES_VOLUME: &str = "files";
 pub const DB_NAME: &str = "vikunja";
 pub const DB_USER: &str = "vikunja";
 

@@ -62,6 +62,9 @@ pub struct NetworkOutputs {
     /// The smoke-test probe's group (absent from inventories written before it existed).
     #[serde(default)]
     pub probe_security_group_id: Option<String>,
+    /// The EFS mount targets' group (absent from inventories written before it existed).
+    #[serde(default)]
+    pub files_security_group_id: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it
     /// beforehand (each item's `actions`); empty when it changed nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -87,9 +90,22 @@ pub struct DataOutputs {
     pub subnet_group: String,
     /// Unix seconds when this provision first saw the database, to bound the wait.
     pub waiting_since: u64,
+    /// Vikunja's files on EFS (absent from inventories written before they existed).
+    #[serde(default)]
+    pub files: Option<FilesOutputs>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+}
+
+/// The EFS file system and access point the tasks mount at Vikunja's files path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilesOutputs {
+    pub file_system_id: String,
+    pub file_system_arn: String,
+    pub access_point_id: String,
+    pub access_point_arn: String,
 }
 
 impl DataOutputs {

@@ -3,7 +3,9 @@ use tracing::info;
 use vikunja_core::names::{DB_NAME, DB_USER};
 use vikunja_core::tags::Tier;
 use vikunja_core::time::now_seconds as now;
-use vikunja_core::{inventory, DataOutputs, Error, Names, ProvisionState, Result};
+use vikunja_core::{
+    inventory, DataOutputs, Error, FilesOutputs, Names, NetworkOutputs, ProvisionState, Result,
+};
 
 use resources_data::{Database, Spec};
 
@@ -28,7 +30,22 @@ pub struct DataEvent {
 pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub efs: aws_sdk_efs::Client,
     pub ssm: aws_sdk_ssm::Client,
+}
+
+/// Where the tasks mount Vikunja's files: a mount target in each of their subnets.
+pub fn files_spec(names: &Names, network: &NetworkOutputs) -> Result<resources_files::Spec> {
+    let security_group = network.files_security_group_id.clone().ok_or_else(|| {
+        Error::invalid(
+            "the network tier's outputs have no files security group: run the network step again",
+        )
+    })?;
+    Ok(resources_files::Spec {
+        names: names.clone(),
+        subnets: network.public_subnet_ids.clone(),
+        security_group,
+    })
 }
 
 pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> {
@@ -41,9 +58,18 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             let spec = Spec::new(names.clone(), settings);
             let applied =
                 resources_data::ensure(&clients.rds, &clients.secrets, &spec, network).await?;
+            let files =
+                resources_files::ensure(&clients.efs, &files_spec(&names, network)?).await?;
             let mut outputs =
                 outputs_from(&names, &applied.database, applied.service_secret_arn, now())?;
+            outputs.files = Some(FilesOutputs {
+                file_system_id: files.file_system_id,
+                file_system_arn: files.file_system_arn,
+                access_point_id: files.access_point_id,
+                access_point_arn: files.access_point_arn,
+            });
             outputs.changes = applied.changes;
+            outputs.changes.extend(files.changes);
             outputs
         }
         Action::Status => {
@@ -65,6 +91,7 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             )?;
             // What the ensure call did, recorded once the database is available.
             outputs.changes = previous.changes.clone();
+            outputs.files = previous.files.clone();
             check_wait_budget(&outputs, settings.db_wait_minutes)?;
             outputs
         }
@@ -102,6 +129,7 @@ fn outputs_from(
         service_secret_arn,
         subnet_group: names.db_subnet_group(),
         waiting_since,
+        files: None,
         changes: vec![],
     })
 }
@@ -142,6 +170,7 @@ mod tests {
             service_secret_arn: "arn".into(),
             subnet_group: "g".into(),
             waiting_since,
+            files: None,
             changes: vec![],
         }
     }

@@ -9,6 +9,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients {
         rds: aws_sdk_rds::Client::new(&config),
         secrets: aws_sdk_secretsmanager::Client::new(&config),
+        efs: aws_sdk_efs::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
     lambda::serve("a data event", |event: data::DataEvent, _| {

@@ -30,6 +30,7 @@ pub fn network_outputs() -> vikunja_core::NetworkOutputs {
         app_security_group_id: "sg-app".into(),
         db_security_group_id: "sg-db".into(),
         probe_security_group_id: Some("sg-probe".into()),
+        files_security_group_id: Some("sg-files".into()),
         changes: vec![],
     }
 }

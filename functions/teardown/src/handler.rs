@@ -11,7 +11,9 @@ use vikunja_core::{aws::has_endpoint_override, Error, Result};
 
 use crate::context::{now_seconds, Ctx};
 use crate::step::Step;
-use crate::{backend, data, delivery, frontend, inventory, loadbalancer, network, plan, summary};
+use crate::{
+    backend, data, delivery, files, frontend, inventory, loadbalancer, network, plan, summary,
+};
 
 /// Every SDK client teardown uses; cheap to clone, built once per container.
 pub struct Clients {
@@ -22,6 +24,7 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub efs: aws_sdk_efs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -50,6 +53,7 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            efs: aws_sdk_efs::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
         }
     }
@@ -144,7 +148,10 @@ pub async fn handle(
                 Action::Delivery => delivery::tear_down(clients, &ctx, &mut step).await?,
                 Action::Backend => backend::tear_down(clients, &ctx, &mut step).await?,
                 Action::Frontend => frontend::tear_down(clients, &ctx, &mut step).await?,
-                Action::Data => data::tear_down(clients, &ctx, &mut step).await?,
+                Action::Data => {
+                    files::tear_down(clients, &ctx, &mut step).await?;
+                    data::tear_down(clients, &ctx, &mut step).await?
+                }
                 Action::LoadBalancer => loadbalancer::tear_down(clients, &ctx, &mut step).await?,
                 Action::Network => network::tear_down(clients, &ctx, &mut step).await?,
                 Action::Plan | Action::Inventory | Action::Summary => {}

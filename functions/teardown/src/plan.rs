@@ -1,18 +1,27 @@
 //! The plan: everything teardown would delete, keep or refuse, grouped by tier, found the
 //! same way the tier steps find it. Nothing is changed.
 
-use vikunja_core::teardown::Plan;
+use vikunja_core::teardown::{Plan, PlannedTier};
 use vikunja_core::Result;
 
 use crate::handler::Clients;
-use crate::{backend, data, delivery, frontend, inventory, loadbalancer, network, Ctx};
+use crate::{backend, data, delivery, files, frontend, inventory, loadbalancer, network, Ctx};
+
+/// The data tier's plan with its files (EFS) in it.
+fn with_files(mut data: PlannedTier, files: PlannedTier) -> PlannedTier {
+    data.delete.extend(files.delete);
+    data.keep.extend(files.keep);
+    data.refuse.extend(files.refuse);
+    data
+}
 
 pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
-    let (d, b, f, da, l, mut n, parameters) = tokio::try_join!(
+    let (d, b, f, da, fi, l, mut n, parameters) = tokio::try_join!(
         delivery::find(clients, ctx),
         backend::find(clients, ctx),
         frontend::find(clients, ctx, None),
         data::find(clients, ctx),
+        files::find(clients, ctx),
         loadbalancer::find(clients, ctx),
         network::find(clients, ctx),
         inventory::list(clients, ctx),
@@ -34,7 +43,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
             delivery::plan(&d, ctx),
             backend::plan(&b, ctx),
             frontend::plan(&f, ctx),
-            data::plan(&da, ctx),
+            with_files(data::plan(&da, ctx), files::plan(&fi, ctx)),
             loadbalancer::plan(&l, ctx),
             network::plan(&n, ctx),
         ],

@@ -27,6 +27,8 @@ pub struct Observed {
     pub cloudfront_prefix_list: Option<String>,
     pub network: Network,
     pub data: Data,
+    /// Vikunja's files on EFS (the data tier's).
+    pub files: resources_files::Found,
     pub loadbalancer: LoadBalancer,
     pub frontend: Frontend,
     pub backend: Backend,
@@ -63,7 +65,7 @@ pub use resources_delivery::{Alarm, DeploymentGroup, Found as Delivery, ProbeAtt
 /// Reads everything the plan needs. The tiers are independent reads, done concurrently.
 pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
     let names = Names::new(stack);
-    let (bootstrap, (zones, cloudfront_prefix_list, network), data, loadbalancer) = tokio::try_join!(
+    let (bootstrap, (zones, cloudfront_prefix_list, network), (data, files), loadbalancer) = tokio::try_join!(
         bootstrap_stack(aws, stack),
         network(aws, &names),
         data(aws, &names),
@@ -81,6 +83,7 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
         cloudfront_prefix_list,
         network,
         data,
+        files,
         loadbalancer,
         frontend,
         backend,
@@ -141,10 +144,15 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
 }
 
 /// The data tier's own finder (`resources_data`).
-async fn data(aws: &Aws, names: &Names) -> Result<Data> {
+async fn data(aws: &Aws, names: &Names) -> Result<(Data, resources_files::Found)> {
     let rds = aws_sdk_rds::Client::new(&aws.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
-    Ok(resources_data::observe(&rds, &secrets, names).await?)
+    let efs = aws_sdk_efs::Client::new(&aws.config);
+    let (data, files) = tokio::try_join!(
+        resources_data::observe(&rds, &secrets, names),
+        resources_files::observe(&efs, names),
+    )?;
+    Ok((data, files))
 }
 
 /// The load-balancer tier's own finder (`resources_loadbalancer`).

@@ -120,6 +120,7 @@ fn provisioned() -> Observed {
         ),
         ("app", "sg-app", vec![rule(3456, "sg-lb")]),
         ("db", "sg-db", vec![rule(3306, "sg-app")]),
+        ("files", "sg-files", vec![rule(2049, "sg-app")]),
     ] {
         n.security_groups.insert(
             role.into(),
@@ -161,6 +162,33 @@ fn provisioned() -> Observed {
             port: Some(3306),
             master_secret_arn: Some(arn("secretsmanager", "secret:rds!db-1-XyZ")),
         }),
+    };
+    o.files = resources_files::Found {
+        file_system: Some(resources_files::FileSystem {
+            id: "fs-1".into(),
+            arn: arn("elasticfilesystem", "file-system/fs-1"),
+            state: "available".into(),
+            encrypted: true,
+            ours: true,
+        }),
+        mount_targets: ["subnet-pa", "subnet-pb"]
+            .into_iter()
+            .map(|subnet| {
+                let target = resources_files::MountTarget {
+                    id: format!("fsmt-{subnet}"),
+                    state: "available".into(),
+                    security_groups: vec!["sg-files".into()],
+                };
+                (subnet.to_string(), target)
+            })
+            .collect(),
+        access_point: Some(resources_files::AccessPoint {
+            id: "fsap-1".into(),
+            arn: arn("elasticfilesystem", "access-point/fsap-1"),
+            posix_user: Some((1000, 1000)),
+            root_directory: "/vikunja".into(),
+        }),
+        backups: Some(true),
     };
 
     // load balancer
@@ -302,6 +330,7 @@ fn provisioned() -> Observed {
             execution_role: Some(inputs.execution_role.clone()),
             task_role: Some(inputs.task_role.clone()),
             has_container: true,
+            files: inputs.files.clone(),
         }),
         scalable_target: Some((1, 4)),
         scaling_policy: Some(ScalingPolicy {
@@ -376,6 +405,7 @@ fn provisioned() -> Observed {
         app_security_group_id: "sg-app".into(),
         db_security_group_id: "sg-db".into(),
         probe_security_group_id: Some("sg-probe".into()),
+        files_security_group_id: Some("sg-files".into()),
         changes: vec![],
     };
     let db = o.data.database.as_ref().unwrap();
@@ -390,6 +420,7 @@ fn provisioned() -> Observed {
         service_secret_arn: o.data.service_secret.as_ref().unwrap().arn.clone(),
         subnet_group: "v-data-subnets".into(),
         waiting_since: 1_700_000_000,
+        files: None,
         changes: vec![],
     };
     let lb = &o.loadbalancer;
@@ -485,6 +516,12 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task
             service_secret_arn: o.data.service_secret.as_ref().unwrap().arn.clone(),
             subnet_group: "v-data-subnets".into(),
             waiting_since: 0,
+            files: Some(vikunja_core::FilesOutputs {
+                file_system_id: "fs-1".into(),
+                file_system_arn: String::new(),
+                access_point_id: "fsap-1".into(),
+                access_point_arn: String::new(),
+            }),
             changes: vec![],
         },
         &FrontendOutputs {
@@ -546,7 +583,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         render(&plan)
     );
     assert_eq!(plan.summary.create, actions.len());
-    assert_eq!(plan.summary.create, 43, "{}", render(&plan));
+    assert_eq!(plan.summary.create, 48, "{}", render(&plan));
     assert!(plan.has_changes());
     let vpc = item(&plan, "vpc", "v-network-vpc");
     assert_eq!(vpc.detail.as_deref(), Some("10.42.0.0/16"));
@@ -561,7 +598,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         "{text}"
     );
     assert!(
-        text.ends_with("plan: 43 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
+        text.ends_with("plan: 48 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
         "{text}"
     );
 }
@@ -600,7 +637,7 @@ fn a_region_without_two_zones_or_cloudfronts_prefix_list_stops_up() {
 fn a_stack_as_up_leaves_it_is_all_keep() {
     let plan = plan_of(&settings(), &provisioned());
     assert_eq!(not_kept(&plan), Vec::<String>::new(), "{}", render(&plan));
-    assert_eq!(plan.summary.keep, 44);
+    assert_eq!(plan.summary.keep, 49);
     assert!(plan.bootstrap.deployed);
     assert!(!plan.has_changes());
     assert_eq!(plan.up_stops_at, None);

@@ -308,6 +308,19 @@ fn task_definition(spec: &Spec, found: &Found, plan: &mut Plan) {
                     show(&live.task_role),
                     &inputs.task_role,
                     How::UpLeavesIt,
+                    Some(fix.clone()),
+                );
+                let files = |f: &Option<(String, String)>| {
+                    f.as_ref().map_or_else(
+                        || "ephemeral task storage".to_string(),
+                        |(fs, ap)| format!("{fs} through {ap}"),
+                    )
+                };
+                check.compare(
+                    "files (EFS)",
+                    files(&live.files),
+                    files(&inputs.files),
+                    How::UpLeavesIt,
                     Some(fix),
                 );
             }
@@ -343,6 +356,7 @@ fn task_definition(spec: &Spec, found: &Found, plan: &mut Plan) {
                         "memory",
                         "executionRoleArn",
                         "taskRoleArn",
+                        "files",
                     ] {
                         check.compared(field);
                     }

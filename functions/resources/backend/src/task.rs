@@ -2,11 +2,13 @@
 //! unit-tested), and how a registered revision is compared with it.
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, TaskDefinition, TransportProtocol,
+    Compatibility, ContainerDefinition, CpuArchitecture, EfsAuthorizationConfig,
+    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair,
+    LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
+    Secret, TaskDefinition, TransportProtocol, Volume,
 };
 use vikunja_core::error::built;
-use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, FILES_PATH, FILES_VOLUME};
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, Settings};
 
@@ -46,6 +48,8 @@ pub struct TaskInputs {
     pub task_role: String,
     pub log_group: String,
     pub region: String,
+    /// Vikunja's files on EFS: (file system, access point).
+    pub files: Option<(String, String)>,
 }
 
 impl TaskInputs {
@@ -115,6 +119,10 @@ impl TaskInputs {
             task_role: roles.task.clone(),
             log_group: log_group.to_string(),
             region: region.to_string(),
+            files: data
+                .files
+                .as_ref()
+                .map(|f| (f.file_system_id.clone(), f.access_point_id.clone())),
         })
     }
 
@@ -171,8 +179,42 @@ pub fn container_definition(inputs: &TaskInputs) -> Result<ContainerDefinition> 
         )
         .set_environment(Some(environment))
         .set_secrets(Some(secrets))
+        .set_mount_points(inputs.files.as_ref().map(|_| {
+            vec![MountPoint::builder()
+                .source_volume(FILES_VOLUME)
+                .container_path(FILES_PATH)
+                .read_only(false)
+                .build()]
+        }))
         .log_configuration(logs)
         .build())
+}
+
+/// The EFS volume: the access point, with TLS in transit and the task role's IAM
+/// authorization (the file system admits only the task role, through the access point).
+pub fn files_volume(inputs: &TaskInputs) -> Result<Option<Volume>> {
+    let Some((file_system, access_point)) = &inputs.files else {
+        return Ok(None);
+    };
+    let authorization = EfsAuthorizationConfig::builder()
+        .access_point_id(access_point)
+        .iam(EfsAuthorizationConfigIam::Enabled)
+        .build();
+    let efs = built(
+        EfsVolumeConfiguration::builder()
+            .file_system_id(file_system)
+            .root_directory("/")
+            .transit_encryption(EfsTransitEncryption::Enabled)
+            .authorization_config(authorization)
+            .build(),
+        "EFS volume",
+    )?;
+    Ok(Some(
+        Volume::builder()
+            .name(FILES_VOLUME)
+            .efs_volume_configuration(efs)
+            .build(),
+    ))
 }
 
 /// Sorted `(name, value)` pairs.
@@ -216,6 +258,8 @@ pub struct Registered {
     pub task_role: Option<String>,
     /// Whether it has Vikunja's container at all.
     pub has_container: bool,
+    /// The EFS file system and access point mounted at Vikunja's files path.
+    pub files: Option<(String, String)>,
 }
 
 impl Registered {
@@ -238,8 +282,30 @@ impl Registered {
             execution_role: definition.execution_role_arn().map(str::to_string),
             task_role: definition.task_role_arn().map(str::to_string),
             has_container: container.is_some(),
+            files: container.and_then(|c| mounted_files(definition, c)),
         }
     }
+}
+
+/// The EFS volume mounted at Vikunja's files path: (file system, access point).
+fn mounted_files(
+    definition: &TaskDefinition,
+    container: &ContainerDefinition,
+) -> Option<(String, String)> {
+    let mount = container
+        .mount_points()
+        .iter()
+        .find(|m| m.container_path() == Some(FILES_PATH))?;
+    let volume = definition
+        .volumes()
+        .iter()
+        .find(|v| v.name() == mount.source_volume())?;
+    let efs = volume.efs_volume_configuration()?;
+    let access_point = efs
+        .authorization_config()
+        .and_then(|a| a.access_point_id())
+        .unwrap_or_default();
+    Some((efs.file_system_id().to_string(), access_point.to_string()))
 }
 
 /// The fields in which a registered revision differs from the inputs, by name.
@@ -262,6 +328,7 @@ pub fn differences(registered: &Registered, inputs: &TaskInputs) -> Vec<&'static
             "taskRoleArn",
             same(&registered.task_role, &inputs.task_role),
         ),
+        ("files", registered.files == inputs.files),
     ]
     .into_iter()
     .filter(|(_, same)| !same)
@@ -298,6 +365,7 @@ pub fn register_request(
                 .build(),
         )
         .container_definitions(container_definition(inputs)?)
+        .set_volumes(files_volume(inputs)?.map(|v| vec![v]))
         .set_tags(Some(tag_list)))
 }
 
@@ -319,6 +387,7 @@ mod tests {
                 "arn:aws:secretsmanager:eu-west-1:1:secret:v/backend/service-secret".into(),
             subnet_group: "g".into(),
             waiting_since: 0,
+            files: None,
             changes: vec![],
         };
         let frontend = FrontendOutputs {
@@ -346,6 +415,45 @@ mod tests {
             "eu-west-1",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_files_are_mounted_from_the_access_point_with_tls_and_iam() {
+        let mut with_files = inputs();
+        with_files.files = Some(("fs-1".into(), "fsap-1".into()));
+        let container = container_definition(&with_files).unwrap();
+        let mount = &container.mount_points()[0];
+        assert_eq!(mount.container_path(), Some(FILES_PATH));
+        assert_eq!(mount.source_volume(), Some(FILES_VOLUME));
+        let volume = files_volume(&with_files).unwrap().unwrap();
+        let efs = volume.efs_volume_configuration().unwrap();
+        assert_eq!(efs.file_system_id(), "fs-1");
+        assert_eq!(
+            efs.transit_encryption(),
+            Some(&EfsTransitEncryption::Enabled)
+        );
+        let authorization = efs.authorization_config().unwrap();
+        assert_eq!(authorization.access_point_id(), Some("fsap-1"));
+        assert_eq!(
+            authorization.iam(),
+            Some(&EfsAuthorizationConfigIam::Enabled)
+        );
+        // Registered and read back, the revision is the one the inputs describe.
+        let registered = TaskDefinition::builder()
+            .container_definitions(container)
+            .volumes(volume)
+            .cpu("256")
+            .memory("512")
+            .execution_role_arn("arn:exec")
+            .task_role_arn("arn:task")
+            .build();
+        let registered = Registered::of(&registered);
+        assert!(differences(&registered, &with_files).is_empty());
+        assert_eq!(differences(&registered, &inputs()), vec!["files"]);
+        assert!(container_definition(&inputs())
+            .unwrap()
+            .mount_points()
+            .is_empty());
     }
 
     #[test]
@@ -443,6 +551,7 @@ mod tests {
             service_secret_arn: "s".into(),
             subnet_group: "g".into(),
             waiting_since: 0,
+            files: None,
             changes: vec![],
         };
         let frontend_url = FrontendOutputs {

@@ -167,6 +167,7 @@ pub async fn apply(
         app_security_group_id: ids.group("app")?.to_string(),
         db_security_group_id: ids.group("db")?.to_string(),
         probe_security_group_id: Some(ids.group("probe")?.to_string()),
+        files_security_group_id: Some(ids.group("files")?.to_string()),
         changes: changes.clone(),
     };
     info!(

@@ -19,7 +19,7 @@ pub use diff::{diff, Plan};
 pub use observe::{observe, zones_and_prefix_list};
 
 use aws_sdk_ec2::types::IpPermission;
-use vikunja_core::names::{CONTAINER_PORT, DB_PORT, PROD_PORT, TEST_PORT};
+use vikunja_core::names::{CONTAINER_PORT, DB_PORT, NFS_PORT, PROD_PORT, TEST_PORT};
 use vikunja_core::settings::subnet_cidr;
 use vikunja_core::{Names, Result};
 
@@ -29,7 +29,7 @@ use resources::found::{Identified, Seen};
 pub const PUBLIC_BLOCKS: [u32; 2] = [0, 1];
 pub const ISOLATED_BLOCKS: [u32; 2] = [8, 9];
 pub const SUBNET_ROLES: [&str; 2] = ["public", "isolated"];
-pub const GROUP_ROLES: [&str; 4] = ["lb", "app", "db", "probe"];
+pub const GROUP_ROLES: [&str; 5] = ["lb", "app", "db", "files", "probe"];
 
 /// AWS's managed list of CloudFront's origin-facing addresses (it counts as 55 rules
 /// against the security group's quota of 60).
@@ -164,6 +164,16 @@ impl Spec {
                 "vikunja database: 3306 from the API tasks only",
                 vec![RuleSpec {
                     port: DB_PORT,
+                    peer: Peer::Group("app"),
+                    why: "from the API tasks",
+                }],
+                None,
+            ),
+            group(
+                "files",
+                "vikunja files (EFS mount targets): NFS 2049 from the API tasks only",
+                vec![RuleSpec {
+                    port: NFS_PORT,
                     peer: Peer::Group("app"),
                     why: "from the API tasks",
                 }],

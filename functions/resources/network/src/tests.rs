@@ -141,7 +141,7 @@ fn rest_of_a_fresh_network() -> Vec<Answer> {
         response("AssociateRouteTable", "<associationId>a3</associationId>"),
         response("AssociateRouteTable", "<associationId>a4</associationId>"),
     ];
-    for (group, rules) in [("lb", 2), ("app", 1), ("db", 1)] {
+    for (group, rules) in [("lb", 2), ("app", 1), ("db", 1), ("files", 1)] {
         answers.push(response(
             "CreateSecurityGroup",
             &format!("<groupId>sg-{group}</groupId>"),
@@ -213,13 +213,21 @@ async fn a_fresh_account_gets_every_resource_once() {
         "app admits lb: {}",
         lb_rules[2]
     );
-    assert_eq!(applied.changes.len(), 26, "{:#?}", applied.changes);
+    assert!(
+        lb_rules[4].contains("sg-app")
+            && lb_rules[4].contains("GroupId=sg-files")
+            && lb_rules[4].contains("2049"),
+        "files admits NFS from app: {}",
+        lb_rules[4]
+    );
+    // 26 before the files group, its create and its one rule.
+    assert_eq!(applied.changes.len(), 28, "{:#?}", applied.changes);
     assert_eq!(
         applied.changes[0],
         "create VPC v-network-vpc (10.42.0.0/16)"
     );
     assert_eq!(
-        applied.changes[25],
+        applied.changes[27],
         "revoke egress -1 -1--1 to 0.0.0.0/0 of v-network-probe"
     );
 }
@@ -487,6 +495,7 @@ fn converged() -> Network {
             ),
             "app" => (vec![Rule::tcp(3456, "sg-lb")], vec![diff::allow_all()]),
             "db" => (vec![Rule::tcp(3306, "sg-app")], vec![diff::allow_all()]),
+            "files" => (vec![Rule::tcp(2049, "sg-app")], vec![diff::allow_all()]),
             _ => (vec![], vec![Rule::tcp(8080, CIDR)]),
         };
         found.groups.push(SecurityGroup {

@@ -5,6 +5,18 @@
 use super::*;
 use resources_backend::task::{Roles, TaskInputs};
 
+/// The files the data step records, as far as they are found.
+pub(super) fn found_files(o: &Observed) -> Option<vikunja_core::FilesOutputs> {
+    let system = o.files.file_system.as_ref()?;
+    let point = o.files.access_point.as_ref()?;
+    Some(vikunja_core::FilesOutputs {
+        file_system_id: system.id.clone(),
+        file_system_arn: system.arn.clone(),
+        access_point_id: point.id.clone(),
+        access_point_arn: point.arn.clone(),
+    })
+}
+
 /// The task definition the backend function would register, when every input is known.
 fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
     let db = o.data.database.as_ref()?;
@@ -22,6 +34,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         service_secret_arn: secret.arn.clone(),
         subnet_group: d.names.db_subnet_group(),
         waiting_since: 0,
+        files: found_files(o),
         changes: vec![],
     };
     let url = format!("https://{}", dist.domain_name);

@@ -1,5 +1,5 @@
-//! Data: the DB subnet group, the service secret and the database — the library's diff, the
-//! same one the provisioning step applies.
+//! Data: the DB subnet group, the service secret, the database and Vikunja's files on EFS —
+//! the libraries' diffs, the same ones the provisioning step applies.
 
 use super::*;
 
@@ -12,5 +12,13 @@ pub(super) fn data(d: &Desired, o: &Observed) -> Vec<Item> {
         None => new("isolated subnets"),
     };
     let spec = resources_data::Spec::new(d.names.clone(), d.settings);
-    resources_data::diff(&spec, &isolated, &o.data).items
+    let mut items = resources_data::diff(&spec, &isolated, &o.data).items;
+    let files = resources_files::Spec {
+        names: d.names.clone(),
+        subnets: found_subnets(d, o, "public")
+            .unwrap_or_else(|| vec![new("public subnet a"), new("public subnet b")]),
+        security_group: found_group(o, "files").unwrap_or_else(|| new("files group")),
+    };
+    items.extend(resources_files::diff(&files, &o.files).items);
+    items
 }

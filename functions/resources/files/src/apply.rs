@@ -1,0 +1,288 @@
+//! Carries a files plan out. Each create names a token of the stack's own (the creation
+//! token, the access point's client token), so a retry after a lost answer meets what the
+//! first attempt made and adopts it; deletes treat NotFound as done.
+
+use std::time::Duration;
+
+use aws_sdk_efs::types::{
+    BackupPolicy, CreationInfo, PerformanceMode, PosixUser, RootDirectory, Status, Tag,
+    ThroughputMode,
+};
+use aws_sdk_efs::Client;
+use tracing::info;
+use vikunja_core::error::built;
+use vikunja_core::tags::{self, Tier};
+use vikunja_core::{Error, ErrorClass, Result, SdkContext};
+
+use crate::diff::{diff, Op, Spec};
+use crate::observe::{observe, Found};
+use crate::{access_point_name, creation_token, POSIX_ID, ROOT_DIRECTORY};
+use resources::adopt::created_or_found;
+use resources::plan::Operation;
+
+/// How long `up` waits for a new file system to become available (seconds on AWS).
+const AVAILABLE_WITHIN: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub file_system_id: String,
+    pub file_system_arn: String,
+    pub access_point_id: String,
+    pub access_point_arn: String,
+    pub changes: Vec<String>,
+}
+
+pub async fn ensure(efs: &Client, spec: &Spec) -> Result<Applied> {
+    let found = observe(efs, &spec.names).await?;
+    let plan = diff(spec, &found);
+    if let Some(stop) = plan.stop() {
+        return Err(Error::conflict(stop));
+    }
+    apply(efs, spec, &found, &plan.ops).await
+}
+
+pub async fn apply(efs: &Client, spec: &Spec, found: &Found, ops: &[Op]) -> Result<Applied> {
+    let mut applied = Applied {
+        file_system_id: found
+            .file_system
+            .as_ref()
+            .map(|f| f.id.clone())
+            .unwrap_or_default(),
+        file_system_arn: found
+            .file_system
+            .as_ref()
+            .map(|f| f.arn.clone())
+            .unwrap_or_default(),
+        access_point_id: found
+            .access_point
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_default(),
+        access_point_arn: found
+            .access_point
+            .as_ref()
+            .map(|p| p.arn.clone())
+            .unwrap_or_default(),
+        changes: Vec::new(),
+    };
+    for op in ops {
+        let id = applied.file_system_id.clone();
+        match op {
+            Op::CreateFileSystem => {
+                (applied.file_system_id, applied.file_system_arn) =
+                    create_file_system(efs, spec).await?;
+                wait_until_available(efs, &applied.file_system_id).await?;
+            }
+            Op::EnableBackups => {
+                efs.put_backup_policy()
+                    .file_system_id(&id)
+                    .backup_policy(built(
+                        BackupPolicy::builder().status(Status::Enabled).build(),
+                        "backup policy",
+                    )?)
+                    .send()
+                    .await
+                    .context(format!("turn on backups of {id}"))?;
+            }
+            Op::CreateMountTarget { subnet } => {
+                let created = efs
+                    .create_mount_target()
+                    .file_system_id(&id)
+                    .subnet_id(subnet)
+                    .security_groups(&spec.security_group)
+                    .send()
+                    .await
+                    .context(format!("create a mount target of {id} in {subnet}"));
+                match created {
+                    // An earlier attempt made it.
+                    Err(error) if error.is(ErrorClass::AlreadyExists) => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+            Op::SetMountTargetGroups { subnet } => {
+                let target = found
+                    .mount_targets
+                    .get(subnet)
+                    .map(|t| t.id.clone())
+                    .unwrap_or_default();
+                efs.modify_mount_target_security_groups()
+                    .mount_target_id(&target)
+                    .security_groups(&spec.security_group)
+                    .send()
+                    .await
+                    .context(format!("set the security groups of mount target {target}"))?;
+            }
+            Op::CreateAccessPoint => {
+                (applied.access_point_id, applied.access_point_arn) =
+                    create_access_point(efs, spec, &id).await?;
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "`up` does not {}: that is teardown's",
+                    other.describe(spec)
+                )))
+            }
+        }
+        let change = op.describe(spec);
+        info!(stack = spec.names.stack(), change, "applied");
+        applied.changes.push(change);
+    }
+    Ok(applied)
+}
+
+fn tag_list(spec: &Spec, name: &str) -> Result<Vec<Tag>> {
+    tags::named(spec.names.stack(), Tier::Data, name)
+        .into_iter()
+        .map(|(k, v)| built(Tag::builder().key(k).value(v).build(), "tag"))
+        .collect()
+}
+
+/// (id, ARN).
+async fn create_file_system(efs: &Client, spec: &Spec) -> Result<(String, String)> {
+    let token = creation_token(&spec.names);
+    let created = efs
+        .create_file_system()
+        .creation_token(&token)
+        .encrypted(true)
+        .performance_mode(PerformanceMode::GeneralPurpose)
+        .throughput_mode(ThroughputMode::Elastic)
+        .set_tags(Some(tag_list(spec, &token)?))
+        .send()
+        .await
+        .context(format!("create file system {token}"))
+        .map(|c| {
+            (
+                c.file_system_id().to_string(),
+                c.file_system_arn().unwrap_or_default().to_string(),
+            )
+        });
+    created_or_found(created, || async {
+        let found = observe(efs, &spec.names).await?;
+        Ok(found.file_system.filter(|f| f.ours).map(|f| (f.id, f.arn)))
+    })
+    .await
+}
+
+async fn wait_until_available(efs: &Client, id: &str) -> Result<()> {
+    let began = std::time::Instant::now();
+    loop {
+        let described = efs
+            .describe_file_systems()
+            .file_system_id(id)
+            .send()
+            .await
+            .context(format!("read file system {id}"))?;
+        let state = described
+            .file_systems()
+            .first()
+            .map(|f| f.life_cycle_state().as_str().to_string());
+        if state.as_deref() == Some("available") {
+            return Ok(());
+        }
+        if began.elapsed() > AVAILABLE_WITHIN {
+            return Err(Error::NotReady(format!(
+                "file system {id} is still {} after {} s",
+                state.unwrap_or_default(),
+                AVAILABLE_WITHIN.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// (id, ARN).
+async fn create_access_point(
+    efs: &Client,
+    spec: &Spec,
+    file_system: &str,
+) -> Result<(String, String)> {
+    let name = access_point_name(&spec.names);
+    let user = built(
+        PosixUser::builder().uid(POSIX_ID).gid(POSIX_ID).build(),
+        "POSIX user",
+    )?;
+    // EFS makes the directory on first use, owned by Vikunja's user.
+    let creation = built(
+        CreationInfo::builder()
+            .owner_uid(POSIX_ID)
+            .owner_gid(POSIX_ID)
+            .permissions("0750")
+            .build(),
+        "creation info",
+    )?;
+    let created = efs
+        .create_access_point()
+        .client_token(&name)
+        .file_system_id(file_system)
+        .posix_user(user)
+        .root_directory(
+            RootDirectory::builder()
+                .path(ROOT_DIRECTORY)
+                .creation_info(creation)
+                .build(),
+        )
+        .set_tags(Some(tag_list(spec, &name)?))
+        .send()
+        .await
+        .context(format!("create access point {name}"))
+        .map(|c| {
+            (
+                c.access_point_id().unwrap_or_default().to_string(),
+                c.access_point_arn().unwrap_or_default().to_string(),
+            )
+        });
+    created_or_found(created, || async {
+        let found = observe(efs, &spec.names).await?;
+        Ok(found.access_point.map(|p| (p.id, p.arn)))
+    })
+    .await
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deleted {
+    Gone,
+    /// The file system's mount targets are still going.
+    Waiting(String),
+}
+
+pub async fn delete(efs: &Client, op: &Op) -> Result<Deleted> {
+    let result = match op {
+        Op::DeleteAccessPoint { id } => efs
+            .delete_access_point()
+            .access_point_id(id)
+            .send()
+            .await
+            .context(format!("delete access point {id}"))
+            .map(|_| ()),
+        Op::DeleteMountTarget { id, .. } => efs
+            .delete_mount_target()
+            .mount_target_id(id)
+            .send()
+            .await
+            .context(format!("delete mount target {id}"))
+            .map(|_| ()),
+        Op::DeleteFileSystem { id } => {
+            let deleted = efs
+                .delete_file_system()
+                .file_system_id(id)
+                .send()
+                .await
+                .context(format!("delete file system {id}"));
+            if let Err(error) = &deleted {
+                if error.is(ErrorClass::InUse) {
+                    return Ok(Deleted::Waiting(format!(
+                        "the mount targets of file system {id} to go"
+                    )));
+                }
+            }
+            deleted.map(|_| ())
+        }
+        other => return Err(Error::invalid(format!("{other:?} is not a delete"))),
+    };
+    match result {
+        Err(error) if error.is(ErrorClass::NotFound) => Ok(Deleted::Gone),
+        other => other.map(|_| Deleted::Gone),
+    }
+}
