@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt
+.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -98,6 +98,28 @@ test-local-stack: tools ## the local stack's own tests (router, Lambda host, mot
 
 bench: build-local ## wall times of the workflows on a fresh local AWS stack
 	@tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
+
+# The bolero targets (a `fuzz` module next to each parser of untrusted input) run for 1 s each
+# inside `make test-unit`; this is the long run of the same targets, with bolero's own knobs.
+FUZZ_CRATES  ?= vikunja-core hook release-backend release-frontend
+FUZZ_SECONDS ?= 60
+FUZZ_ITERATIONS ?=
+fuzz: ## the fuzz targets, long: FUZZ_SECONDS per target (60) or FUZZ_ITERATIONS=n; executions and findings per target
+	@log=$(CARGO_TARGET_DIR)/fuzz.log; status=0; \
+	  $(if $(FUZZ_ITERATIONS),BOLERO_RANDOM_ITERATIONS=$(FUZZ_ITERATIONS),BOLERO_RANDOM_TEST_TIME_MS=$$(( $(FUZZ_SECONDS) * 1000 ))) \
+	  RUST_BACKTRACE=0 cargo test --no-fail-fast $(addprefix -p ,$(FUZZ_CRATES)) --lib -- ::fuzz:: --nocapture --test-threads 2 >"$$log" 2>&1 || status=$$?; \
+	  awk -F'\t' ' \
+	    /Running unittests/ { crate = $$0; sub(/.*deps\//, "", crate); sub(/-[0-9a-f]+\)$$/, "", crate) } \
+	    /^test .* \.\.\.\trun time: / { name = $$1; sub(/^test /, "", name); sub(/ \.\.\.$$/, "", name); \
+	      runs = $$2; sub(/.*rng inputs: /, "", runs); sub(/ .*/, "", runs); found = ($$2 ~ /test failure/); \
+	      time = $$2; sub(/^run time: /, "", time); sub(/ .*/, "", time); \
+	      printf "  %-18s %-72s %10s executions %3d findings  (%s)\n", crate, name, runs, found, time; targets++; total += runs; findings += found } \
+	    END { printf "  %d targets, %d executions, %d findings\n", targets, total, findings }' "$$log"; \
+	  if [ $$status -ne 0 ]; then \
+	    echo "findings (the input, its BOLERO_RANDOM_SEED to replay it, the panic):"; \
+	    sed -n '/= Test Failure =/,/^==========/p' "$$log"; grep -E '^error|panicked at' "$$log" | grep -v bolero | head -20; \
+	    echo "full log: $$log"; exit 1; \
+	  fi
 
 .PHONY: lint-templates
 lint-templates: ## static checks, no Rust build: cfn-lint, checkov, IAM rules, ASL parser (checks/)

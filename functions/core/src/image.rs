@@ -77,3 +77,61 @@ mod tests {
         assert!(!same_version("v0.24.5", "0.24.6"));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! An image reference (the `image` setting, a task definition's image) is read back into
+    //! exactly its parts, or refused: no panic on any text.
+
+    use super::*;
+
+    #[test]
+    fn references_parse_into_their_own_parts_or_are_refused() {
+        const PIECES: &[&str] = &[
+            "vikunja",
+            "/",
+            ":",
+            "@",
+            "sha256:",
+            "0.24.6",
+            "localhost:5000",
+            "v",
+            " ",
+            "é",
+            "",
+        ];
+        bolero::check!()
+            .with_type::<(Vec<u8>, String, bool)>()
+            .for_each(|(picks, any, plain)| {
+                let mut text: String = if *plain {
+                    any.clone()
+                } else {
+                    picks
+                        .iter()
+                        .map(|p| PIECES[*p as usize % PIECES.len()])
+                        .collect()
+                };
+                if picks.first().is_some_and(|p| p % 3 == 0) {
+                    text.push_str(&format!("@sha256:{}", "a".repeat(64)));
+                }
+                let Some(image) = ImageRef::parse(&text) else {
+                    return;
+                };
+                let mut again = image.repository.clone();
+                if let Some(tag) = &image.tag {
+                    assert!(!tag.is_empty() && !tag.contains('/'), "{text:?}");
+                    again += &format!(":{tag}");
+                }
+                if let Some(digest) = &image.digest {
+                    assert!(
+                        digest.starts_with("sha256:") && digest.len() == 71,
+                        "{text:?}"
+                    );
+                    again += &format!("@{digest}");
+                }
+                assert_eq!(again, text.trim(), "{image:?}");
+                assert!(!image.repository.is_empty());
+                assert_eq!(ImageRef::parse(&again), Some(image));
+            });
+    }
+}

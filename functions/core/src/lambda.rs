@@ -76,6 +76,16 @@ impl<'de> Deserialize<'de> for Incoming {
     }
 }
 
+/// What [`serve`] makes of an invocation's body: the event as a `T`, or `InvalidInput`. The
+/// body is read as lambda_runtime reads it (`serde_path_to_error` over `from_slice`, no check
+/// for trailing bytes), then goes through the same [`Incoming`] and [`parse`] as `serve`.
+pub fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    let incoming = serde_path_to_error::deserialize(deserializer)
+        .unwrap_or_else(|e| Incoming::NotJson(e.inner().to_string()));
+    parse(event, incoming)
+}
+
 /// The event as a `T`, or `InvalidInput` with serde's reason and where in the event it
 /// applies: "the event is not a provision state: settings.stack: invalid type: …".
 fn parse<T: DeserializeOwned>(event: &str, incoming: Incoming) -> Result<T> {
@@ -115,7 +125,7 @@ mod tests {
     use crate::ProvisionState;
 
     /// The body as lambda_runtime reads it: `serde_path_to_error` over `from_slice`, no `end()`.
-    fn arrives(body: &[u8]) -> LambdaEvent<Incoming> {
+    pub(super) fn arrives(body: &[u8]) -> LambdaEvent<Incoming> {
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
         let incoming = serde_path_to_error::deserialize(deserializer).expect("never fails");
         LambdaEvent::new(incoming, Context::default())
@@ -236,5 +246,141 @@ mod tests {
         assert!(answer("anything", &before_future, arrives(b"{}"))
             .await
             .is_ok());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Every body an invocation can carry is a typed event or `InvalidInput`: no panic, no
+    //! stack overflow, a message that says what was wrong.
+
+    use super::*;
+    use crate::fuzzing::{assert_invalid_input, nested, Shape};
+    use crate::ProvisionState;
+    use serde_json::json;
+
+    const EVENT: &str = "a provision state";
+
+    /// A provision state as the workflow carries it after the last tier.
+    fn provision_state() -> Value {
+        json!({
+            "settings": {
+                "stack": "vikunja", "vpcCidr": "10.42.0.0/16", "dbInstanceClass": "db.t4g.micro",
+                "dbAllocatedStorage": 20, "dbDeletionProtection": true,
+                "image": "vikunja/vikunja:0.24.6", "taskCpu": "256", "taskMemory": "512",
+                "minTasks": 1, "maxTasks": 4, "cpuTargetPercent": 60.0,
+                "terminationWaitMinutes": 5, "pollSeconds": 15, "dbWaitMinutes": 60
+            },
+            "network": {
+                "vpcId": "vpc-1", "vpcCidr": "10.42.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"],
+                "publicSubnetIds": ["subnet-1", "subnet-2"], "isolatedSubnetIds": ["subnet-3", "subnet-4"],
+                "internetGatewayId": "igw-1", "publicRouteTableId": "rtb-1", "isolatedRouteTableId": "rtb-2",
+                "lbSecurityGroupId": "sg-1", "appSecurityGroupId": "sg-2", "dbSecurityGroupId": "sg-3",
+                "probeSecurityGroupId": "sg-4", "changes": ["create vpc"]
+            },
+            "data": {
+                "dbInstanceId": "vikunja-db", "status": "available", "endpoint": "db.local", "port": 5432,
+                "dbName": "vikunja", "username": "vikunja", "masterSecretArn": "arn:aws:secretsmanager:::secret:rds!db-1",
+                "serviceSecretArn": "arn:aws:secretsmanager:::secret:s", "subnetGroup": "vikunja-db",
+                "waitingSince": 1_764_000_000u64
+            },
+            "loadbalancer": {
+                "loadBalancerArn": "arn:lb", "dnsName": "lb.local", "prodListenerArn": "arn:l1",
+                "testListenerArn": "arn:l2", "blueTargetGroupArn": "arn:tg1", "greenTargetGroupArn": "arn:tg2",
+                "blueTargetGroupName": "vikunja-blue", "greenTargetGroupName": "vikunja-green"
+            },
+            "frontend": {
+                "siteBucket": "site", "uploadsBucket": "uploads", "distributionId": "E1",
+                "distributionArn": "arn:cf", "domainName": "d.cloudfront.net", "url": "https://d.cloudfront.net",
+                "apiUrl": "https://d.cloudfront.net/api/v1", "originAccessControlId": "oac",
+                "spaFunctionArn": "arn:fn"
+            },
+            "backend": {
+                "repositoryName": "vikunja/vikunja", "repositoryUri": "1.dkr.ecr/vikunja", "logGroup": "/ecs/v",
+                "cluster": "vikunja", "service": "vikunja-api", "serviceArn": "arn:svc",
+                "taskDefinitionArn": "arn:td:1", "containerName": "vikunja", "containerPort": 3456
+            },
+            "executionName": "the state machine's own bookkeeping"
+        })
+    }
+
+    fn shape() -> Shape {
+        Shape::of(&[provision_state(), json!({"settings": {"stack": "v"}})]).strings(&[
+            "Vikunja",
+            "10.0.0.0/8",
+            "db.",
+            "a--b",
+            "",
+        ])
+    }
+
+    fn decoded_or_invalid(body: &[u8]) {
+        match decode::<ProvisionState>(EVENT, body) {
+            Ok(state) => {
+                if let Err(error) = state.settings.validate() {
+                    assert_invalid_input(&error, &String::from_utf8_lossy(body));
+                }
+            }
+            Err(error) => {
+                assert_invalid_input(&error, &String::from_utf8_lossy(body));
+                let message = error.to_string();
+                assert!(
+                    message.contains("the event is not JSON")
+                        || message.contains("the event is not a provision state"),
+                    "{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn any_body_is_a_provision_state_or_invalid_input() {
+        let shape = shape();
+        bolero::check!().for_each(|data: &[u8]| decoded_or_invalid(&shape.body(data)));
+    }
+
+    #[test]
+    fn deep_nesting_is_invalid_input_not_a_stack_overflow() {
+        bolero::check!()
+            .with_type::<(u32, u8, bool)>()
+            .for_each(|&(depth, kind, closed)| {
+                let depth = depth as usize % 200_000;
+                let mut body = nested(depth, kind);
+                if closed {
+                    body.extend(std::iter::repeat_n(b']', depth));
+                }
+                decoded_or_invalid(&body);
+            });
+    }
+
+    /// The brief's case, always run: 100 000 `[`, and as many objects, through `serve`'s path.
+    #[tokio::test]
+    async fn a_hundred_thousand_brackets_are_invalid_input() {
+        for kind in 0..3 {
+            let body = nested(100_000, kind);
+            let error = decode::<ProvisionState>(EVENT, &body).unwrap_err();
+            assert!(
+                error.to_string().contains("recursion limit exceeded"),
+                "{error}"
+            );
+            let handler = |_: ProvisionState, _| async move { Ok(()) };
+            let diagnostic = answer(EVENT, &handler, tests::arrives(&body))
+                .await
+                .unwrap_err();
+            assert_eq!(diagnostic.error_type, "InvalidInput");
+        }
+    }
+
+    #[test]
+    fn decode_answers_as_serve_does() {
+        let body = br#"{"settings": {"stack": 5}}"#;
+        let error = decode::<ProvisionState>(EVENT, body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid input: the event is not a provision state: settings.stack: invalid type: integer `5`, expected a string"
+        );
+        let state: ProvisionState =
+            decode(EVENT, &serde_json::to_vec(&provision_state()).unwrap()).unwrap();
+        state.settings.validate().unwrap();
     }
 }

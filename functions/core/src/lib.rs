@@ -9,6 +9,8 @@ pub mod aws;
 pub mod codes;
 pub mod endpoints;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod image;
 pub mod inventory;
 pub mod lambda;

@@ -186,6 +186,11 @@ pub fn parse_vpc_cidr(cidr: &str) -> Result<(Ipv4Addr, u8)> {
     if u32::from(address) & !mask != 0 {
         return bad("host bits are set (not a network address)");
     }
+    // AWS gets the text as it is and answers the canonical form: `10.42.0.0/016` would be
+    // created as /16 and then never match its own setting again.
+    if format!("{address}/{prefix}") != cidr {
+        return bad("not written as a.b.c.d/n (no sign, leading zero or space in the prefix)");
+    }
     let private = address.is_private();
     if !private {
         return bad("must be a private range (10/8, 172.16/12, 192.168/16)");
@@ -269,5 +274,199 @@ mod tests {
             serde_json::from_value::<Settings>(serde_json::json!({"stack": "v", "vpcCdir": "x"}))
                 .unwrap_err();
         assert!(error.to_string().contains("vpcCdir"));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Settings come from the operator's file or the workflow's input: whatever they hold,
+    //! validation passes only what every tier can use, and refuses the rest as `InvalidInput`.
+
+    use super::*;
+    use crate::fuzzing::{assert_invalid_input, Shape};
+    use crate::Names;
+
+    /// What `validate` promises of settings it passes, checked independently of it.
+    fn assert_usable(settings: &Settings) {
+        assert_stack_usable(&settings.stack);
+        let (address, prefix) = parse_vpc_cidr(&settings.vpc_cidr).unwrap();
+        assert_cidr_usable(&settings.vpc_cidr, address, prefix);
+        assert!((20..=65536).contains(&settings.db_allocated_storage));
+        assert!(1 <= settings.min_tasks && settings.min_tasks <= settings.max_tasks);
+        assert!(settings.max_tasks <= 100);
+        assert!(settings.cpu_target_percent >= 1.0 && settings.cpu_target_percent <= 100.0);
+        assert!(!settings.image.is_empty() && !settings.image.contains(char::is_whitespace));
+        assert!((1..=300).contains(&settings.poll_seconds));
+    }
+
+    fn assert_stack_usable(stack: &str) {
+        assert!((1..=MAX_STACK_LEN).contains(&stack.len()), "{stack:?}");
+        assert!(
+            stack.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{stack:?}"
+        );
+        assert!(
+            stack
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "{stack:?}"
+        );
+        assert!(!stack.ends_with('-') && !stack.contains("--"), "{stack:?}");
+        // The tightest AWS limit a stack name meets: target group names, 32 characters.
+        let names = Names::new(stack);
+        for colour in ["blue", "green"] {
+            assert!(names.target_group(colour).len() <= 32, "{stack:?}");
+        }
+    }
+
+    /// A passed CIDR is the canonical text of a private network of /16 to /24 (AWS gets the
+    /// text as it is), and its 16 subnets are distinct and inside it.
+    fn assert_cidr_usable(text: &str, address: Ipv4Addr, prefix: u8) {
+        assert_eq!(text, format!("{address}/{prefix}"), "not canonical");
+        assert!(
+            (16..=24).contains(&prefix) && address.is_private(),
+            "{text}"
+        );
+        let (start, size) = (u32::from(address), 1u64 << (32 - prefix));
+        let mut seen = std::collections::BTreeSet::new();
+        for index in 0..16 {
+            let subnet = subnet_cidr(text, index).unwrap();
+            let (sub_address, sub_prefix) = subnet.split_once('/').unwrap();
+            let sub_start = u32::from(sub_address.parse::<Ipv4Addr>().unwrap());
+            assert_eq!(sub_prefix, (prefix + 4).to_string());
+            let sub_size = 1u64 << (32 - prefix - 4);
+            assert!(sub_start >= start && sub_start as u64 + sub_size <= start as u64 + size);
+            assert!(seen.insert(sub_start), "{subnet} twice");
+        }
+        assert_invalid_input(&subnet_cidr(text, 16).unwrap_err(), &text);
+    }
+
+    /// Text that is nearly a CIDR most of the time: the interesting cases are near misses.
+    fn cidr_text(octets: [u8; 4], prefix: u8, mode: u8, junk: &str) -> String {
+        let [a, b, c, d] = octets;
+        match mode % 6 {
+            0 => junk.to_string(),
+            1 => format!("{a}.{b}.{c}.{d}/{}", prefix % 40),
+            // A private base with the host bits cleared: valid unless the prefix is not.
+            2 | 3 => {
+                let base: u32 = match a % 3 {
+                    0 => 0x0A00_0000 | (u32::from_be_bytes([0, b, c, d]) & 0x00FF_FFFF),
+                    1 => 0xAC10_0000 | (u32::from_be_bytes([0, 0, c, d]) & 0x000F_FFFF),
+                    _ => 0xC0A8_0000 | u32::from_be_bytes([0, 0, c, d]),
+                };
+                let p = 14 + prefix % 13;
+                let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+                format!("{}/{p}", Ipv4Addr::from(base & mask))
+            }
+            // Near-miss prefixes and octets: signs, leading zeros, spaces.
+            4 => {
+                const NEAR: &[u8] = b"+-0123456789 .";
+                let near: String = junk
+                    .bytes()
+                    .take(4)
+                    .map(|j| NEAR[j as usize % NEAR.len()] as char)
+                    .collect();
+                if b % 2 == 0 {
+                    format!("10.{b}.0.0/{near}")
+                } else {
+                    format!("10.{near}.0/{}", prefix % 40)
+                }
+            }
+            _ => format!("{junk}/{}", prefix % 40),
+        }
+    }
+
+    /// What the fuzzer found, kept: prefixes `u8::from_str` reads but AWS would rewrite.
+    #[test]
+    fn non_canonical_prefixes_are_refused() {
+        for text in ["10.0.0.0/0017", "10.42.0.0/+16", "10.42.0.0/016"] {
+            let error = parse_vpc_cidr(text).unwrap_err();
+            assert_invalid_input(&error, &text);
+            assert!(error.to_string().contains("a.b.c.d/n"), "{error}");
+        }
+    }
+
+    #[test]
+    fn vpc_cidrs_are_usable_or_invalid_input() {
+        bolero::check!()
+            .with_type::<([u8; 4], u8, u8, String)>()
+            .for_each(|(octets, prefix, mode, junk)| {
+                let text = cidr_text(*octets, *prefix, *mode, junk);
+                match parse_vpc_cidr(&text) {
+                    Ok((address, prefix)) => assert_cidr_usable(&text, address, prefix),
+                    Err(error) => assert_invalid_input(&error, &text),
+                }
+            });
+    }
+
+    #[test]
+    fn stack_names_are_usable_or_invalid_input() {
+        const ALPHABET: &[u8] = b"abcxyz0189--_A.";
+        bolero::check!()
+            .with_type::<(Vec<u8>, String, bool)>()
+            .for_each(|(picks, any, plain)| {
+                let stack: String = if *plain {
+                    any.clone()
+                } else {
+                    picks
+                        .iter()
+                        .map(|p| ALPHABET[*p as usize % ALPHABET.len()] as char)
+                        .collect()
+                };
+                match validate_stack_name(&stack) {
+                    Ok(()) => assert_stack_usable(&stack),
+                    Err(error) => {
+                        assert_invalid_input(&error, &stack);
+                        assert!(error.to_string().contains("stack name"), "{error}");
+                    }
+                }
+            });
+    }
+
+    /// Settings as a workflow input carries them: the defaults, mutated field by field.
+    #[test]
+    fn settings_json_is_usable_or_invalid_input() {
+        let defaults = serde_json::to_value(Settings::for_stack("vikunja")).unwrap();
+        let shape = Shape::of(&[defaults]).strings(&[
+            "10.0.0.0/16",
+            "172.16.0.0/24",
+            "192.168.0.0/12",
+            "10.42.0.1/16",
+            "db.r6g.large",
+            "x",
+            "vikunja/vikunja@sha256:aa",
+            "",
+        ]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let value = shape.value(data);
+            let Ok(settings) = serde_json::from_value::<Settings>(value.clone()) else {
+                return;
+            };
+            match settings.validate() {
+                Ok(()) => assert_usable(&settings),
+                Err(error) => assert_invalid_input(&error, &value),
+            }
+        });
+    }
+
+    /// Every numeric setting at any value, the rest at their defaults.
+    #[test]
+    fn numeric_settings_are_usable_or_invalid_input() {
+        bolero::check!()
+            .with_type::<(i32, i32, i32, f64, i32, u32, u32)>()
+            .for_each(|&(storage, min, max, cpu, wait, poll, db_wait)| {
+                let mut settings = Settings::for_stack("vikunja");
+                settings.db_allocated_storage = storage % 70_000;
+                settings.min_tasks = min % 120;
+                settings.max_tasks = max % 120;
+                settings.cpu_target_percent = cpu;
+                settings.termination_wait_minutes = wait % 3000;
+                settings.poll_seconds = poll % 400;
+                settings.db_wait_minutes = db_wait;
+                match settings.validate() {
+                    Ok(()) => assert_usable(&settings),
+                    Err(error) => assert_invalid_input(&error, &settings),
+                }
+            });
     }
 }

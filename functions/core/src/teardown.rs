@@ -299,3 +299,68 @@ mod tests {
         assert_eq!(plan.deletions(), 0);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Teardown's input: the options, and a tier's last report the workflow hands back.
+
+    use super::*;
+    use crate::fuzzing::{assert_invalid_input, Shape};
+    use crate::lambda::decode;
+    use serde_json::{json, Value};
+
+    fn options() -> Value {
+        json!({"stack": "vikunja", "keepData": false, "deleteData": true, "skipFinalSnapshot": false,
+               "keepLogs": true, "dryRun": false, "pollSeconds": 15, "waitMinutes": 60})
+    }
+
+    /// A step's report as the state machine carries it between two calls.
+    fn report() -> Value {
+        json!({"tier": "data", "status": "waiting", "waitingFor": "db deleting", "waitingSince": 1_764_000_000u64,
+               "deleted": [{"kind": "db-instance", "id": "vikunja-db"}],
+               "kept": [{"kind": "bucket", "id": "site", "reason": "--keep-data"}],
+               "failed": [{"kind": "subnet", "id": "subnet-1", "reason": "DependencyViolation", "hint": "wait"}],
+               "memo": {"snapshot": "vikunja-final"}})
+    }
+
+    #[test]
+    fn teardown_options_are_valid_or_invalid_input() {
+        let shape = Shape::of(&[options(), json!({"stack": "v"})]).strings(&["Not A Name", "a--b"]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let body = shape.body(data);
+            match decode::<TeardownOptions>("teardown options", &body) {
+                Ok(options) => match options.validate() {
+                    Ok(()) => {
+                        validate_stack_name(&options.stack).unwrap();
+                        assert!(!(options.keep_data && options.delete_data));
+                        assert!(!(options.keep_data && options.skip_final_snapshot));
+                        assert!((1..=300).contains(&options.poll_seconds));
+                        assert!((1..=1440).contains(&options.wait_minutes));
+                    }
+                    Err(error) => assert_invalid_input(&error, &options),
+                },
+                Err(error) => assert_invalid_input(&error, &String::from_utf8_lossy(&body)),
+            }
+        });
+    }
+
+    /// A report read back is either refused or usable: `Summary` of any reports works.
+    #[test]
+    fn tier_reports_read_back_or_are_refused() {
+        let shape = Shape::of(&[report()]).strings(&["pending", "done", "waiting"]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let Ok(report) = serde_json::from_value::<TierReport>(shape.value(data)) else {
+                return;
+            };
+            let again: TierReport =
+                serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap();
+            assert_eq!(again, report);
+            let summary = Summary::new("vikunja", vec![report.clone(), again]);
+            assert_eq!(summary.deleted().count(), 2 * report.deleted.len());
+            assert_eq!(
+                summary.complete,
+                report.failed.is_empty() && report.status == StepStatus::Done
+            );
+        });
+    }
+}

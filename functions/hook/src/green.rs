@@ -191,3 +191,60 @@ mod tests {
         assert_eq!(task_definition_of("not json"), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! What CodeDeploy and ELB answer about green is read without panicking: the AppSpec a
+    //! deployment carries, the load balancer ARN an interface description comes from.
+
+    use super::*;
+    use serde_json::json;
+    use vikunja_core::fuzzing::Shape;
+
+    #[test]
+    fn appspecs_name_a_task_definition_or_nothing() {
+        let appspec = json!({"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service",
+            "Properties": {"TaskDefinition": "arn:td:3", "LoadBalancerInfo": {"ContainerName": "vikunja", "ContainerPort": 3456}}}}],
+            "Hooks": [{"BeforeAllowTraffic": "arn:fn"}]});
+        let shape = Shape::of(&[appspec]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let text = String::from_utf8_lossy(&shape.body(data)).into_owned();
+            if let Some(task_definition) = task_definition_of(&text) {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    value["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"],
+                    task_definition.as_str()
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn interface_descriptions_come_from_load_balancer_arns_only() {
+        const PIECES: &[&str] = &[
+            "arn:aws:elasticloadbalancing:us-east-1:1",
+            ":loadbalancer/",
+            "net",
+            "/",
+            "x",
+            "é",
+        ];
+        bolero::check!()
+            .with_type::<(Vec<u8>, String, bool)>()
+            .for_each(|(picks, any, plain)| {
+                let arn: String = if *plain {
+                    any.clone()
+                } else {
+                    picks
+                        .iter()
+                        .map(|p| PIECES[*p as usize % PIECES.len()])
+                        .collect()
+                };
+                if let Some(description) = interface_description(&arn) {
+                    let tail = description.strip_prefix("ELB ").unwrap();
+                    assert!(arn.contains(":loadbalancer/") && arn.ends_with(tail));
+                    assert_eq!(tail.split('/').count(), 3);
+                }
+            });
+    }
+}

@@ -48,16 +48,7 @@ pub enum Verdict {
 }
 
 pub async fn handle(clients: &Clients, budget: Budget, event: Value) -> Result<Value> {
-    let ids: CodeDeployLifecycleEvent = serde_json::from_value(event.clone()).map_err(|e| {
-        Error::invalid(format!(
-            "not a CodeDeploy lifecycle event ({e}); there is no deployment to report to: {event}"
-        ))
-    })?;
-    if ids.deployment_id.is_empty() || ids.lifecycle_event_hook_execution_id.is_empty() {
-        return Err(Error::invalid(format!(
-            "lifecycle event without ids; there is no deployment to report to: {event}"
-        )));
-    }
+    let ids = lifecycle_ids(&event)?;
     let started = Instant::now();
     let verdict = judge_in_isolation(clients.clone(), budget, ids.deployment_id.clone()).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -75,6 +66,21 @@ pub async fn handle(clients: &Clients, budget: Budget, event: Value) -> Result<V
         "reason": match &verdict { Verdict::Succeeded => None, Verdict::Failed(r) => Some(r.clone()) },
         "seconds": seconds,
     }))
+}
+
+/// The deployment and hook execution to report to, or `InvalidInput` (nothing to report to).
+pub fn lifecycle_ids(event: &Value) -> Result<CodeDeployLifecycleEvent> {
+    let ids: CodeDeployLifecycleEvent = serde_json::from_value(event.clone()).map_err(|e| {
+        Error::invalid(format!(
+            "not a CodeDeploy lifecycle event ({e}); there is no deployment to report to: {event}"
+        ))
+    })?;
+    if ids.deployment_id.is_empty() || ids.lifecycle_event_hook_execution_id.is_empty() {
+        return Err(Error::invalid(format!(
+            "lifecycle event without ids; there is no deployment to report to: {event}"
+        )));
+    }
+    Ok(ids)
 }
 
 /// Runs the judgement on its own task: even a panic in it becomes a Failed verdict that is
@@ -141,4 +147,47 @@ async fn report(
             ids.deployment_id
         ))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! CodeDeploy's lifecycle event, however malformed, as `serve` hands it over: the two
+    //! ids to report to, or `InvalidInput`.
+
+    use super::*;
+    use vikunja_core::fuzzing::{assert_invalid_input, nested, Shape};
+    use vikunja_core::lambda::decode;
+
+    const EVENT: &str = "a CodeDeploy lifecycle event";
+
+    fn read(body: &[u8]) {
+        let result = decode::<Value>(EVENT, body).and_then(|event| lifecycle_ids(&event));
+        match result {
+            Ok(ids) => {
+                assert!(!ids.deployment_id.is_empty());
+                assert!(!ids.lifecycle_event_hook_execution_id.is_empty());
+            }
+            Err(error) => assert_invalid_input(&error, &String::from_utf8_lossy(body)),
+        }
+    }
+
+    #[test]
+    fn any_body_names_a_deployment_or_is_invalid_input() {
+        let shape = Shape::of(&[json!({
+            "DeploymentId": "d-ABCDEF123",
+            "LifecycleEventHookExecutionId": "eyJlbmNyeXB0ZWREYXRhIjoi"
+        })]);
+        bolero::check!().for_each(|data: &[u8]| read(&shape.body(data)));
+    }
+
+    #[test]
+    fn deep_nesting_is_invalid_input() {
+        for kind in 0..3 {
+            read(&nested(100_000, kind));
+            let mut inside =
+                br#"{"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "#.to_vec();
+            inside.extend(nested(100_000, kind));
+            read(&inside);
+        }
+    }
 }

@@ -268,3 +268,93 @@ mod tests {
         assert!(judge(&unreachable, "1").unwrap_err().contains("refused"));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Green's answers come from the release being tested: whatever they hold, the verdict
+    //! passes green only when every check holds, and says why otherwise.
+
+    use super::*;
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    struct Seen {
+        /// (status, body) of each URL the probe asked, or no answer.
+        answers: Vec<Option<(u16, Body)>>,
+        healthy_targets: u8,
+        unhealthy_targets: Vec<String>,
+        expected: Body,
+    }
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    enum Body {
+        Version(String, bool),
+        Known(u8),
+        Any(String),
+    }
+
+    impl Body {
+        fn text(&self) -> String {
+            const KNOWN: &[&str] = &[
+                "OK",
+                "{}",
+                "0.24.6",
+                "v0.24.6",
+                "{\"version\":\"v0.24.6\"}",
+                "{\"version\":5}",
+                "",
+            ];
+            match self {
+                Body::Version(v, prefixed) => {
+                    json_version(&format!("{}{v}", if *prefixed { "v" } else { "" }))
+                }
+                Body::Known(i) => KNOWN[*i as usize % KNOWN.len()].to_string(),
+                Body::Any(text) => text.clone(),
+            }
+        }
+    }
+
+    fn json_version(version: &str) -> String {
+        serde_json::json!({ "version": version }).to_string()
+    }
+
+    #[test]
+    fn green_passes_only_when_every_check_holds() {
+        bolero::check!().with_type::<Seen>().for_each(|seen| {
+            let answers: Vec<Answer> = seen
+                .answers
+                .iter()
+                .enumerate()
+                .map(|(i, answer)| Answer {
+                    url: format!(
+                        "http://10.0.0.{}:8080/{}",
+                        i / 2,
+                        if i % 2 == 0 { "health" } else { "api/v1/info" }
+                    ),
+                    status: answer.as_ref().map(|(status, _)| *status),
+                    body: answer.as_ref().map(|(_, body)| body.text()),
+                    error: answer.is_none().then(|| "timed out".to_string()),
+                })
+                .collect();
+            let (health, info) = first_answering(&answers);
+            let observation = Observation {
+                health: Some(health.clone()),
+                info: Some(info.clone()),
+                healthy_targets: seen.healthy_targets as usize,
+                unhealthy_targets: seen.unhealthy_targets.clone(),
+            };
+            let expected = seen.expected.text();
+            match judge(&observation, &expected) {
+                Ok(()) => {
+                    assert!(matches!(health, Ok((200, _))));
+                    let Ok((200, body)) = info else {
+                        panic!("{info:?}")
+                    };
+                    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    assert!(same_version(body["version"].as_str().unwrap(), &expected));
+                    assert!(seen.healthy_targets > 0 && seen.unhealthy_targets.is_empty());
+                }
+                Err(reason) => assert!(!reason.is_empty()),
+            }
+        });
+    }
+}

@@ -35,6 +35,15 @@ pub enum Verdict {
     Ignore(String),
 }
 
+/// The verdict on whatever `prepare` is handed. A malformed event is ignored with its
+/// reason, never an error: it cannot be released.
+pub fn read(event: serde_json::Value, repository: &str, tag_filter: &str) -> Verdict {
+    match serde_json::from_value::<EcrEvent>(event) {
+        Ok(parsed) => judge(&parsed, repository, tag_filter),
+        Err(e) => Verdict::Ignore(format!("malformed ECR event: {e}")),
+    }
+}
+
 pub fn judge(event: &EcrEvent, repository: &str, tag_filter: &str) -> Verdict {
     let detail = &event.detail;
     if event.source != "aws.ecr" || event.detail_type != "ECR Image Action" {
@@ -63,7 +72,7 @@ pub fn judge(event: &EcrEvent, repository: &str, tag_filter: &str) -> Verdict {
             "tag {tag} does not match the release filter {tag_filter}"
         ));
     }
-    if !detail.image_digest.starts_with("sha256:") {
+    if !is_sha256_digest(&detail.image_digest) {
         return Verdict::Ignore(format!(
             "image digest {:?} is not a sha256 digest",
             detail.image_digest
@@ -73,6 +82,17 @@ pub fn judge(event: &EcrEvent, repository: &str, tag_filter: &str) -> Verdict {
         tag: tag.to_string(),
         digest: detail.image_digest.clone(),
     }
+}
+
+/// `sha256:` and 64 lowercase hex digits, as ECR writes a digest. Anything shorter would
+/// also match other releases' digests where deployments are found by their description.
+fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// `*` matches any run of characters; everything else matches itself (EventBridge's
@@ -157,5 +177,129 @@ mod tests {
         assert!(glob_matches("exact", "exact"));
         assert!(!glob_matches("v*", "1.2"));
         assert!(!glob_matches("a*a", "a"));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Any event `prepare` is handed is ignored with a reason or released, and released only
+    //! when every rule holds; the tag filter matches as EventBridge's wildcard does.
+
+    use super::*;
+    use serde_json::json;
+    use vikunja_core::fuzzing::Shape;
+
+    const REPOSITORY: &str = "vikunja/vikunja";
+
+    fn push() -> serde_json::Value {
+        json!({
+            "version": "0", "id": "e", "detail-type": "ECR Image Action", "source": "aws.ecr",
+            "account": "123456789012", "time": "2026-11-27T21:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"result": "SUCCESS", "repository-name": REPOSITORY,
+                       "image-digest": format!("sha256:{}", "b".repeat(64)),
+                       "action-type": "PUSH", "image-tag": "0.24.6"}
+        })
+    }
+
+    /// EventBridge's wildcard, by the book: `*` any run of characters, all else itself.
+    fn reference_glob(pattern: &[char], text: &[char]) -> bool {
+        // matches[j]: pattern[..i] matches text[..j]
+        let mut matches = vec![false; text.len() + 1];
+        matches[0] = true;
+        for p in pattern {
+            let mut next = vec![false; text.len() + 1];
+            for j in 0..=text.len() {
+                next[j] = if *p == '*' {
+                    matches[j] || (j > 0 && next[j - 1])
+                } else {
+                    j > 0 && matches[j - 1] && text[j - 1] == *p
+                };
+            }
+            matches = next;
+        }
+        matches[text.len()]
+    }
+
+    /// What the fuzzer found, kept: `sha256:` alone (or any prefix of a digest) was taken
+    /// for a digest, and a deployment is found in flight by its description containing it.
+    #[test]
+    fn only_whole_digests_are_released() {
+        for digest in [
+            "sha256:",
+            "sha256:bbbb",
+            &format!("sha256:{}", "B".repeat(64)),
+            &format!("sha256:{}x", "b".repeat(63)),
+        ] {
+            let mut event = push();
+            event["detail"]["image-digest"] = digest.into();
+            let verdict = read(event, REPOSITORY, "*");
+            assert!(
+                matches!(&verdict, Verdict::Ignore(r) if r.contains("not a sha256 digest")),
+                "{digest}: {verdict:?}"
+            );
+        }
+        assert!(matches!(
+            read(push(), REPOSITORY, "*"),
+            Verdict::Release { .. }
+        ));
+    }
+
+    #[test]
+    fn tag_filters_match_as_eventbridge_wildcards() {
+        const ALPHABET: &[char] = &['a', 'b', '*', '.', 'é'];
+        bolero::check!()
+            .with_type::<(Vec<u8>, Vec<u8>)>()
+            .for_each(|(pattern, text)| {
+                let pick = |p: &u8| ALPHABET[*p as usize % ALPHABET.len()];
+                let pattern: Vec<char> = pattern.iter().take(8).map(pick).collect();
+                let text: Vec<char> = text
+                    .iter()
+                    .take(10)
+                    .map(pick)
+                    .filter(|c| *c != '*')
+                    .collect();
+                let (p, t): (String, String) = (pattern.iter().collect(), text.iter().collect());
+                assert_eq!(
+                    glob_matches(&p, &t),
+                    reference_glob(&pattern, &text),
+                    "{p:?} {t:?}"
+                );
+            });
+    }
+
+    #[test]
+    fn any_event_is_released_only_when_every_rule_holds() {
+        let shape = Shape::of(&[push()]).strings(&[
+            "0.*",
+            "DELETE",
+            "FAILURE",
+            "other/repo",
+            "sha256:",
+            "sha256:short",
+            "aws.s3",
+        ]);
+        bolero::check!()
+            .with_type::<(Vec<u8>, u8)>()
+            .for_each(|(data, filter)| {
+                let filter = ["*", "0.*", "*-rc*", "0.24.6", ""][*filter as usize % 5];
+                let value = shape.value(data);
+                match read(value.clone(), REPOSITORY, filter) {
+                    Verdict::Release { tag, digest } => {
+                        let event: EcrEvent = serde_json::from_value(value).unwrap();
+                        assert_eq!(event.source, "aws.ecr");
+                        assert_eq!(event.detail_type, "ECR Image Action");
+                        assert_eq!(event.detail.repository_name, REPOSITORY);
+                        assert_eq!(event.detail.action_type, "PUSH");
+                        assert_eq!(event.detail.result, "SUCCESS");
+                        assert_eq!(event.detail.image_tag.as_deref(), Some(tag.as_str()));
+                        assert!(!tag.is_empty() && glob_matches(filter, &tag));
+                        assert_eq!(digest.len(), 71, "{digest:?}");
+                        assert!(digest["sha256:".len()..]
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                    }
+                    Verdict::Ignore(reason) => assert!(!reason.is_empty()),
+                }
+            });
     }
 }

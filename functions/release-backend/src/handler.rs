@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use vikunja_core::{Error, Names, Result};
 
-use crate::event::{judge, EcrEvent, Verdict};
+use crate::event::{read, Verdict};
 use crate::steps::{self, Release};
 
 pub struct Clients {
@@ -65,18 +65,7 @@ pub async fn handle(clients: &Clients, config: &Config, request: Request) -> Res
     match request {
         Request::Prepare { event } => {
             let repository = Names::new(&config.stack).repository();
-            // A malformed event is ignored with its reason, never a crash: it cannot be released.
-            let parsed: EcrEvent = match serde_json::from_value(event) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    return Ok(Release::ignored(
-                        config,
-                        &repository,
-                        format!("malformed ECR event: {e}"),
-                    ))
-                }
-            };
-            match judge(&parsed, &repository, &config.tag_filter) {
+            match read(event, &repository, &config.tag_filter) {
                 Verdict::Ignore(reason) => Ok(Release::ignored(config, &repository, reason)),
                 Verdict::Release { tag, digest } => {
                     steps::prepare(clients, config, tag, digest).await
@@ -86,5 +75,66 @@ pub async fn handle(clients: &Clients, config: &Config, request: Request) -> Res
         Request::Register { release } => steps::register(clients, release).await,
         Request::Deploy { release } => steps::deploy(clients, config, release).await,
         Request::Status { release } => steps::status(clients, release).await,
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! What the state machine hands each step, as `serve` decodes it: a request or
+    //! `InvalidInput`, whatever the body.
+
+    use super::*;
+    use serde_json::json;
+    use vikunja_core::fuzzing::{assert_invalid_input, nested, Shape};
+    use vikunja_core::lambda::decode;
+
+    const EVENT: &str = "a backend release request";
+
+    fn requests() -> Vec<serde_json::Value> {
+        let release = serde_json::to_value(Release::ignored(
+            &Config {
+                stack: "vikunja".into(),
+                hook_function_arn: "arn:aws:lambda:us-east-1:1:function:vikunja-hook".into(),
+                tag_filter: "*".into(),
+                poll_seconds: 15,
+            },
+            "vikunja/vikunja",
+            "an example".into(),
+        ))
+        .unwrap();
+        let event = json!({"source": "aws.ecr", "detail-type": "ECR Image Action",
+                           "detail": {"action-type": "PUSH", "result": "SUCCESS", "image-tag": "1"}});
+        vec![
+            json!({"action": "prepare", "event": event}),
+            json!({"action": "register", "release": release}),
+            json!({"action": "deploy", "release": release}),
+            json!({"action": "status", "release": release}),
+        ]
+    }
+
+    fn decoded_or_invalid(body: &[u8]) {
+        if let Err(error) = decode::<Request>(EVENT, body) {
+            assert_invalid_input(&error, &String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn any_body_is_a_request_or_invalid_input() {
+        let shape = Shape::of(&requests()).strings(&["nope", "Prepare"]);
+        for request in requests() {
+            let _: Request = serde_json::from_value(request).unwrap();
+        }
+        bolero::check!().for_each(|data: &[u8]| decoded_or_invalid(&shape.body(data)));
+    }
+
+    #[test]
+    fn deep_nesting_is_invalid_input() {
+        for kind in 0..3 {
+            let error = decode::<Request>(EVENT, &nested(100_000, kind)).unwrap_err();
+            assert_invalid_input(&error, &"100 000 brackets");
+            let mut inside = br#"{"action": "prepare", "event": "#.to_vec();
+            inside.extend(nested(100_000, kind));
+            decoded_or_invalid(&inside);
+        }
     }
 }

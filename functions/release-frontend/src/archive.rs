@@ -43,8 +43,13 @@ pub struct Build {
 /// Opens the zip and checks every entry, reading each to the end so a corrupt one (its CRC
 /// does not match) is found now rather than halfway through publishing.
 pub fn inspect(path: &Path, what: &str) -> Result<Build> {
-    let mut file = File::open(path)
+    let file = File::open(path)
         .map_err(|e| Error::invalid(format!("{what}: cannot open the download: {e}")))?;
+    inspect_reader(file, what)
+}
+
+/// [`inspect`] of a zip in any reader (the fuzz targets read it from memory).
+pub fn inspect_reader<R: Read + Seek>(mut file: R, what: &str) -> Result<Build> {
     let raw_names = central_directory_names(&mut file)
         .map_err(|why| Error::invalid(format!("{what} is not a readable zip: {why}")))?;
     refuse_duplicates(&raw_names, what)?;
@@ -64,6 +69,7 @@ pub fn inspect(path: &Path, what: &str) -> Result<Build> {
         )));
     }
     let mut files: Vec<(usize, String)> = Vec::new();
+    let mut declared = Vec::new();
     let mut declared_total = 0u64;
     for index in 0..archive.len() {
         let entry = archive
@@ -92,6 +98,7 @@ pub fn inspect(path: &Path, what: &str) -> Result<Build> {
             )));
         }
         declared_total += entry.size();
+        declared.push(entry.size());
         files.push((index, key));
     }
     if declared_total > MAX_TOTAL_BYTES {
@@ -106,9 +113,17 @@ pub fn inspect(path: &Path, what: &str) -> Result<Build> {
         )));
     }
     let mut entries = Vec::with_capacity(files.len());
-    for (index, key) in files {
+    for ((index, key), declared) in files.into_iter().zip(declared) {
         let content = read_entry(&mut archive, index)
             .map_err(|e| Error::invalid(format!("{what}: entry {key:?} is corrupt: {e}")))?;
+        // The limits above are on what the headers declare: an entry that inflates to more
+        // (or less) lies, and would make them meaningless (a zip bomb of many small claims).
+        if content.len() as u64 != declared {
+            return Err(Error::invalid(format!(
+                "{what}: entry {key:?} unpacks to {} bytes but its header says {declared}",
+                content.len()
+            )));
+        }
         entries.push(Entry {
             index,
             size: content.len() as u64,
@@ -122,7 +137,8 @@ pub fn inspect(path: &Path, what: &str) -> Result<Build> {
     })
 }
 
-/// Reads one entry, never more than the limit whatever its header claims (a zip bomb lies).
+/// Reads one entry, never more than the limit whatever its header claims (a zip bomb lies;
+/// [`inspect`] then refuses any entry whose content is not the size its header declares).
 pub fn read_entry<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
     index: usize,
@@ -229,6 +245,11 @@ fn central_directory_names<R: Read + Seek>(
     reader: &mut R,
 ) -> std::result::Result<Vec<Vec<u8>>, String> {
     let (offset, count) = central_directory_location(reader)?;
+    if count > MAX_FILES as u64 {
+        return Err(format!(
+            "its central directory lists {count} entries; a frontend build has at most {MAX_FILES}"
+        ));
+    }
     reader
         .seek(SeekFrom::Start(offset))
         .map_err(|e| e.to_string())?;
@@ -433,5 +454,452 @@ mod tests {
 
         let error = inspect_bytes(&zip_of(&[("app.js", b"x")])).unwrap_err();
         assert!(error.to_string().contains("no index.html"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! The release zip is the one input a person hands the stack whole. Whatever it holds,
+    //! [`inspect`] answers a build whose every key is safe to write, or `InvalidInput`; it
+    //! never panics, and reads no more than its limits however the headers lie.
+
+    use super::*;
+    use std::io::{Cursor, Write};
+    use vikunja_core::fuzzing::assert_invalid_input;
+    use zip::write::{ExtendedFileOptions, FileOptions, SimpleFileOptions};
+
+    /// The least a caller relies on in any build `inspect` returns.
+    fn assert_safe(build: &Build) {
+        let mut keys = HashSet::new();
+        for entry in &build.entries {
+            let key = entry.key.as_str();
+            assert_eq!(
+                entry_key(key),
+                Ok(Some(key.to_string())),
+                "unsafe key {key:?}"
+            );
+            assert!(!key.split('/').any(|s| s == ".." || s == "."), "{key:?}");
+            assert!(!key.starts_with('/') && !key.contains('\\'), "{key:?}");
+            assert!(keys.insert(key), "{key:?} twice");
+            assert!(entry.size <= MAX_FILE_BYTES && entry.md5.len() == 32);
+        }
+        assert!(keys.contains("index.html"));
+        let total: u64 = build.entries.iter().map(|e| e.size).sum();
+        assert!(total <= MAX_TOTAL_BYTES);
+        assert!(build.entries.len() <= MAX_FILES);
+    }
+
+    fn inspect_memory(bytes: &[u8]) -> Result<Build> {
+        inspect_reader(Cursor::new(bytes), "release.zip")
+    }
+
+    /// Names a hostile or careless zipper writes.
+    const NAMES: &[&str] = &[
+        "index.html",
+        "assets/index-BUd7TCYz.js",
+        "dist/index.html",
+        "dist/sw.js",
+        "dist/",
+        "assets/",
+        "../index.html",
+        "assets/../../x",
+        "/etc/passwd",
+        "C:/x",
+        "c:x",
+        "a\\..\\b",
+        "a//b",
+        "./index.html",
+        "x/./y",
+        ".",
+        "..",
+        "../",
+        "",
+        "a\u{0}b",
+        "a\nb",
+        "é/index.html",
+        "index.html/",
+        "INDEX.HTML",
+    ];
+    const PIECES: &[&str] = &[
+        "a",
+        "/",
+        "..",
+        ".",
+        "\\",
+        ":",
+        "index.html",
+        "dist",
+        "é",
+        "\u{7f}",
+    ];
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    enum Name {
+        Known(u8),
+        Pieces(Vec<u8>),
+        Long(u16),
+        Any(String),
+    }
+
+    impl Name {
+        fn text(&self) -> String {
+            match self {
+                Name::Known(i) => NAMES[*i as usize % NAMES.len()].to_string(),
+                Name::Pieces(picks) => picks
+                    .iter()
+                    .map(|p| PIECES[*p as usize % PIECES.len()])
+                    .collect(),
+                Name::Long(n) => format!("{}.js", "a".repeat(900 + *n as usize % 300)),
+                Name::Any(s) => s.clone(),
+            }
+        }
+    }
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    enum Kind {
+        File,
+        Directory,
+        Symlink,
+    }
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    struct Spec {
+        name: Name,
+        kind: Kind,
+        deflated: bool,
+        content: Vec<u8>,
+        /// The content repeated this many times: compressible, a small bomb.
+        repeat: u16,
+        /// An Info-ZIP Unicode Path field: the name readers use instead of the raw one.
+        unicode_name: Option<Name>,
+        /// The uncompressed size the headers claim, when it is a lie.
+        claimed_size: Option<Claim>,
+    }
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    enum Claim {
+        /// A little more or less than the content holds.
+        Off(i8),
+        Any(u32),
+    }
+
+    /// One entry as written, with the name a reader sees.
+    struct Written {
+        name: String,
+        kind_is_symlink: bool,
+        content: Vec<u8>,
+        lied: bool,
+    }
+
+    /// The zip of `specs` and what went into it, or `None` if the writer refused one.
+    fn build_zip(specs: &[&Spec]) -> Option<(Vec<u8>, Vec<Written>)> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let mut written = Vec::new();
+        let mut lies = Vec::new();
+        for spec in specs.iter().take(12) {
+            let mut raw = spec.name.text();
+            if matches!(spec.kind, Kind::Directory) && !raw.ends_with('/') {
+                raw.push('/'); // as the writer stores a directory
+            }
+            let mut options: FileOptions<ExtendedFileOptions> = FileOptions::default()
+                .compression_method(if spec.deflated {
+                    zip::CompressionMethod::Deflated
+                } else {
+                    zip::CompressionMethod::Stored
+                });
+            let mut name = raw.clone();
+            if let Some(unicode) = &spec.unicode_name {
+                name = unicode.text();
+                let mut field = vec![1];
+                field.extend_from_slice(&crc32(raw.as_bytes()).to_le_bytes());
+                field.extend_from_slice(name.as_bytes());
+                // Written under a free id, renamed to 0x7075 once the zip is done.
+                options
+                    .add_extra_data(PLACEHOLDER_ID, field.into_boxed_slice(), false)
+                    .ok()?;
+            }
+            let repeat = 1 + spec.repeat as usize % 64;
+            let content = match spec.kind {
+                Kind::File => spec
+                    .content
+                    .repeat(repeat.min((1 << 14) / spec.content.len().max(1))),
+                _ => Vec::new(),
+            };
+            match spec.kind {
+                Kind::File => {
+                    writer.start_file(raw.clone(), options).ok()?;
+                    writer.write_all(&content).ok()?;
+                }
+                Kind::Directory => writer.add_directory(raw.clone(), options).ok()?,
+                Kind::Symlink => writer
+                    .add_symlink(raw.clone(), "../../etc/passwd", options)
+                    .ok()?,
+            }
+            let lied = match spec.claimed_size {
+                Some(Claim::Off(delta)) => {
+                    Some((content.len() as i64 + delta as i64).max(0) as u32)
+                }
+                Some(Claim::Any(claim)) => Some(claim),
+                None => None,
+            }
+            .filter(|claim| *claim as usize != content.len() && matches!(spec.kind, Kind::File));
+            if let Some(claim) = lied {
+                lies.push((written.len(), claim));
+            }
+            written.push(Written {
+                name,
+                kind_is_symlink: matches!(spec.kind, Kind::Symlink),
+                content,
+                lied: lied.is_some(),
+            });
+        }
+        let mut bytes = writer.finish().ok()?.into_inner();
+        rename_placeholder(&mut bytes);
+        for (index, claim) in lies {
+            claim_size(&mut bytes, index, claim);
+        }
+        Some((bytes, written))
+    }
+
+    const PLACEHOLDER_ID: u16 = 0x7A7A;
+
+    /// The placeholder extra field becomes an Info-ZIP Unicode Path field (0x7075), which
+    /// the zip writer refuses to write itself.
+    fn rename_placeholder(bytes: &mut [u8]) {
+        for i in 0..bytes.len().saturating_sub(5) {
+            if bytes[i..i + 2] == PLACEHOLDER_ID.to_le_bytes() && bytes[i + 4] == 1 {
+                bytes[i..i + 2].copy_from_slice(&0x7075u16.to_le_bytes());
+            }
+        }
+    }
+
+    /// Makes the `index`-th entry's local and central headers claim `size` bytes.
+    fn claim_size(bytes: &mut [u8], index: usize, size: u32) {
+        for (signature, at) in [(0x0403_4b50u32, 22), (0x0201_4b50, 24)] {
+            let mut seen = 0;
+            for i in 0..bytes.len().saturating_sub(at + 4) {
+                if u32_at(bytes, i) == signature {
+                    if seen == index {
+                        bytes[i + at..i + at + 4].copy_from_slice(&size.to_le_bytes());
+                        break;
+                    }
+                    seen += 1;
+                }
+            }
+        }
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= *byte as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// Zips of hostile entries: every unsafe name, link, duplicate or lying size refused;
+    /// a build of plain, distinct, safe files with an `index.html` read exactly as written.
+    #[test]
+    fn hostile_entries_are_refused_and_plain_builds_read_as_written() {
+        bolero::check!()
+            .with_type::<(bool, Vec<Spec>)>()
+            .for_each(|(plain_index, specs)| {
+                // Most builds that matter have a plain index.html: start half of them with one.
+                let index = Spec {
+                    name: Name::Known(0),
+                    kind: Kind::File,
+                    deflated: true,
+                    content: b"<html></html>".to_vec(),
+                    repeat: 0,
+                    unicode_name: None,
+                    claimed_size: None,
+                };
+                let specs: Vec<&Spec> = plain_index
+                    .then_some(&index)
+                    .into_iter()
+                    .chain(specs)
+                    .collect();
+                let Some((bytes, written)) = build_zip(&specs) else {
+                    return;
+                };
+                let files: Vec<&Written> =
+                    written.iter().filter(|w| !w.name.ends_with('/')).collect();
+                let hostile = written.iter().any(|w| entry_key(&w.name).is_err())
+                    || files.iter().any(|w| w.kind_is_symlink || w.lied);
+                let mut names = HashSet::new();
+                let distinct = files.iter().all(|w| names.insert(w.name.as_str()));
+                match inspect_memory(&bytes) {
+                    Ok(build) => {
+                        assert!(!hostile, "a hostile zip was read: {:?}", build.entries);
+                        assert!(distinct, "duplicates were read: {:?}", build.entries);
+                        assert_safe(&build);
+                        assert_eq!(build.entries.len(), files.len());
+                        for entry in &build.entries {
+                            let content = &written[entry.index].content;
+                            assert_eq!(entry.size, content.len() as u64, "{}", entry.key);
+                            assert_eq!(entry.md5, md5_hex(content), "{}", entry.key);
+                        }
+                    }
+                    Err(error) => {
+                        assert_invalid_input(
+                            &error,
+                            &written.iter().map(|w| &w.name).collect::<Vec<_>>(),
+                        );
+                        let index_at_root = files.iter().any(|w| w.name == "index.html");
+                        assert!(
+                            hostile || !distinct || !index_at_root,
+                            "a plain build was refused: {error}"
+                        );
+                    }
+                }
+            });
+    }
+
+    /// Any bytes, and real zips with bytes overwritten or cut: no panic, `InvalidInput`.
+    #[test]
+    fn any_bytes_are_a_safe_build_or_invalid_input() {
+        let seed = zip_of_files(&[
+            ("index.html", b"<html><body>hello hello hello</body></html>"),
+            ("assets/app.js", b"console.log('app')"),
+            ("dist/", b""),
+        ]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let bytes = match data.first() {
+                None | Some(0..=63) => data.to_vec(),
+                Some(_) => {
+                    let mut bytes = seed.clone();
+                    for edit in data[1..].chunks(3) {
+                        let at = u16::from_le_bytes([edit[0], *edit.get(1).unwrap_or(&0)]) as usize;
+                        match edit.get(2) {
+                            Some(0) => bytes.truncate(at % (bytes.len() + 1)),
+                            Some(value) => {
+                                let len = bytes.len();
+                                if len > 0 {
+                                    bytes[at % len] = *value;
+                                }
+                            }
+                            None => {}
+                        }
+                    }
+                    bytes
+                }
+            };
+            match inspect_memory(&bytes) {
+                Ok(build) => assert_safe(&build),
+                Err(error) => assert_invalid_input(&error, &bytes.len()),
+            }
+        });
+    }
+
+    /// Any entry name: a key that is safe to write, a directory, or a reason.
+    #[test]
+    fn entry_names_become_safe_keys_or_are_refused() {
+        bolero::check!().with_type::<Name>().for_each(|name| {
+            let name = name.text();
+            match entry_key(&name) {
+                Ok(Some(key)) => {
+                    assert_eq!(key, name);
+                    assert!(!key.is_empty() && key.len() <= MAX_KEY_BYTES);
+                    assert!(!key.starts_with('/') && !key.contains('\\'));
+                    assert!(!key.chars().any(char::is_control));
+                    assert!(key
+                        .split('/')
+                        .all(|s| !s.is_empty() && s != "." && s != ".."));
+                    assert!(
+                        key.as_bytes().get(1) != Some(&b':')
+                            || !key.as_bytes()[0].is_ascii_alphabetic()
+                    );
+                }
+                Ok(None) => assert!(name.ends_with('/')),
+                Err(why) => assert!(!why.is_empty()),
+            }
+        });
+    }
+
+    /// An Info-ZIP Unicode Path field can rename an entry after the raw names were checked:
+    /// to another entry's name (refused: the zip library keeps one, the counts differ), or
+    /// to a traversal (refused: keys come from the name the library reads).
+    #[test]
+    fn unicode_path_fields_cannot_rename_around_the_checks() {
+        let spec = |name: u8, unicode: Option<u8>| Spec {
+            name: Name::Known(name),
+            kind: Kind::File,
+            deflated: true,
+            content: b"<html></html>".to_vec(),
+            repeat: 0,
+            unicode_name: unicode.map(Name::Known),
+            claimed_size: None,
+        };
+        let (index, twin, escape) = (spec(0, None), spec(1, Some(0)), spec(1, Some(6)));
+        let (bytes, _) = build_zip(&[&index, &twin]).unwrap();
+        let error = inspect_memory(&bytes).unwrap_err();
+        assert!(error.to_string().contains("are readable"), "{error}");
+        let (bytes, written) = build_zip(&[&index, &escape]).unwrap();
+        assert_eq!(written[1].name, "../index.html");
+        let error = inspect_memory(&bytes).unwrap_err();
+        assert!(error.to_string().contains("traversal"), "{error}");
+    }
+
+    /// Zip bombs: sizes past the limits, and headers that claim less than the data holds.
+    #[test]
+    fn zip_bombs_are_refused_within_the_limits() {
+        // Honest but too big: refused from the headers, before anything is inflated.
+        let big = vec![0u8; MAX_FILE_BYTES as usize + 1];
+        let error =
+            inspect_memory(&zip_of_files(&[("index.html", b"x"), ("big.js", &big)])).unwrap_err();
+        assert!(error.to_string().contains("the limit is"), "{error}");
+
+        // Lying: the headers claim 100 bytes, the data inflates past the per-file limit.
+        let mut bomb = zip_of_files(&[("index.html", b"x"), ("bomb.js", &big)]);
+        claim_size(&mut bomb, 1, 100);
+        let error = inspect_memory(&bomb).unwrap_err();
+        assert!(error.to_string().contains("bomb.js"), "{error}");
+
+        // Lying a little: within the per-file limit, but more than the headers claim.
+        let mut small_lie = zip_of_files(&[("index.html", b"x"), ("a.js", &[7u8; 4096])]);
+        claim_size(&mut small_lie, 1, 10);
+        let error = inspect_memory(&small_lie).unwrap_err();
+        assert_invalid_input(&error, &"a.js claims 10 bytes");
+
+        // Many honest entries whose sizes add up past the total limit.
+        let files: Vec<(String, Vec<u8>)> =
+            (0..17).map(|i| (format!("{i}.js"), vec![1u8])).collect();
+        let mut listed: Vec<(&str, &[u8])> = vec![("index.html", b"x")];
+        listed.extend(files.iter().map(|(n, c)| (n.as_str(), c.as_slice())));
+        let mut many = zip_of_files(&listed);
+        for index in 1..listed.len() {
+            claim_size(&mut many, index, MAX_FILE_BYTES as u32);
+        }
+        let error = inspect_memory(&many).unwrap_err();
+        assert!(error.to_string().contains("unpacks to"), "{error}");
+
+        // More entries than a build has, and a central directory that claims more still.
+        let names: Vec<String> = (0..=MAX_FILES).map(|i| format!("{i}")).collect();
+        let mut listed: Vec<(&str, &[u8])> = vec![("index.html", b"x")];
+        listed.extend(names.iter().map(|n| (n.as_str(), &b""[..])));
+        let error = inspect_memory(&zip_of_files(&listed)).unwrap_err();
+        assert!(error.to_string().contains("entries"), "{error}");
+    }
+
+    fn zip_of_files(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, content) in files {
+            if name.ends_with('/') {
+                writer.add_directory(*name, options).unwrap();
+            } else {
+                writer.start_file(*name, options).unwrap();
+                writer.write_all(content).unwrap();
+            }
+        }
+        writer.finish().unwrap().into_inner()
     }
 }

@@ -168,3 +168,78 @@ mod tests {
         assert_eq!(error.name(), "InvalidInput");
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fuzz {
+    //! The upload's event decides which zip is read and what the release is called (an S3
+    //! key for its manifest, a local file name): any event is refused as `InvalidInput` or
+    //! names a zip directly under `releases/` and a release id of plain characters.
+
+    use super::*;
+    use serde_json::json;
+    use vikunja_core::fuzzing::{assert_invalid_input, Shape};
+
+    pub(crate) fn object_created() -> serde_json::Value {
+        json!({
+            "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
+            "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": "2021-11-12T00:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:s3:::v-uploads-123456789012-us-east-1"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": "v-uploads-123456789012-us-east-1"},
+                "object": {"key": "releases/0.24.6.zip", "size": 5, "etag": "\"b1946ac92492d2347c6235b4d2611184\"", "sequencer": "00617F08299329D189"},
+                "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+                "source-ip-address": "1.2.3.4", "reason": "PutObject"
+            }
+        })
+    }
+
+    fn plain(text: &str) -> bool {
+        text.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    }
+
+    #[test]
+    fn any_event_names_a_plain_release_or_is_invalid_input() {
+        let shape = Shape::of(&[object_created()]).strings(&[
+            "releases/",
+            "releases/v1.zip",
+            "releases/../x.zip",
+            "releases/a/b.zip",
+            "releases/.zip",
+            "releases/-1.zip",
+            "releases/é.zip",
+            ".zip",
+            "\"\"",
+        ]);
+        bolero::check!().for_each(|data: &[u8]| {
+            let value = shape.value(data);
+            let event = match ObjectCreated::parse(value.clone()) {
+                Ok(event) => event,
+                Err(error) => return assert_invalid_input(&error, &value),
+            };
+            assert!(event.location().starts_with("s3://"));
+            let key = &event.detail.object.key;
+            let version = match release_version(key) {
+                Ok(version) => version,
+                Err(error) => return assert_invalid_input(&error, key),
+            };
+            assert_eq!(*key, format!("{RELEASE_PREFIX}{version}.zip"));
+            assert!(
+                plain(&version) && version.len() <= MAX_VERSION_LEN,
+                "{version:?}"
+            );
+            validate_version(&version).unwrap();
+            let etag = event.etag();
+            assert!(etag
+                .as_deref()
+                .is_none_or(|e| !e.is_empty() && !e.starts_with('"')));
+            let id = release_id(&version, etag.as_deref());
+            assert!(plain(&id) && id.starts_with(&version), "{id:?}");
+            assert!(id.len() <= MAX_VERSION_LEN + 13, "{id:?}");
+        });
+    }
+}

@@ -271,3 +271,83 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! What the state machine hands each step, as `serve` decodes it: a request or
+    //! `InvalidInput` (the upload's event inside `sync` is read by the sync step itself).
+
+    use super::*;
+    use serde_json::json;
+    use vikunja_core::fuzzing::{assert_invalid_input, nested, Shape};
+    use vikunja_core::lambda::decode;
+
+    const EVENT: &str = "a frontend release request";
+
+    fn release() -> serde_json::Value {
+        serde_json::to_value(Release {
+            stack: "vikunja".into(),
+            version: "0.24.6".into(),
+            release_id: "0.24.6-b1946ac92492".into(),
+            event_id: "e-1".into(),
+            source: "s3://uploads/releases/0.24.6.zip".into(),
+            uploads_bucket: "uploads".into(),
+            site_bucket: "site".into(),
+            distribution_id: "E1".into(),
+            url: "https://d.cloudfront.net".into(),
+            files: 271,
+            uploaded: 3,
+            unchanged: 268,
+            uploaded_bytes: 168_000,
+            invalidation_paths: vec!["/index.html".into()],
+            keep_previous_seconds: DEFAULT_KEEP_PREVIOUS_SECONDS,
+            poll_seconds: 10,
+            started_at_ms: 1_764_000_000_000,
+            sync_seconds: 1.5,
+        })
+        .unwrap()
+    }
+
+    fn requests() -> Vec<serde_json::Value> {
+        let invalidation =
+            json!({"id": "I1", "status": "InProgress", "createdAtMs": 1_764_000_000_000u64});
+        vec![
+            json!({"action": "sync", "event": crate::event::fuzz::object_created()}),
+            json!({"action": "invalidate", "release": release()}),
+            json!({"action": "invalidationStatus", "release": release(), "invalidation": invalidation}),
+            json!({"action": "publish", "release": release(), "invalidation": invalidation}),
+            json!({"action": "prune", "release": release()}),
+        ]
+    }
+
+    fn decoded_or_invalid(body: &[u8]) {
+        match decode::<Request>(EVENT, body) {
+            Ok(Request::Sync { event }) => {
+                if let Err(error) = crate::event::ObjectCreated::parse(event) {
+                    assert_invalid_input(&error, &String::from_utf8_lossy(body));
+                }
+            }
+            Ok(_) => {}
+            Err(error) => assert_invalid_input(&error, &String::from_utf8_lossy(body)),
+        }
+    }
+
+    #[test]
+    fn any_body_is_a_request_or_invalid_input() {
+        let shape = Shape::of(&requests()).strings(&["nope", "Sync"]);
+        for request in requests() {
+            let _: Request = serde_json::from_value(request).unwrap();
+        }
+        bolero::check!().for_each(|data: &[u8]| decoded_or_invalid(&shape.body(data)));
+    }
+
+    #[test]
+    fn deep_nesting_is_invalid_input() {
+        for kind in 0..3 {
+            decoded_or_invalid(&nested(100_000, kind));
+            let mut inside = br#"{"action": "sync", "event": "#.to_vec();
+            inside.extend(nested(100_000, kind));
+            decoded_or_invalid(&inside);
+        }
+    }
+}

@@ -5,10 +5,10 @@
 //! the end of `<body>`: classic scripts run in document order and module scripts (Vite's
 //! app bundle) only after parsing, so this assignment is the last before the app starts.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use lol_html::html_content::ContentType;
-use lol_html::{element, end, rewrite_str, RewriteStrSettings};
+use lol_html::{element, end, rewrite_str, text, RewriteStrSettings};
 use vikunja_core::{Error, Result};
 
 /// With CloudFront's `/api/*` behaviour the API is on the app's own origin.
@@ -16,14 +16,40 @@ pub const SAME_ORIGIN_API_URL: &str = "/api/v1";
 /// Marks the script this edit adds, so editing an already edited page replaces it.
 const MARKER: &str = "data-vikunja-aws";
 
-/// The page with `window.API_URL` set to `api_url`.
+/// The page with `window.API_URL` set to `api_url`. Editing the result again gives the
+/// same page; a page for which that, or the script running, cannot hold is refused.
 pub fn point_at_api(html: &str, api_url: &str) -> Result<String> {
     let script = format!(
         "<script {MARKER}=\"api-url\">window.API_URL = {};</script>",
         js_string(api_url)
     );
+    let edited = edit(html, &script)?;
+    // The script must be an element a browser runs. A page that ends inside an unclosed
+    // `<plaintext>`, `<textarea>`, `<script>` or comment swallows it as text, one inside
+    // `<template>` keeps it inert: the app would start with the build's own API URL.
+    let expected = format!("window.API_URL = {};", js_string(api_url));
+    if marked_scripts(&edited).is_none_or(|scripts| scripts != [expected]) {
+        return Err(Error::invalid(
+            "index.html: the script that sets the API URL would not run at the end of this page \
+             (it ends inside an unclosed <plaintext>, <textarea>, <script>, comment or <template>)",
+        ));
+    }
+    // Removing a marked script of the build's own can change how the rest of the page
+    // parses (what it held was markup), and so where <body> ends: then the edit is no fixed
+    // point, and a second release of the same page would move the script again.
+    if edit(&edited, &script)? != edited {
+        return Err(Error::invalid(format!(
+            "index.html: a <script {MARKER}> of its own hides markup, so where the API URL \
+             script goes is ambiguous; remove that script from the build"
+        )));
+    }
+    Ok(edited)
+}
+
+/// The page without any marked script, with `script` at the end of its `<body>`.
+fn edit(html: &str, script: &str) -> Result<String> {
     let appended = Cell::new(false);
-    let edited = rewrite_str(
+    rewrite_str(
         html,
         RewriteStrSettings {
             element_content_handlers: vec![
@@ -33,7 +59,7 @@ pub fn point_at_api(html: &str, api_url: &str) -> Result<String> {
                 }),
                 element!("body", |el| {
                     if !appended.get() {
-                        el.append(&script, ContentType::Html);
+                        el.append(script, ContentType::Html);
                         appended.set(true);
                     }
                     Ok(())
@@ -42,7 +68,7 @@ pub fn point_at_api(html: &str, api_url: &str) -> Result<String> {
             document_content_handlers: vec![end!(|end| {
                 // A page without <body> (valid HTML: the parser implies it) gets it at the end.
                 if !appended.get() {
-                    end.append(&script, ContentType::Html);
+                    end.append(script, ContentType::Html);
                     appended.set(true);
                 }
                 Ok(())
@@ -50,8 +76,38 @@ pub fn point_at_api(html: &str, api_url: &str) -> Result<String> {
             ..RewriteStrSettings::new()
         },
     )
-    .map_err(|e| Error::invalid(format!("index.html cannot be parsed as HTML: {e}")))?;
-    Ok(edited)
+    .map_err(|e| Error::invalid(format!("index.html cannot be parsed as HTML: {e}")))
+}
+
+/// The text of every marked script element a browser would run, as the parser sees the
+/// page; `None` if one sits inside a `<template>` (or the page does not parse).
+fn marked_scripts(html: &str) -> Option<Vec<String>> {
+    let found = RefCell::new(Vec::<String>::new());
+    let inert = Cell::new(false);
+    rewrite_str(
+        html,
+        RewriteStrSettings {
+            element_content_handlers: vec![
+                element!(format!("script[{MARKER}]"), |_| {
+                    found.borrow_mut().push(String::new());
+                    Ok(())
+                }),
+                text!(format!("script[{MARKER}]"), |chunk| {
+                    if let Some(last) = found.borrow_mut().last_mut() {
+                        last.push_str(chunk.as_str());
+                    }
+                    Ok(())
+                }),
+                element!(format!("template script[{MARKER}]"), |_| {
+                    inert.set(true);
+                    Ok(())
+                }),
+            ],
+            ..RewriteStrSettings::new()
+        },
+    )
+    .ok()?;
+    (!inert.get()).then(|| found.into_inner())
 }
 
 /// A JavaScript string literal that is also safe inside `<script>`: JSON quoting, with `<`
@@ -68,7 +124,7 @@ mod tests {
 
     /// The shape of Vikunja's own built `index.html` (0.24): config script in the body, the
     /// app as a module script in the head.
-    const VIKUNJA_INDEX: &str = r#"<!doctype html>
+    pub(super) const VIKUNJA_INDEX: &str = r#"<!doctype html>
 <html lang="en">
 	<head>
 		<meta charset="utf-8">
@@ -159,5 +215,145 @@ mod tests {
             api_url_seen_by_the_app(&hostile),
             "</script><script>alert(1)//"
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! `index.html` comes from the uploaded build. Whatever it holds, the edit is refused as
+    //! `InvalidInput` or gives a page whose one marked script — a real `<script>` element,
+    //! not text swallowed by a comment or another element — sets the API URL, and editing
+    //! that page again changes nothing.
+
+    use super::*;
+    use vikunja_core::fuzzing::assert_invalid_input;
+
+    const PIECES: &[&str] = &[
+        "<!doctype html>",
+        "<html>",
+        "</html>",
+        "<head>",
+        "</head>",
+        "<body>",
+        "</body>",
+        "<BODY class=x>",
+        "<script>",
+        "</script>",
+        "<script src=\"/a.js\"></script>",
+        "<script data-vikunja-aws=\"api-url\">window.API_URL = 'x';</script>",
+        "<script data-vikunja-aws>",
+        "<!--",
+        "-->",
+        "<textarea>",
+        "</textarea>",
+        "<title>",
+        "</title>",
+        "<style>",
+        "</style>",
+        "<template>",
+        "</template>",
+        "<svg>",
+        "</svg>",
+        "<math>",
+        "<noscript>",
+        "</noscript>",
+        "<iframe>",
+        "<xmp>",
+        "<plaintext>",
+        "<select>",
+        "<![CDATA[",
+        "]]>",
+        "<p>hi",
+        "<div id=\"app\"></div>",
+        "&amp;",
+        "<",
+        ">",
+        "\"",
+        "'",
+        "/",
+        "é",
+        "\u{0}",
+        "\n",
+    ];
+    const URLS: &[&str] = &[
+        SAME_ORIGIN_API_URL,
+        "https://api.example.com/api/v1",
+        "</script><script>alert(1)//",
+        "<!--",
+        "\u{2028}",
+        "",
+    ];
+
+    #[derive(Debug, bolero::TypeGenerator)]
+    enum Page {
+        /// Vikunja's own page with pieces put in at a few places.
+        Vikunja(Vec<(u16, u8)>),
+        Pieces(Vec<u8>),
+        Any(String),
+    }
+
+    impl Page {
+        fn html(&self) -> String {
+            match self {
+                Page::Vikunja(edits) => {
+                    let mut html = tests::VIKUNJA_INDEX.to_string();
+                    for (at, piece) in edits {
+                        let mut at = *at as usize % (html.len() + 1);
+                        while !html.is_char_boundary(at) {
+                            at -= 1;
+                        }
+                        html.insert_str(at, PIECES[*piece as usize % PIECES.len()]);
+                    }
+                    html
+                }
+                Page::Pieces(picks) => picks
+                    .iter()
+                    .map(|p| PIECES[*p as usize % PIECES.len()])
+                    .collect(),
+                Page::Any(text) => text.clone(),
+            }
+        }
+    }
+
+    /// What the fuzzer found, kept: a page ending inside `<plaintext>` (or a comment, a
+    /// `<textarea>`, a `<script>`) swallowed the script as text, so the app kept the build's
+    /// API URL; a marked script of the page's own, inside MathML, hid markup, so a second
+    /// edit of the edited page moved the script. Both are refused now.
+    #[test]
+    fn pages_that_swallow_or_move_the_script_are_refused() {
+        for page in [
+            "<html><body><plaintext>hi",
+            "<p>hi<!-- unclosed",
+            "<body><textarea>",
+            "<title>x</title><script>let a = 1;",
+            "<template><body>",
+            "<math><title><script data-vikunja-aws><head></title><script><BODY >",
+        ] {
+            let error = point_at_api(page, SAME_ORIGIN_API_URL).unwrap_err();
+            assert_invalid_input(&error, &page);
+            assert!(error.to_string().contains("index.html"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_edit_sets_the_api_url_once_and_again_changes_nothing() {
+        bolero::check!()
+            .with_type::<(Page, u8, Option<String>)>()
+            .for_each(|(page, url, any_url)| {
+                let html = page.html();
+                let url = any_url
+                    .as_deref()
+                    .unwrap_or(URLS[*url as usize % URLS.len()]);
+                match point_at_api(&html, url) {
+                    Ok(edited) => {
+                        assert!(std::str::from_utf8(edited.as_bytes()).is_ok());
+                        let expected = format!("window.API_URL = {};", js_string(url));
+                        assert_eq!(marked_scripts(&edited), Some(vec![expected]), "{edited}");
+                        let again = point_at_api(&edited, url).expect("an edited page edits");
+                        assert_eq!(again, edited, "not idempotent");
+                    }
+                    Err(error) => assert_invalid_input(&error, &html),
+                }
+            });
     }
 }
