@@ -29,13 +29,13 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
     // The network is planned as the earlier tiers will leave it: what they delete no longer
     // holds it; what stays (a kept or protected database) does.
     if backend::deletes_service(&b) {
-        n.service = None;
+        n.tenants.service = None;
     }
     if loadbalancer::deletes_load_balancer(&l) {
-        n.load_balancer = None;
+        n.tenants.load_balancer = None;
     }
     if data::deletes_database(&da, ctx) {
-        n.database = None;
+        n.tenants.database = None;
     }
     Ok(Plan {
         stack: ctx.stack().to_string(),

@@ -10,13 +10,14 @@ mod apply;
 mod diff;
 pub mod ec2;
 mod observe;
+pub mod retire;
 #[cfg(test)]
 mod tests;
 
 pub use apply::{apply, ensure, Applied, Patience};
 pub use diff::Op;
 pub use diff::{diff, Plan};
-pub use observe::{observe, zones_and_prefix_list};
+pub use observe::{observe, observe_interfaces, strangers_in, zones_and_prefix_list};
 
 use aws_sdk_ec2::types::IpPermission;
 use vikunja_core::names::{CONTAINER_PORT, DB_PORT, NFS_PORT, PROD_PORT, TEST_PORT};
@@ -211,6 +212,19 @@ pub struct Subnet {
     pub zone: String,
     pub name: String,
     pub vpc_id: String,
+}
+
+/// A network interface in the stack's VPCs, whoever made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interface {
+    pub id: String,
+    pub subnet_id: String,
+    pub description: String,
+    /// Tagged with the stack.
+    pub ours: bool,
+    pub available: bool,
+    /// Made and released by an AWS service (a load balancer, a task, a database).
+    pub managed: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

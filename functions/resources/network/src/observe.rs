@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{IpPermission, VpcAttributeName};
+use aws_sdk_ec2::types::{self, Filter, IpPermission, VpcAttributeName};
 use aws_sdk_ec2::Client;
 use vikunja_core::tags::Tier;
 use vikunja_core::{Names, Result, SdkContext};
 
 use super::CLOUDFRONT_ORIGIN_FACING;
-use super::{Found, Gateway, Region, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
-use crate::ec2::{filter, name_tag, ours};
+use super::{Found, Gateway, Interface, Region, RouteTable, Rule, SecurityGroup, Subnet, Vpc};
+use crate::ec2::{filter, name_tag, ours, tag_pairs};
 
 /// The region's available zones (sorted) and CloudFront's origin-facing prefix list.
 pub async fn zones_and_prefix_list(ec2: &Client) -> Result<Region> {
@@ -45,13 +45,12 @@ pub async fn zones_and_prefix_list(ec2: &Client) -> Result<Region> {
     })
 }
 
-/// A Describe call of the stack's resources (its tags), every page of it.
-macro_rules! all_ours {
+/// Every page of one Describe call with the given filters: the one call site of each
+/// kind's Describe, used for the stack's own (its tags) and for all that is in a VPC.
+macro_rules! every_page {
     ($request:expr, $filters:expr, $what:expr) => {{
-        let [by_stack, by_tier] = $filters;
         $request
-            .filters(by_stack)
-            .filters(by_tier)
+            .set_filters(Some($filters.to_vec()))
             .into_paginator()
             .items()
             .send()
@@ -61,12 +60,56 @@ macro_rules! all_ours {
     }};
 }
 
+async fn subnets(ec2: &Client, filters: &[Filter], what: String) -> Result<Vec<types::Subnet>> {
+    every_page!(ec2.describe_subnets(), filters, what)
+}
+
+async fn security_groups(
+    ec2: &Client,
+    filters: &[Filter],
+    what: String,
+) -> Result<Vec<types::SecurityGroup>> {
+    every_page!(ec2.describe_security_groups(), filters, what)
+}
+
+async fn route_tables(
+    ec2: &Client,
+    filters: &[Filter],
+    what: String,
+) -> Result<Vec<types::RouteTable>> {
+    every_page!(ec2.describe_route_tables(), filters, what)
+}
+
+async fn internet_gateways(
+    ec2: &Client,
+    filters: &[Filter],
+    what: String,
+) -> Result<Vec<types::InternetGateway>> {
+    every_page!(ec2.describe_internet_gateways(), filters, what)
+}
+
+async fn network_interfaces(
+    ec2: &Client,
+    filters: &[Filter],
+    what: String,
+) -> Result<Vec<types::NetworkInterface>> {
+    every_page!(ec2.describe_network_interfaces(), filters, what)
+}
+
+fn in_vpcs(vpcs: &[String]) -> Filter {
+    Filter::builder()
+        .name("vpc-id")
+        .set_values(Some(vpcs.to_vec()))
+        .build()
+}
+
 /// Everything of the stack's network tier.
 pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
     let stack = names.stack();
-    let vpcs = all_ours!(
+    let tier = ours(stack, Tier::Network);
+    let vpcs: Vec<types::Vpc> = every_page!(
         ec2.describe_vpcs(),
-        ours(stack, Tier::Network),
+        tier,
         format!("find VPCs of stack {stack}")
     )?;
     let mut found = Found::default();
@@ -80,11 +123,7 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             dns_hostnames,
         });
     }
-    let subnets = all_ours!(
-        ec2.describe_subnets(),
-        ours(stack, Tier::Network),
-        format!("find subnets of stack {stack}")
-    )?;
+    let subnets = subnets(ec2, &tier, format!("find subnets of stack {stack}")).await?;
     found.subnets = subnets
         .iter()
         .map(|s| Subnet {
@@ -95,11 +134,8 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
             vpc_id: s.vpc_id().unwrap_or_default().to_string(),
         })
         .collect();
-    let gateways = all_ours!(
-        ec2.describe_internet_gateways(),
-        ours(stack, Tier::Network),
-        format!("find internet gateways of stack {stack}")
-    )?;
+    let what = format!("find internet gateways of stack {stack}");
+    let gateways = internet_gateways(ec2, &tier, what).await?;
     found.gateways = gateways
         .iter()
         .map(|g| Gateway {
@@ -112,11 +148,8 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
                 .collect(),
         })
         .collect();
-    let groups = all_ours!(
-        ec2.describe_security_groups(),
-        ours(stack, Tier::Network),
-        format!("find security groups of stack {stack}")
-    )?;
+    let what = format!("find security groups of stack {stack}");
+    let groups = security_groups(ec2, &tier, what).await?;
     found.groups = groups
         .iter()
         .map(|g| SecurityGroup {
@@ -134,20 +167,8 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
     // Every table of the stack's VPCs: which one each subnet uses is a fact of the VPC,
     // whoever owns the table; the stack's own tables are those with its tags.
     let vpc_ids: Vec<String> = found.vpcs.iter().map(|v| v.id.clone()).collect();
-    let tables = ec2
-        .describe_route_tables()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .set_values(Some(vpc_ids))
-                .build(),
-        )
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context(format!("list route tables of stack {stack}'s VPC"))?;
+    let what = format!("list route tables of stack {stack}'s VPC");
+    let tables = route_tables(ec2, &[in_vpcs(&vpc_ids)], what).await?;
     let mut subnet_route_tables = BTreeMap::new();
     for table in &tables {
         let id = table.route_table_id().unwrap_or_default();
@@ -194,6 +215,91 @@ pub async fn observe(ec2: &Client, names: &Names) -> Result<Found> {
     }
     found.subnet_route_tables = subnet_route_tables;
     Ok(found)
+}
+
+/// Every network interface in the stack's VPCs, whoever made it: what still holds a subnet.
+pub async fn observe_interfaces(
+    ec2: &Client,
+    names: &Names,
+    vpcs: &[String],
+) -> Result<Vec<Interface>> {
+    if vpcs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stack = names.stack();
+    let what = format!("list network interfaces in the VPCs of stack {stack}");
+    let interfaces = network_interfaces(ec2, &[in_vpcs(vpcs)], what).await?;
+    Ok(interfaces
+        .iter()
+        .filter_map(|i| {
+            let description = i.description().unwrap_or_default().to_string();
+            Some(Interface {
+                id: i.network_interface_id()?.to_string(),
+                subnet_id: i.subnet_id().unwrap_or_default().to_string(),
+                ours: vikunja_core::tags::belongs_to(tag_pairs(i.tag_set()), stack),
+                available: i.status().map(|s| s.as_str()) == Some("available"),
+                managed: i.requester_managed() == Some(true) || is_service_interface(&description),
+                description,
+            })
+        })
+        .collect())
+}
+
+/// Interfaces AWS services create and delete themselves: waited for, never deleted.
+pub fn is_service_interface(description: &str) -> bool {
+    [
+        "ELB ",
+        "RDSNetworkInterface",
+        "arn:aws:ecs:",
+        "AWS Lambda VPC ENI",
+        "Interface for NAT Gateway",
+    ]
+    .iter()
+    .any(|p| description.starts_with(p))
+}
+
+/// What in `vpc` the stack did not make (its default security group and main route table
+/// aside), to name it when AWS refuses to delete the VPC.
+pub async fn strangers_in(ec2: &Client, names: &Names, vpc: &str) -> Result<Vec<String>> {
+    let stack = names.stack();
+    let theirs = |tags: &[types::Tag]| !vikunja_core::tags::belongs_to(tag_pairs(tags), stack);
+    let in_vpc = [in_vpcs(&[vpc.to_string()])];
+    let what = |kind: &str| format!("list the {kind} in {vpc}");
+    let mut strangers = Vec::new();
+    for s in subnets(ec2, &in_vpc, what("subnets")).await? {
+        if theirs(s.tags()) {
+            strangers.extend(s.subnet_id().map(|id| format!("subnet {id}")));
+        }
+    }
+    for g in security_groups(ec2, &in_vpc, what("security groups")).await? {
+        if g.group_name() != Some("default") && theirs(g.tags()) {
+            strangers.extend(g.group_id().map(|id| format!("security group {id}")));
+        }
+    }
+    for t in route_tables(ec2, &in_vpc, what("route tables")).await? {
+        let main = t.associations().iter().any(|a| a.main() == Some(true));
+        if !main && theirs(t.tags()) {
+            strangers.extend(t.route_table_id().map(|id| format!("route table {id}")));
+        }
+    }
+    for i in network_interfaces(ec2, &in_vpc, what("network interfaces")).await? {
+        if theirs(i.tag_set()) {
+            strangers.extend(
+                i.network_interface_id()
+                    .map(|id| format!("network interface {id}")),
+            );
+        }
+    }
+    let attached = [filter("attachment.vpc-id", vpc)];
+    for g in internet_gateways(ec2, &attached, what("internet gateways")).await? {
+        if theirs(g.tags()) {
+            strangers.extend(
+                g.internet_gateway_id()
+                    .map(|id| format!("internet gateway {id}")),
+            );
+        }
+    }
+    Ok(strangers)
 }
 
 async fn dns_of(ec2: &Client, vpc_id: &str) -> Result<(bool, bool)> {

@@ -576,3 +576,61 @@ fn a_region_without_cloudfronts_prefix_list_stops_up() {
         plan.stop()
     );
 }
+
+// -- teardown's deletes ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_delete_of_what_is_already_gone_succeeds() {
+    let replay = Replay::new(vec![
+        ec2_error("DeleteSubnet", 400, "InvalidSubnetID.NotFound"),
+        ec2_error("DeleteVpc", 400, "InvalidVpcID.NotFound"),
+    ]);
+    let client = ec2(&replay);
+    retire::delete_subnet(&client, "subnet-1", "v-network-public-a")
+        .await
+        .unwrap();
+    retire::delete_vpc(&client, "vpc-1").await.unwrap();
+    replay.assert_done();
+}
+
+#[tokio::test]
+async fn a_group_still_referenced_is_in_use_so_teardown_waits_and_retries() {
+    let replay = Replay::new(vec![ec2_error(
+        "DeleteSecurityGroup",
+        400,
+        "DependencyViolation",
+    )]);
+    let group = SecurityGroup {
+        id: "sg-app".into(),
+        name: "v-network-app".into(),
+        ..SecurityGroup::default()
+    };
+    let error = retire::delete_security_group(&ec2(&replay), &group)
+        .await
+        .unwrap_err();
+    assert!(error.is(vikunja_core::ErrorClass::InUse), "{error}");
+    assert!(error.to_string().contains("v-network-app"), "{error}");
+}
+
+#[tokio::test]
+async fn a_route_table_is_released_from_our_subnets_only_then_deleted() {
+    let replay = Replay::new(vec![
+        response("DisassociateRouteTable", ""),
+        response("DeleteRouteTable", "<return>true</return>"),
+    ]);
+    let table = RouteTable {
+        id: "rtb-p".into(),
+        name: "v-network-public".into(),
+        associations: vec![
+            ("rtbassoc-ours".into(), "subnet-pa".into()),
+            ("rtbassoc-theirs".into(), "subnet-x".into()),
+        ],
+        ..RouteTable::default()
+    };
+    retire::delete_route_table(&ec2(&replay), &table, |s| s == "subnet-pa")
+        .await
+        .unwrap();
+    replay.assert_done();
+    let released = replay.bodies("DisassociateRouteTable");
+    assert!(released[0].contains("rtbassoc-ours"), "{released:?}");
+}
