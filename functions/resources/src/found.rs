@@ -84,6 +84,22 @@ pub fn absent_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {
     }
 }
 
+/// What one delete did. A delete of what is already gone succeeds; the caller can still
+/// tell the two apart (teardown reports only what it deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Deleted,
+    AlreadyGone,
+}
+
+/// A delete's answer, "not found" being [`Outcome::AlreadyGone`].
+pub fn delete_outcome<T>(result: Result<T>) -> Result<Outcome> {
+    Ok(match absent_if_not_found(result)? {
+        Some(_) => Outcome::Deleted,
+        None => Outcome::AlreadyGone,
+    })
+}
+
 /// A resource that has an id AWS gave it.
 pub trait Identified {
     fn id(&self) -> &str;

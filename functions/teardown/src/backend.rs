@@ -122,6 +122,6 @@ async fn delete(
             step.wait(what);
             (false, false)
         }
-        Err(error) => (step.record(kind, &id, Err(error)), false),
+        Err(error) => (step.record(kind, &id, Err::<(), _>(error)), false),
     }
 }

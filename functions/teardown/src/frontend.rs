@@ -7,13 +7,12 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use vikunja_core::error::built;
 use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
-use vikunja_core::{inventory, Error, ErrorClass, FrontendOutputs, Result, SdkContext};
+use vikunja_core::{inventory, ErrorClass, FrontendOutputs, Result};
 
-use resources_frontend::BucketSeen;
+use resources_frontend::retire::{self, Retired, Retiring as Distribution};
+use resources_frontend::{BucketSeen, Owner};
 
 use crate::handler::Clients;
 use crate::step::Step;
@@ -30,15 +29,6 @@ pub struct Found {
     pub buckets: Vec<Bucket>,
     /// Things that look like ours but carry no evidence that they are: never touched.
     pub not_ours: Vec<Kept>,
-}
-
-#[derive(Debug)]
-pub struct Distribution {
-    pub id: String,
-    pub enabled: bool,
-    pub deployed: bool,
-    pub origin_access_controls: Vec<String>,
-    pub functions: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -163,72 +153,19 @@ enum Seen {
     Gone,
 }
 
+/// Its tags first, so nothing else is asked of a stranger's distribution.
 async fn read_distribution(clients: &Clients, ctx: &Ctx, id: &str, arn: &str) -> Result<Seen> {
-    let tags = match clients
-        .cloudfront
-        .list_tags_for_resource()
-        .resource(arn)
-        .send()
-        .await
-    {
-        Ok(tags) => tags,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_resource()) =>
-        {
-            return Ok(Seen::Gone)
-        }
-        Err(e) => return Err(e).context(format!("read tags of distribution {id}")),
-    };
-    let items = tags.tags().map(|t| t.items()).unwrap_or_default();
-    if !ctx.owns(
-        items
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default())),
-    ) {
-        return Ok(Seen::NotOurs);
-    }
-    let got = match clients.cloudfront.get_distribution().id(id).send().await {
-        Ok(got) => got,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_distribution()) =>
-        {
-            return Ok(Seen::Gone)
-        }
-        Err(e) => return Err(e).context(format!("read distribution {id}")),
-    };
-    let Some(distribution) = got.distribution() else {
-        return Ok(Seen::Gone);
-    };
-    let config = distribution.distribution_config();
-    let origin_access_controls = resources_frontend::origins_of(config)
-        .into_values()
-        .map(|(_, oac)| oac)
-        .filter(|id| !id.is_empty())
-        .collect();
-    let mut functions = resources_frontend::default_functions_of(config);
-    for behaviour in config
-        .and_then(|c| c.cache_behaviors())
-        .map(|b| b.items())
-        .unwrap_or_default()
-    {
-        functions.extend(
-            behaviour
-                .function_associations()
-                .map(|f| f.items())
-                .unwrap_or_default()
-                .iter()
-                .map(|f| f.function_arn().to_string()),
-        );
-    }
-    Ok(Seen::Ours(Distribution {
-        id: id.to_string(),
-        enabled: config.is_some_and(|c| c.enabled()),
-        deployed: distribution.status() == "Deployed",
-        origin_access_controls,
-        functions,
-    }))
+    let cloudfront = &clients.cloudfront;
+    Ok(
+        match resources_frontend::owner_of(cloudfront, arn, ctx.stack()).await? {
+            Owner::Gone => Seen::Gone,
+            Owner::Other => Seen::NotOurs,
+            Owner::Stack => match retire::read_distribution(cloudfront, id).await? {
+                Some(distribution) => Seen::Ours(distribution),
+                None => Seen::Gone,
+            },
+        },
+    )
 }
 
 async fn find_origin_access_controls(
@@ -393,11 +330,16 @@ pub async fn tear_down(clients: &Clients, ctx: &Ctx, step: &mut Step) -> Result<
     }
     // The OAC and the function are in use until the distribution is gone.
     if remaining == 0 {
+        let cloudfront = &clients.cloudfront;
         for id in &found.origin_access_controls {
-            delete_origin_access_control(clients, id, deleted_one, step).await;
+            let deleted = retire::delete_origin_access_control(cloudfront, id).await;
+            let kind = ("cloudfront origin access control", "origin access control");
+            settle(step, kind, id, deleted, deleted_one);
         }
         for name in &found.functions {
-            delete_function(clients, name, deleted_one, step).await;
+            let deleted = retire::delete_function(cloudfront, name).await;
+            let kind = ("cloudfront function", "CloudFront function");
+            settle(step, kind, name, deleted, deleted_one);
         }
     }
     for bucket in &found.buckets {
@@ -424,148 +366,37 @@ fn remember(step: &mut Step, key: &str, values: &[String]) {
     }
 }
 
-/// Disable → wait until deployed → delete. True once the distribution is deleted.
+/// Disable → wait until deployed → delete. True once the distribution is gone.
 async fn retire_distribution(clients: &Clients, d: &Distribution, step: &mut Step) -> bool {
-    let id = &d.id;
-    if d.enabled {
-        match disable_distribution(clients, id).await {
-            Ok(()) => step.wait(format!("CloudFront distribution {id} to finish disabling")),
-            Err(error) if error.is(ErrorClass::InUse) => step.wait(format!(
-                "CloudFront distribution {id} to settle (it changed while being disabled)"
-            )),
-            Err(error) if error.is(ErrorClass::NotFound) => return true,
-            Err(error) => step.refused("cloudfront distribution", id, &error),
-        }
-        return false;
-    }
-    if !d.deployed {
-        step.wait(format!("CloudFront distribution {id} to finish disabling"));
-        return false;
-    }
-    let deleted = async {
-        let etag = clients
-            .cloudfront
-            .get_distribution()
-            .id(id)
-            .send()
-            .await
-            .context(format!("read distribution {id}"))?
-            .e_tag()
-            .unwrap_or_default()
-            .to_string();
-        clients
-            .cloudfront
-            .delete_distribution()
-            .id(id)
-            .if_match(etag)
-            .send()
-            .await
-            .context(format!("delete distribution {id}"))
-            .map(|_| ())
-    }
-    .await;
-    match deleted {
-        Err(error)
-            if matches!(
-                error.code(),
-                Some("DistributionNotDisabled" | "PreconditionFailed" | "InvalidIfMatchVersion")
-            ) =>
-        {
-            step.wait(format!("CloudFront distribution {id} to be deletable"));
+    match retire::retire_distribution(&clients.cloudfront, d).await {
+        Ok(Retired::Deleted) => step.record("cloudfront distribution", &d.id, Ok(())),
+        Ok(Retired::AlreadyGone) => true,
+        Ok(Retired::Waiting(what)) => {
+            step.wait(what);
             false
         }
-        other => step.record("cloudfront distribution", id, other),
+        Err(error) => {
+            step.refused("cloudfront distribution", &d.id, &error);
+            false
+        }
     }
 }
 
-async fn disable_distribution(clients: &Clients, id: &str) -> Result<()> {
-    let current = clients
-        .cloudfront
-        .get_distribution_config()
-        .id(id)
-        .send()
-        .await
-        .context(format!("read the configuration of distribution {id}"))?;
-    let mut config = current.distribution_config().cloned().ok_or_else(|| {
-        Error::conflict(format!(
-            "distribution {id} answered without its configuration"
-        ))
-    })?;
-    config.enabled = false;
-    clients
-        .cloudfront
-        .update_distribution()
-        .id(id)
-        .if_match(current.e_tag().unwrap_or_default())
-        .distribution_config(config)
-        .send()
-        .await
-        .context(format!("disable distribution {id}"))?;
-    Ok(())
-}
-
-async fn delete_origin_access_control(
-    clients: &Clients,
-    id: &str,
-    just_freed: bool,
+/// An Origin Access Control or function still in use right after its distribution went
+/// is waited for: CloudFront releases it a moment later.
+fn settle(
     step: &mut Step,
+    (kind, noun): (&str, &str),
+    id: &str,
+    result: Result<resources::found::Outcome>,
+    just_freed: bool,
 ) {
-    let kind = "cloudfront origin access control";
-    let deleted = async {
-        let current = clients
-            .cloudfront
-            .get_origin_access_control()
-            .id(id)
-            .send()
-            .await
-            .context(format!("read origin access control {id}"))?;
-        clients
-            .cloudfront
-            .delete_origin_access_control()
-            .id(id)
-            .if_match(current.e_tag().unwrap_or_default())
-            .send()
-            .await
-            .context(format!("delete origin access control {id}"))
-            .map(|_| ())
-    }
-    .await;
-    match deleted {
+    match result {
         Err(error) if error.is(ErrorClass::InUse) && just_freed => {
-            step.wait(format!("origin access control {id} to be released"))
+            step.wait(format!("{noun} {id} to be released"))
         }
         other => {
             step.record(kind, id, other);
-        }
-    }
-}
-
-async fn delete_function(clients: &Clients, name: &str, just_freed: bool, step: &mut Step) {
-    let deleted = async {
-        let current = clients
-            .cloudfront
-            .describe_function()
-            .name(name)
-            .send()
-            .await
-            .context(format!("find CloudFront function {name}"))?;
-        clients
-            .cloudfront
-            .delete_function()
-            .name(name)
-            .if_match(current.e_tag().unwrap_or_default())
-            .send()
-            .await
-            .context(format!("delete CloudFront function {name}"))
-            .map(|_| ())
-    }
-    .await;
-    match deleted {
-        Err(error) if error.is(ErrorClass::InUse) && just_freed => {
-            step.wait(format!("CloudFront function {name} to be released"))
-        }
-        other => {
-            step.record("cloudfront function", name, other);
         }
     }
 }
@@ -578,8 +409,8 @@ async fn delete_bucket(clients: &Clients, ctx: &Ctx, bucket: &str, step: &mut St
         .memo(&memo_key)
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let emptied = empty_bucket(clients, ctx, bucket).await;
-    let (removed, done) = match emptied {
+    let emptied = retire::empty_bucket(&clients.s3, bucket, &ctx.account, || ctx.out_of_time());
+    let (removed, done) = match emptied.await {
         Ok(progress) => progress,
         Err(error) => {
             step.refused("s3 bucket", bucket, &error);
@@ -594,132 +425,18 @@ async fn delete_bucket(clients: &Clients, ctx: &Ctx, bucket: &str, step: &mut St
         ));
         return;
     }
-    let deleted = clients
-        .s3
-        .delete_bucket()
-        .bucket(bucket)
-        .expected_bucket_owner(&ctx.account)
-        .send()
-        .await
-        .context(format!("delete bucket {bucket}"));
-    match deleted {
+    match retire::delete_bucket(&clients.s3, bucket, &ctx.account).await {
         // Someone wrote to it while it was being emptied: empty it again next time.
         Err(error) if error.is(ErrorClass::InUse) => step.wait(format!(
             "bucket {bucket} to stay empty (new objects arrived)"
         )),
         other => {
-            if step.record("s3 bucket", bucket, other.map(|_| ())) && total > 0 {
+            if step.record("s3 bucket", bucket, other) && total > 0 {
                 step.deleted("s3 object versions", format!("{total} in {bucket}"));
             }
         }
     }
 }
-
-/// Deletes object versions and delete markers until the bucket is empty or this call's
-/// time is up. Returns how many were deleted and whether the bucket is empty.
-async fn empty_bucket(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<(u64, bool)> {
-    let mut removed = 0u64;
-    loop {
-        if ctx.out_of_time() {
-            return Ok((removed, false));
-        }
-        let page = clients
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .expected_bucket_owner(&ctx.account)
-            .max_keys(1000)
-            .send()
-            .await
-            .context(format!("list object versions of {bucket}"))?;
-        let mut objects = Vec::new();
-        for (key, version) in page
-            .versions()
-            .iter()
-            .map(|v| (v.key(), v.version_id()))
-            .chain(
-                page.delete_markers()
-                    .iter()
-                    .map(|m| (m.key(), m.version_id())),
-            )
-        {
-            let Some(key) = key else { continue };
-            objects.push(built(
-                ObjectIdentifier::builder()
-                    .key(key)
-                    .set_version_id(version.map(str::to_string))
-                    .build(),
-                "object identifier",
-            )?);
-        }
-        if objects.is_empty() {
-            break;
-        }
-        let count = objects.len() as u64;
-        let answer = clients
-            .s3
-            .delete_objects()
-            .bucket(bucket)
-            .expected_bucket_owner(&ctx.account)
-            .delete(built(
-                Delete::builder()
-                    .set_objects(Some(objects))
-                    .quiet(true)
-                    .build(),
-                "delete request",
-            )?)
-            .send()
-            .await
-            .context(format!("delete objects of {bucket}"))?;
-        if let Some(refused) = answer.errors().first() {
-            return Err(Error::Aws {
-                context: format!("delete objects of {bucket}"),
-                code: refused.code().map(str::to_string),
-                message: format!(
-                    "{} (object {}; {} of {count} refused)",
-                    refused.message().unwrap_or("refused"),
-                    refused.key().unwrap_or("?"),
-                    answer.errors().len()
-                ),
-                class: vikunja_core::ErrorClass::Other,
-            });
-        }
-        removed += count;
-    }
-    abort_uploads(clients, ctx, bucket).await?;
-    Ok((removed, true))
-}
-
-async fn abort_uploads(clients: &Clients, ctx: &Ctx, bucket: &str) -> Result<()> {
-    let uploads = clients
-        .s3
-        .list_multipart_uploads()
-        .bucket(bucket)
-        .expected_bucket_owner(&ctx.account)
-        .send()
-        .await
-        .context(format!("list unfinished uploads of {bucket}"))?;
-    for upload in uploads.uploads() {
-        let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
-            continue;
-        };
-        match clients
-            .s3
-            .abort_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(id)
-            .send()
-            .await
-            .context(format!("abort upload {id} of {bucket}/{key}"))
-        {
-            Err(error) if !error.is(ErrorClass::NotFound) => return Err(error),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use resources::found::Outcome;
 use resources_network::retire::{self, gateway_fate, vpc_fate, Fate, Tenants};
 use resources_network::{Gateway, Interface};
 use vikunja_core::teardown::PlannedTier;
@@ -236,7 +237,7 @@ fn note(step: &mut Step, kind: &str, id: &str, fate: Fate) -> bool {
 
 /// A delete's outcome; a dependency violation while AWS still holds interfaces in the
 /// network is a wait, not a failure. True when the resource is gone.
-fn settle(step: &mut Step, kind: &str, id: &str, result: Result<()>, found: &Found) -> bool {
+fn settle(step: &mut Step, kind: &str, id: &str, result: Result<Outcome>, found: &Found) -> bool {
     match result {
         Err(error) if error.is(ErrorClass::InUse) && found.interfaces.iter().any(|i| i.managed) => {
             step.wait(format!("{kind} {id} to be released by AWS"));
@@ -264,7 +265,7 @@ async fn retire_gateway(
             return false;
         }
         match retire::detach_gateway(ec2, &g.id, vpc).await {
-            Ok(()) => {}
+            Ok(_) => {}
             // Public addresses (a load balancer's, a task's) are still mapped in the VPC.
             Err(error) if error.is(ErrorClass::InUse) => {
                 step.wait(format!(

@@ -12,6 +12,23 @@ pub fn is_gone(error: &Error) -> bool {
     error.is(ErrorClass::NotFound)
 }
 
+/// What a delete call answers: whether it deleted something now (an answer of `()` did).
+pub trait Done {
+    fn deleted(&self) -> bool;
+}
+
+impl Done for () {
+    fn deleted(&self) -> bool {
+        true
+    }
+}
+
+impl Done for resources::found::Outcome {
+    fn deleted(&self) -> bool {
+        *self == resources::found::Outcome::Deleted
+    }
+}
+
 /// AWS's own reason: its error code and message.
 pub fn reason_of(error: &Error) -> String {
     match error {
@@ -113,10 +130,17 @@ impl Step {
     }
 
     /// The outcome of one delete call: done, already gone, or refused.
-    pub fn record(&mut self, kind: &str, id: &str, result: vikunja_core::Result<()>) -> bool {
+    pub fn record<T: Done>(
+        &mut self,
+        kind: &str,
+        id: &str,
+        result: vikunja_core::Result<T>,
+    ) -> bool {
         match result {
-            Ok(()) => {
-                self.deleted(kind, id);
+            Ok(done) => {
+                if done.deleted() {
+                    self.deleted(kind, id);
+                }
                 true
             }
             Err(error) if is_gone(&error) => true,
@@ -193,12 +217,16 @@ mod tests {
     #[test]
     fn not_found_is_success() {
         let mut step = Step::new("network", None);
-        assert!(step.record("vpc", "vpc-1", Err(aws("InvalidVpcID.NotFound", "gone"))));
+        assert!(step.record(
+            "vpc",
+            "vpc-1",
+            Err::<(), _>(aws("InvalidVpcID.NotFound", "gone"))
+        ));
         assert!(step.record("vpc", "vpc-2", Ok(())));
         assert!(!step.record(
             "vpc",
             "vpc-3",
-            Err(aws("DependencyViolation", "has dependencies"))
+            Err::<(), _>(aws("DependencyViolation", "has dependencies"))
         ));
         let report = step.finish(60, 100);
         assert_eq!(report.status, StepStatus::Done);

@@ -8,6 +8,7 @@ mod apply;
 pub mod config;
 mod diff;
 mod observe;
+pub mod retire;
 
 pub use apply::{apply, ensure, Applied};
 pub use diff::{diff, Op, Plan, Spec, ROLES};
@@ -79,7 +80,7 @@ pub async fn find_origin_access_controls(
 }
 
 /// Every distribution that carries the stack's comment, on every page: the comment finds
-/// them without reading every distribution's tags; [`is_ours`] confirms one.
+/// them without reading every distribution's tags; [`owner_of`] confirms one.
 pub async fn find_distributions(
     cloudfront: &aws_sdk_cloudfront::Client,
     names: &Names,
@@ -110,26 +111,45 @@ pub async fn find_distributions(
     }
 }
 
+/// Whose a distribution is, by its tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Stack,
+    Other,
+    /// Deleted since it was listed (or never there).
+    Gone,
+}
+
 /// Whether a distribution carries the stack's tag.
-pub async fn is_ours(
+pub async fn owner_of(
     cloudfront: &aws_sdk_cloudfront::Client,
     arn: &str,
     stack: &str,
-) -> Result<bool> {
-    let tags = cloudfront
+) -> Result<Owner> {
+    let tags = match cloudfront
         .list_tags_for_resource()
         .resource(arn)
         .send()
         .await
-        .context(format!("read tags of distribution {arn}"))?;
-    Ok(tags::belongs_to(
-        tags.tags()
-            .map(|t| t.items())
-            .unwrap_or_default()
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default())),
-        stack,
-    ))
+    {
+        Ok(tags) => tags,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_resource()) =>
+        {
+            return Ok(Owner::Gone)
+        }
+        Err(e) => return Err(e).context(format!("read tags of distribution {arn}")),
+    };
+    let items = tags.tags().map(|t| t.items()).unwrap_or_default();
+    let pairs = items
+        .iter()
+        .map(|t| (t.key(), t.value().unwrap_or_default()));
+    Ok(if tags::belongs_to(pairs, stack) {
+        Owner::Stack
+    } else {
+        Owner::Other
+    })
 }
 
 /// The stack's distribution: the first with its comment and its tag.
@@ -138,7 +158,7 @@ pub async fn find_distribution(
     names: &Names,
 ) -> Result<Option<DistributionSummary>> {
     for summary in find_distributions(cloudfront, names).await? {
-        if is_ours(cloudfront, summary.arn(), names.stack()).await? {
+        if owner_of(cloudfront, summary.arn(), names.stack()).await? == Owner::Stack {
             return Ok(Some(summary));
         }
     }

@@ -11,7 +11,7 @@ use vikunja_core::tags::Tier;
 use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource};
 use vikunja_core::{Names, Result, SdkContext};
 
-use resources::found::absent_if_not_found;
+use resources::found::{delete_outcome, Outcome};
 
 use super::{Found, Interface, SecurityGroup};
 
@@ -185,13 +185,9 @@ pub fn retire(
 
 // -- the deletes: what is already gone counts as deleted ---------------------------------------
 
-fn gone_is_done<T>(result: Result<T>) -> Result<()> {
-    absent_if_not_found(result).map(|_| ())
-}
-
-pub async fn delete_interface(ec2: &Client, id: &str) -> Result<()> {
+pub async fn delete_interface(ec2: &Client, id: &str) -> Result<Outcome> {
     let deleted = ec2.delete_network_interface().network_interface_id(id);
-    gone_is_done(
+    delete_outcome(
         deleted
             .send()
             .await
@@ -239,17 +235,17 @@ pub async fn revoke_references(
         .send()
         .await;
     let what = format!("revoke references in security group {}", group.name);
-    gone_is_done(revoked.context(what))
+    delete_outcome(revoked.context(what)).map(|_| ())
 }
 
-pub async fn delete_security_group(ec2: &Client, group: &SecurityGroup) -> Result<()> {
+pub async fn delete_security_group(ec2: &Client, group: &SecurityGroup) -> Result<Outcome> {
     let deleted = ec2.delete_security_group().group_id(&group.id).send().await;
-    gone_is_done(deleted.context(format!("delete security group {}", group.name)))
+    delete_outcome(deleted.context(format!("delete security group {}", group.name)))
 }
 
-pub async fn delete_subnet(ec2: &Client, id: &str, name: &str) -> Result<()> {
+pub async fn delete_subnet(ec2: &Client, id: &str, name: &str) -> Result<Outcome> {
     let deleted = ec2.delete_subnet().subnet_id(id).send().await;
-    gone_is_done(deleted.context(format!("delete subnet {name}")))
+    delete_outcome(deleted.context(format!("delete subnet {name}")))
 }
 
 /// Its associations with `ours` subnets first (another's subnet keeps its association, and
@@ -258,7 +254,7 @@ pub async fn delete_route_table(
     ec2: &Client,
     table: &super::RouteTable,
     ours: impl Fn(&str) -> bool,
-) -> Result<()> {
+) -> Result<Outcome> {
     for (association, subnet) in table.associations.iter().filter(|(_, s)| ours(s)) {
         let released = ec2
             .disassociate_route_table()
@@ -266,29 +262,29 @@ pub async fn delete_route_table(
             .send()
             .await;
         let what = format!("release route table {} from {subnet}", table.name);
-        gone_is_done(released.context(what))?;
+        delete_outcome(released.context(what))?;
     }
     let deleted = ec2
         .delete_route_table()
         .route_table_id(&table.id)
         .send()
         .await;
-    gone_is_done(deleted.context(format!("delete route table {}", table.name)))
+    delete_outcome(deleted.context(format!("delete route table {}", table.name)))
 }
 
-pub async fn detach_gateway(ec2: &Client, id: &str, vpc: &str) -> Result<()> {
+pub async fn detach_gateway(ec2: &Client, id: &str, vpc: &str) -> Result<Outcome> {
     let detached = ec2
         .detach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc)
         .send()
         .await;
-    gone_is_done(detached.context(format!("detach internet gateway {id} from {vpc}")))
+    delete_outcome(detached.context(format!("detach internet gateway {id} from {vpc}")))
 }
 
-pub async fn delete_gateway(ec2: &Client, id: &str) -> Result<()> {
+pub async fn delete_gateway(ec2: &Client, id: &str) -> Result<Outcome> {
     let deleted = ec2.delete_internet_gateway().internet_gateway_id(id);
-    gone_is_done(
+    delete_outcome(
         deleted
             .send()
             .await
@@ -296,9 +292,9 @@ pub async fn delete_gateway(ec2: &Client, id: &str) -> Result<()> {
     )
 }
 
-pub async fn delete_vpc(ec2: &Client, vpc: &str) -> Result<()> {
+pub async fn delete_vpc(ec2: &Client, vpc: &str) -> Result<Outcome> {
     let deleted = ec2.delete_vpc().vpc_id(vpc).send().await;
-    gone_is_done(deleted.context(format!("delete VPC {vpc}")))
+    delete_outcome(deleted.context(format!("delete VPC {vpc}")))
 }
 
 #[cfg(test)]
