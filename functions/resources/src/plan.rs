@@ -137,6 +137,14 @@ impl<Op: Operation> Plan<Op> {
     pub fn stop(&self) -> Option<String> {
         self.items.iter().find_map(Item::stop)
     }
+
+    /// The plan, if `up` may carry it out; else the error `up` stops with.
+    pub fn runnable(&self) -> vikunja_core::Result<&Self> {
+        match self.stop() {
+            Some(stop) => Err(vikunja_core::Error::conflict(stop)),
+            None => Ok(self),
+        }
+    }
 }
 
 /// What a value will be once `up` has created the thing it names.

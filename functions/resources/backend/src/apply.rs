@@ -89,10 +89,7 @@ pub async fn ensure(clients: &Clients<'_>, spec: &Spec) -> Result<Applied> {
         )));
     }
     let plan = diff(spec, &found);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply(clients, spec, &found, &plan.ops).await
+    apply(clients, spec, &found, &plan.runnable()?.ops).await
 }
 
 pub async fn apply(

@@ -36,10 +36,7 @@ pub async fn ensure(
 ) -> Result<Applied> {
     let found = observe(rds, secrets, &spec.names).await?;
     let plan = diff(spec, &isolated(network), &found);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply((rds, secrets), spec, network, found, &plan.ops).await
+    apply((rds, secrets), spec, network, found, &plan.runnable()?.ops).await
 }
 
 /// The isolated subnets as the diff compares them: sorted, joined.

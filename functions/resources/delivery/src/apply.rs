@@ -94,10 +94,7 @@ pub async fn ensure(
         )));
     }
     let plan = diff(&spec, &found);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply(clients, inputs, &spec, &plan.ops).await
+    apply(clients, inputs, &spec, &plan.runnable()?.ops).await
 }
 
 pub async fn apply(

@@ -35,10 +35,7 @@ pub struct Applied {
 pub async fn ensure(efs: &Client, spec: &Spec) -> Result<Applied> {
     let found = observe(efs, &spec.names).await?;
     let plan = diff(spec, &found);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply(efs, spec, &found, &plan.ops).await
+    apply(efs, spec, &found, &plan.runnable()?.ops).await
 }
 
 pub async fn apply(efs: &Client, spec: &Spec, found: &Found, ops: &[Op]) -> Result<Applied> {

@@ -29,10 +29,7 @@ pub async fn ensure(
 ) -> Result<LoadBalancerOutputs> {
     let found = observe(elb, &spec.names).await?;
     let plan = diff(spec, &network.vpc_id, &found);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply(elb, spec, network, found, &plan.ops).await
+    apply(elb, spec, network, found, &plan.runnable()?.ops).await
 }
 
 /// The tier's ARNs, as found and as made by the operations so far.

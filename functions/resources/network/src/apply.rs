@@ -51,10 +51,7 @@ pub async fn ensure(ec2: &Client, spec: &Spec, patience: Patience) -> Result<App
     let found = observe(ec2, &spec.names).await?;
     let network = Network::view(&found, &spec.names);
     let plan = diff(spec, &region, &network);
-    if let Some(stop) = plan.stop() {
-        return Err(Error::conflict(stop));
-    }
-    apply(ec2, spec, &region, &network, &plan, patience).await
+    apply(ec2, spec, &region, &network, plan.runnable()?, patience).await
 }
 
 /// The ids of the stack's network, as found and as made by the operations so far.
