@@ -97,6 +97,9 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("DeploymentGroupDoesNotExistException", NotFound),
     ("DeploymentDoesNotExistException", NotFound),
     ("DeploymentAlreadyCompletedException", NotFound),
+    // … and a lifecycle event that is over (reported, timed out, stopped) waits for no report.
+    ("LifecycleEventAlreadyCompletedException", NotFound),
+    ("InvalidLifecycleEventHookExecutionIdException", NotFound),
     // CloudFormation change sets, SSM
     ("ChangeSetNotFound", NotFound),
     ("ChangeSetNotFoundException", NotFound),

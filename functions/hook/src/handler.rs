@@ -4,7 +4,7 @@ use aws_lambda_events::event::codedeploy::CodeDeployLifecycleEvent;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
 use serde_json::{json, Value};
 use tracing::{info, warn};
-use vikunja_core::{Error, Result, SdkContext};
+use vikunja_core::{Error, ErrorClass, Result, SdkContext};
 
 use crate::{green, smoke};
 
@@ -59,13 +59,46 @@ pub async fn handle(clients: &Clients, budget: Budget, event: Value) -> Result<V
             seconds, reason, "green failed"
         ),
     }
-    report(&clients.codedeploy, &ids, &verdict).await?;
+    let reported = report(&clients.codedeploy, &ids, &verdict, Patience::REPORT).await?;
+    if let Reported::Ended(why) = &reported {
+        warn!(
+            deployment_id = ids.deployment_id,
+            why, "nothing waits for the verdict"
+        );
+    }
     Ok(json!({
         "deploymentId": ids.deployment_id,
         "status": match &verdict { Verdict::Succeeded => "Succeeded", Verdict::Failed(_) => "Failed" },
         "reason": match &verdict { Verdict::Succeeded => None, Verdict::Failed(r) => Some(r.clone()) },
+        "reported": matches!(reported, Reported::Told),
+        "notReported": match &reported { Reported::Told => None, Reported::Ended(why) => Some(why.clone()) },
         "seconds": seconds,
     }))
+}
+
+/// How the verdict reached CodeDeploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reported {
+    Told,
+    /// The deployment or its lifecycle event ended meanwhile (stopped, timed out, deleted):
+    /// nothing waits for a verdict any more.
+    Ended(String),
+}
+
+/// How persistently the verdict is reported, beyond the SDK's own retries: CodeDeploy waits
+/// up to an hour for it, so a throttled or failing answer is worth asking again while the
+/// invocation has time (the smoke test's budget leaves a minute of the function's timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub attempts: u32,
+    pub first_delay: Duration,
+}
+
+impl Patience {
+    pub const REPORT: Patience = Patience {
+        attempts: 5,
+        first_delay: Duration::from_secs(2),
+    };
 }
 
 /// The deployment and hook execution to report to, or `InvalidInput` (nothing to report to).
@@ -126,27 +159,127 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
     }
 }
 
-async fn report(
+pub async fn report(
     codedeploy: &aws_sdk_codedeploy::Client,
     ids: &CodeDeployLifecycleEvent,
     verdict: &Verdict,
-) -> Result<()> {
+    patience: Patience,
+) -> Result<Reported> {
     let status = match verdict {
         Verdict::Succeeded => LifecycleEventStatus::Succeeded,
         Verdict::Failed(_) => LifecycleEventStatus::Failed,
     };
-    codedeploy
-        .put_lifecycle_event_hook_execution_status()
-        .deployment_id(&ids.deployment_id)
-        .lifecycle_event_hook_execution_id(&ids.lifecycle_event_hook_execution_id)
-        .status(status)
-        .send()
-        .await
-        .context(format!(
-            "report {verdict:?} to deployment {}",
-            ids.deployment_id
-        ))?;
-    Ok(())
+    let mut delay = patience.first_delay;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answered = codedeploy
+            .put_lifecycle_event_hook_execution_status()
+            .deployment_id(&ids.deployment_id)
+            .lifecycle_event_hook_execution_id(&ids.lifecycle_event_hook_execution_id)
+            .status(status.clone())
+            .send()
+            .await
+            .context(format!(
+                "report {verdict:?} to deployment {}",
+                ids.deployment_id
+            ));
+        match answered {
+            Ok(_) => return Ok(Reported::Told),
+            Err(e) if e.is(ErrorClass::NotFound) => return Ok(Reported::Ended(e.to_string())),
+            Err(e) if e.is(ErrorClass::Transient) && attempt < patience.attempts => {
+                warn!(attempt, error = %e, "reporting again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod reporting {
+    //! The verdict's report against replayed CodeDeploy answers: what the local stack
+    //! cannot be made to answer on cue.
+
+    use super::*;
+    use resources::replay::{json_error, ok, Replay};
+
+    resources::replayed_client!(codedeploy, aws_sdk_codedeploy);
+
+    const PUT: &str = "PutLifecycleEventHookExecutionStatus";
+
+    fn ids() -> CodeDeployLifecycleEvent {
+        serde_json::from_value(json!({
+            "DeploymentId": "d-ABC", "LifecycleEventHookExecutionId": "exec-1"
+        }))
+        .unwrap()
+    }
+
+    fn quick(attempts: u32) -> Patience {
+        Patience {
+            attempts,
+            first_delay: Duration::from_millis(1),
+        }
+    }
+
+    fn throttled(times: usize) -> Vec<resources::replay::Answer> {
+        vec![json_error(PUT, 400, "ThrottlingException"); times]
+    }
+
+    #[tokio::test]
+    async fn a_throttled_report_is_asked_again_beyond_the_sdks_retries() {
+        // The client's own retries give up after five answers; the hook asks again.
+        let mut script = throttled(5);
+        script.push(ok(PUT, r#"{"lifecycleEventHookExecutionId": "exec-1"}"#));
+        let replay = Replay::new(script);
+        let reported = report(&codedeploy(&replay), &ids(), &Verdict::Succeeded, quick(2))
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert_eq!(reported, Reported::Told);
+        assert!(
+            replay.bodies(PUT)[5].contains("Succeeded"),
+            "{:?}",
+            replay.bodies(PUT)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deployment_that_ended_meanwhile_waits_for_nothing() {
+        for code in [
+            "LifecycleEventAlreadyCompletedException",
+            "DeploymentAlreadyCompletedException",
+            "DeploymentDoesNotExistException",
+        ] {
+            let replay = Replay::new(vec![json_error(PUT, 400, code)]);
+            let verdict = Verdict::Failed("green answered 500".into());
+            let reported = report(&codedeploy(&replay), &ids(), &verdict, quick(3))
+                .await
+                .unwrap();
+            replay.assert_done();
+            assert!(
+                matches!(&reported, Reported::Ended(why) if why.contains(code)),
+                "{reported:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_codedeploy_that_keeps_refusing_is_an_error_once_patience_is_spent() {
+        let replay = Replay::new(throttled(10));
+        let error = report(&codedeploy(&replay), &ids(), &Verdict::Succeeded, quick(2))
+            .await
+            .unwrap_err();
+        replay.assert_done();
+        assert!(error.is(ErrorClass::Transient), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("report Succeeded to deployment d-ABC"),
+            "{error}"
+        );
+    }
 }
 
 #[cfg(test)]

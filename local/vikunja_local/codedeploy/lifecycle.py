@@ -35,6 +35,9 @@ class Timings:
     hook_timeout: float
     termination_wait: float
     ready_wait: float
+    # Lambda retries an asynchronous invocation that failed (an error, a crash, a timeout)
+    # twice, after about one and two minutes; here after these many seconds.
+    async_retry_delays: tuple[float, ...] = (1.0, 2.0)
 
 
 class DeploymentEnded(Exception):
@@ -204,18 +207,39 @@ class DeploymentRunner:
                                   diagnostics=_diagnostics("ScriptFailed", function, message, execution.log_tail))
 
     def _invoke(self, spec, payload: bytes, execution: HookExecution, finished: threading.Event) -> None:
+        """CodeDeploy invokes a hook asynchronously: a failed invocation is retried as
+        Lambda retries any asynchronous one, unless the hook reported meanwhile."""
         try:
-            outcome = self.lambda_host.invoke(spec, payload)
-            execution.log_tail = "".join(line + "\n" for line in outcome.log_lines)
-            if outcome.failed:
+            for attempt, delay in enumerate((0.0, *self.timings.async_retry_delays)):
+                if delay and self._reported_within(execution, delay):
+                    return
+                if attempt:
+                    log.info("hook %s: asynchronous retry %d", execution.function, attempt)
+                outcome = self.lambda_host.invoke(spec, payload)
+                execution.log_tail = "".join(line + "\n" for line in outcome.log_lines)
+                execution.invocations = attempt + 1
+                if not outcome.failed:
+                    return
                 execution.invoke_error = outcome.payload.decode("utf-8", "replace")[:1000]
-                log.warning("hook %s failed: %s", execution.function, execution.invoke_error)
+                log.warning("hook %s failed (invocation %d): %s", execution.function, attempt + 1,
+                            execution.invoke_error)
         except Exception as error:
             execution.invoke_error = str(error)
             log.exception("hook %s could not be invoked", execution.function)
         finally:
             finished.set()
             self.deployment.notify()
+
+    def _reported_within(self, execution: HookExecution, seconds: float) -> bool:
+        """Waits `seconds`; True if the hook reported (or the deployment ended) meanwhile."""
+        deadline = time.monotonic() + seconds
+        with self.deployment.changed:
+            while execution.status is None and self.deployment.active:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.deployment.changed.wait(min(left, _POLL))
+        return True
 
     def _hook_timed_out(self, execution: HookExecution) -> DeploymentEnded:
         message = (f"The {execution.event_name} lifecycle event timed out: its hook {execution.function} did not call "

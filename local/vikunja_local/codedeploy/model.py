@@ -59,8 +59,9 @@ class HookExecution:
     event_name: str
     function: str
     status: str | None = None  # Succeeded | Failed once reported
-    invoke_error: str | None = None  # the invocation's own failure, if it had one
+    invoke_error: str | None = None  # the last invocation's own failure, if it had one
     log_tail: str = ""
+    invocations: int = 0  # the first and Lambda's asynchronous retries
 
     @classmethod
     def new(cls, event_name: str, function: str) -> "HookExecution":
