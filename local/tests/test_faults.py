@@ -201,6 +201,7 @@ def test_off_by_default_and_the_control_endpoint(stack, faults, key, unique):
     ({"latency_ms": [5, 1]}, "latency_ms"),
     ({"crash": {"after_calls": 1}}, "crash.function"),
     ({"crash": {"function": "f", "after_calls": -1}}, "after_calls"),
+    ({"crash": {"function": "f", "when": ["action"]}}, "crash.when"),
     ([1, 2], "JSON object"),
 ])
 def test_an_invalid_spec_is_refused(stack, faults, spec, message):
@@ -671,6 +672,19 @@ def test_crash_after_the_nth_call_kills_the_worker_once(stack, faults, lam, uniq
     assert answer["ec2_statuses"] == [200, 200, 200]
     assert answer["pid"] != entry["pid"]
     assert faults.get()["crashes"]["total"] == 1
+
+
+def test_a_crash_rule_with_when_kills_only_the_invocations_whose_event_matches(stack, faults, lam, unique):
+    name = f"crashwhen-{unique}"
+    create_function(lam, name)
+    faults.post({"crash": {"function": name, "after_calls": 1, "when": {"action": "network"}}})
+    response, answer = invoke(lam, name, {"action": "frontend", **vpc_calls(f"{unique}-f", 2)})
+    assert "FunctionError" not in response, answer
+    response, answer = invoke(lam, name, {"action": "network", **vpc_calls(f"{unique}-n", 2)})
+    assert answer["errorType"] == "Runtime.ExitError"
+    assert vpc_exists(stack, f"{unique}-n-1") and not vpc_exists(stack, f"{unique}-n-2")
+    [rule] = faults.get()["crashes"]["rules"]
+    assert rule["when"] == {"action": "network"} and rule["crashed"] == 1
 
 
 def test_crash_at_invocation_start(stack, faults, lam, unique):

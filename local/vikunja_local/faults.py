@@ -64,9 +64,26 @@ class CrashRule:
     after_calls: int = 0  # 0: at invocation start; N: once the N-th AWS call took effect
     times: int = 1
     how: str = "killed"  # "killed" (out of memory) or "timeout"
+    # Only invocations whose event has these top-level values (one function serves several
+    # steps: teardown's `{"action": "network"}`).
+    when: tuple[tuple[str, object], ...] = ()
 
     def as_json(self) -> dict:
-        return {"function": self.function, "after_calls": self.after_calls, "times": self.times, "as": self.how}
+        rendered = {"function": self.function, "after_calls": self.after_calls, "times": self.times, "as": self.how}
+        if self.when:
+            rendered["when"] = dict(self.when)
+        return rendered
+
+    def applies(self, worker, invocation) -> bool:
+        if self.function != worker.spec.name or invocation is None:
+            return False
+        if not self.when:
+            return True
+        try:
+            event = json.loads(invocation.payload or b"null")
+        except ValueError:
+            return False
+        return isinstance(event, dict) and all(event.get(key) == value for key, value in self.when)
 
 
 @dataclass(frozen=True)
@@ -222,7 +239,7 @@ def _parse_crash(value) -> tuple[CrashRule, ...]:
     for rule in rules:
         if not isinstance(rule, dict):
             raise SpecError("crash must be an object (or a list of them)")
-        unknown = set(rule) - {"function", "after_calls", "times", "as"}
+        unknown = set(rule) - {"function", "after_calls", "times", "as", "when"}
         if unknown:
             raise SpecError(f"unknown crash field(s): {', '.join(sorted(unknown))}")
         function = rule.get("function")
@@ -235,7 +252,10 @@ def _parse_crash(value) -> tuple[CrashRule, ...]:
         how = rule.get("as", "killed")
         if how not in ("killed", "timeout"):
             raise SpecError('crash.as must be "killed" or "timeout"')
-        parsed.append(CrashRule(function, after_calls, times, how))
+        when = rule.get("when") or {}
+        if not isinstance(when, dict) or not all(isinstance(v, (str, int, float, bool)) for v in when.values()):
+            raise SpecError("crash.when must be an object of top-level event values")
+        parsed.append(CrashRule(function, after_calls, times, how, tuple(sorted(when.items()))))
     return tuple(parsed)
 
 
@@ -636,8 +656,8 @@ class FaultInjector:
             if worker is not None and spec.crash:
                 worker.aws_calls += 1
                 for index, rule in enumerate(spec.crash):
-                    if (rule.function == worker.spec.name and rule.after_calls == worker.aws_calls
-                            and plan.crashes_left[index] > 0 and worker.invocation is not None):
+                    if (rule.after_calls == worker.aws_calls and plan.crashes_left[index] > 0
+                            and rule.applies(worker, worker.invocation)):
                         plan.crashes_left[index] -= 1
                         return rule, None, 0, 0
             if spec.rate <= 0 or not spec.matches(api_call):
@@ -687,7 +707,7 @@ class FaultInjector:
             plan = self._plan
             rule = None
             for index, candidate in enumerate(plan.spec.crash):
-                if candidate.function == worker.spec.name and candidate.after_calls == 0 and plan.crashes_left[index] > 0:
+                if candidate.after_calls == 0 and plan.crashes_left[index] > 0 and candidate.applies(worker, invocation):
                     plan.crashes_left[index] -= 1
                     rule = candidate
                     break
