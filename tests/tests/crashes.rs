@@ -7,8 +7,12 @@
 //! leaves: the same census of the stack's resources, by kind — nothing duplicated, nothing
 //! half-made.
 //!
-//! A soak (`make test-crashes`, `CRASH_STEPS=network,data,…`): each crash point is a
-//! bootstrap and a provision.
+//! Teardown likewise: its function serves every tier (`{"action": "<tier>"}`), so the crash
+//! rule names the tier; after each crash point `down` must finish on its first run and leave
+//! nothing tagged with the stack.
+//!
+//! A soak (`make test-crashes`, `CRASH_STEPS=network,data,…`, `TEARDOWN_CRASH_STEPS=…`): each
+//! crash point is a bootstrap and a provision (and a teardown).
 
 use serde_json::{json, Value};
 use vikunja_aws::down::{self, DownOptions};
@@ -17,9 +21,14 @@ use vikunja_tests::census::{kinds, tagged};
 use vikunja_tests::{faults, Harness};
 
 const DEFAULT_STEPS: &str = "loadbalancer,data,delivery";
+const DEFAULT_TEARDOWN_STEPS: &str = "backend,loadbalancer,network";
 
 fn steps() -> Vec<String> {
-    let steps = std::env::var("CRASH_STEPS").unwrap_or_else(|_| DEFAULT_STEPS.into());
+    listed("CRASH_STEPS", DEFAULT_STEPS)
+}
+
+fn listed(variable: &str, default: &str) -> Vec<String> {
+    let steps = std::env::var(variable).unwrap_or_else(|_| default.into());
     steps
         .split(',')
         .map(str::trim)
@@ -90,4 +99,58 @@ async fn every_provisioning_step_killed_after_each_of_its_calls_converges() {
         summary.push(format!("{step}: {points} crash points"));
     }
     eprintln!("crash points tried and converged: {}", summary.join("; "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "the crash soak: make test-crashes"]
+async fn every_teardown_step_killed_after_each_of_its_calls_still_leaves_nothing() {
+    let _turn = faults::one_at_a_time().await;
+    let h = Harness::new().await.one_bootstrap_at_a_time();
+    let mut summary = Vec::new();
+    for tier in listed("TEARDOWN_CRASH_STEPS", DEFAULT_TEARDOWN_STEPS) {
+        let mut points = 0;
+        for after_calls in 1.. {
+            let stack = Harness::unique_stack("tcrash");
+            h.bootstrap(&stack).await.unwrap();
+            h.provision(&stack, json!({})).await.unwrap();
+            let rule = json!({
+                "function": format!("{stack}-teardown"),
+                "after_calls": after_calls,
+                "when": {"action": tier},
+            });
+            faults::inject(&json!({"rate": 0, "crash": rule}))
+                .await
+                .unwrap();
+            let options = DownOptions {
+                delete_data: true,
+                skip_final_snapshot: true,
+                ..DownOptions::default()
+            };
+            let report =
+                down::down(&h.aws, &stack, &options, Output::Json, &mut |_| Ok(true)).await;
+            let crashes = crashed(&faults::stop().await.unwrap());
+            let where_ = format!("teardown of {tier} killed after call {after_calls}");
+            let report = report.unwrap_or_else(|e| panic!("{where_}: down failed: {e:#}"));
+            assert!(
+                report.complete,
+                "{where_}: down did not finish: {:?}",
+                vikunja_tests::failures(&report)
+            );
+            let left = tagged(&h, &stack).await;
+            assert!(left.is_empty(), "{where_}: down left {left:#?}");
+            if crashes == 0 {
+                break; // the tier made fewer calls than this: every point has been tried
+            }
+            points += 1;
+        }
+        assert!(
+            points > 0,
+            "no crash point of {tier}'s teardown was reached"
+        );
+        summary.push(format!("{tier}: {points} crash points"));
+    }
+    eprintln!(
+        "teardown crash points tried and converged: {}",
+        summary.join("; ")
+    );
 }
