@@ -55,9 +55,9 @@ up: tools build-local local-up ## local stack + bootstrap stack + provision work
 	@echo "The local AWS stack keeps running at $(ENDPOINT) (make down-local stops it)."
 
 demo: up ## a good backend release, then a broken one that is rolled back, end to end on the local stack
-	@tag=0.24.7-demo.$$(date +%s); echo "== releasing $$tag (passes the smoke test)"; \
+	@tag=2.5.1-demo.$$(date +%s); echo "== releasing $$tag (passes the smoke test)"; \
 	  $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag
-	@tag=0.24.8-broken.$$(date +%s); echo "== releasing $$tag (its green answers 500: the hook fails, CodeDeploy rolls back)"; \
+	@tag=2.5.2-broken.$$(date +%s); echo "== releasing $$tag (its green answers 500: the hook fails, CodeDeploy rolls back)"; \
 	  if $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag; then echo "the broken release was not rolled back" >&2; exit 1; fi
 	@echo "== production still serves the good release:"
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
@@ -90,7 +90,7 @@ test-faults: build-local ## the fault soak: bootstrap, up and down with a fifth 
 	  echo "$$out" | grep -E -A8 '^seed|panicked'; [ $$status -eq 0 ] || exit 1; \
 	done
 
-test-crashes: tools build-local ## the crash soak: each provisioning step of CRASH_STEPS killed after each of its AWS calls in turn, then converged
+test-crashes: tools build-local ## the crash soak: each provisioning step of CRASH_STEPS (and teardown tier of TEARDOWN_CRASH_STEPS) killed after each of its AWS calls in turn, then converged
 	@tests/with-local-stack cargo test --workspace --test crashes -- --ignored --nocapture
 
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
