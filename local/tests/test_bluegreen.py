@@ -171,6 +171,19 @@ def test_an_image_by_digest_reports_its_ecr_tag(stack, unique, clients):
     assert bg.served_version(bg.listener_address(stack, pinned.dns_name, 80)) == "v3"
 
 
+def test_stand_ins_answer_info_as_their_major_version_does():
+    from vikunja_local.dataplane.standin import Release, info_document, major_version
+
+    current = info_document(Release(image="vikunja/vikunja:2.5.0", version="2.5.0"))
+    assert current["version"] == "v2.5.0"  # as Vikunja 2.x reports its release tag
+    assert current["auth"]["local"]["registration_enabled"] is True and "registration_enabled" not in current
+    assert "ldap" in current["auth"] and "max_items_per_page" in current
+    old = info_document(Release(image="vikunja/vikunja:0.24.6", version="0.24.6"))
+    assert old["version"] == "0.24.6" and old["registration_enabled"] is True and "ldap" not in old["auth"]
+    assert info_document(Release(image="x:v2.5.1-broken", version="v2.5.1-broken"))["version"] == "v2.5.1-broken"
+    assert [major_version(t) for t in ("2.5.0", "v2.5", "2", "0.24.7-demo.1", "latest", "broken-0")] == [2, 2, 2, 0, None, None]
+
+
 # -- deployments -----------------------------------------------------------------------------
 
 

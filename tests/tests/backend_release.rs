@@ -2,121 +2,19 @@
 //! deployment whose hook smoke-tests green through the test listener; a bad green is rolled
 //! back before production ever serves it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use vikunja_aws::{release_backend, Output};
+use vikunja_tests::release::{deployments, download, upload, version_at, watch_production};
 use vikunja_tests::{find, wait, Harness};
-
-async fn version_at(address: &str) -> Result<(u16, String), String> {
-    let response = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
-        .get(format!("http://{address}/api/v1/info"))
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    Ok((
-        status,
-        body["version"].as_str().unwrap_or_default().to_string(),
-    ))
-}
-
-/// Uploads one attachment to task 1 as Vikunja's API takes it (multipart field `files`);
-/// its attachment id.
-async fn upload(address: &str, name: &str, content: &[u8]) -> u64 {
-    let boundary = "vikunja-aws-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let answer: Value = reqwest::Client::new()
-        .put(format!("http://{address}/api/v1/tasks/1/attachments"))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("upload")
-        .error_for_status()
-        .expect("upload accepted")
-        .json()
-        .await
-        .expect("Vikunja's answer");
-    answer["success"][0]["id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{answer}"))
-}
-
-async fn download(address: &str, id: u64) -> (u16, Vec<u8>) {
-    let answer = reqwest::get(format!("http://{address}/api/v1/tasks/1/attachments/{id}"))
-        .await
-        .expect("download");
-    let status = answer.status().as_u16();
-    (status, answer.bytes().await.unwrap_or_default().to_vec())
-}
 
 async fn task_sets(h: &Harness, stack: &str) -> usize {
     find::backend_service(&h.clients.ecs, stack)
         .await
         .task_sets()
         .len()
-}
-
-async fn deployments(h: &Harness, stack: &str) -> Vec<String> {
-    let codedeploy = &h.clients.codedeploy;
-    let listed = codedeploy
-        .list_deployments()
-        .application_name(stack)
-        .deployment_group_name(format!("{stack}-delivery-api"))
-        .send()
-        .await
-        .unwrap();
-    let ids = listed.deployments().to_vec();
-    if ids.is_empty() {
-        return ids;
-    }
-    // Rollback records are CodeDeploy's own; count the releases we started.
-    let described = codedeploy
-        .batch_get_deployments()
-        .set_deployment_ids(Some(ids))
-        .send()
-        .await
-        .unwrap();
-    described
-        .deployments_info()
-        .iter()
-        .filter(|d| d.creator().map(|c| c.as_str()) != Some("codeDeployRollback"))
-        .filter_map(|d| d.deployment_id().map(str::to_string))
-        .collect()
-}
-
-/// Every answer production gave: status and body, or why there was none.
-type Answers = Arc<Mutex<Vec<Result<(u16, String), String>>>>;
-
-/// Polls production until stopped, recording every answer.
-fn watch_production(address: String) -> (Arc<AtomicBool>, Answers, tokio::task::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (stop_flag, log) = (stop.clone(), seen.clone());
-    let handle = tokio::spawn(async move {
-        while !stop_flag.load(Ordering::SeqCst) {
-            let answer = version_at(&address).await;
-            log.lock().unwrap().push(answer);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    (stop, seen, handle)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,8 +24,8 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     let production = h.listener_address(&stack, 80).await.unwrap();
     assert_eq!(
         version_at(&production).await,
-        Ok((200, "0.24.6".to_string())),
-        "the provisioned image serves first"
+        Ok((200, "v2.5.0".to_string())),
+        "the provisioned image (the default, Vikunja 2.5.0) serves first, reporting its version as 2.x does"
     );
 
     // An attachment uploaded through production lives on the stack's EFS file system, not
@@ -137,7 +35,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
 
     // A good release: green passes the hook, production moves, blue goes after the wait.
     let started = Instant::now();
-    let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:0.24.7", Output::Json)
+    let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json)
         .await
         .expect("good release");
     println!(
@@ -145,14 +43,14 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(released["status"], "Succeeded");
-    assert_eq!(released["tag"], "0.24.7");
+    assert_eq!(released["tag"], "2.5.1");
     assert!(
         released["image"].as_str().unwrap().contains("@sha256:"),
         "pinned by digest: {released}"
     );
     assert_eq!(
         version_at(&production).await,
-        Ok((200, "0.24.7".to_string()))
+        Ok((200, "v2.5.1".to_string()))
     );
     assert_eq!(
         download(&production, uploaded).await,
@@ -171,7 +69,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     // tag already names this image, so the release its push started is followed — not
     // refused, not repeated. The same tag for another image is refused with what to do.
     let deployed = deployments(&h, &stack).await.len();
-    let again = release_backend::release(&h.aws, &stack, "vikunja/vikunja:0.24.7", Output::Json)
+    let again = release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json)
         .await
         .expect("the same release again follows the first");
     assert_eq!(
@@ -183,7 +81,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         deployed,
         "no second deployment"
     );
-    let other = release_backend::release(&h.aws, &stack, "someone/else:0.24.7", Output::Json)
+    let other = release_backend::release(&h.aws, &stack, "someone/else:2.5.1", Output::Json)
         .await
         .unwrap_err();
     let other = format!("{other:#}");
@@ -194,19 +92,15 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
 
     // A broken release: the hook fails, CodeDeploy rolls back, production never sees it.
     let (stop, seen, watcher) = watch_production(production.clone());
-    let failed = release_backend::release(
-        &h.aws,
-        &stack,
-        "vikunja/vikunja:0.24.8-broken",
-        Output::Json,
-    )
-    .await
-    .unwrap_err();
+    let failed =
+        release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.2-broken", Output::Json)
+            .await
+            .unwrap_err();
     stop.store(true, Ordering::SeqCst);
     watcher.await.unwrap();
     let message = format!("{failed:#}");
     assert!(
-        message.contains("DeploymentFailed") && message.contains("0.24.8-broken"),
+        message.contains("DeploymentFailed") && message.contains("2.5.2-broken"),
         "{message}"
     );
     assert!(
@@ -225,12 +119,12 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     );
     assert!(
         seen.iter()
-            .all(|answer| answer == &Ok((200, "0.24.7".to_string()))),
-        "production only ever served 0.24.7: {seen:?}"
+            .all(|answer| answer == &Ok((200, "v2.5.1".to_string()))),
+        "production only ever served 2.5.1: {seen:?}"
     );
     assert_eq!(
         version_at(&production).await,
-        Ok((200, "0.24.7".to_string())),
+        Ok((200, "v2.5.1".to_string())),
         "blue still serves"
     );
     assert_eq!(
@@ -248,7 +142,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         .repository_name(&repository)
         .image_ids(
             aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag("0.24.7")
+                .image_tag("2.5.1")
                 .build(),
         )
         .send()
@@ -258,11 +152,11 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
     ecr.put_image()
         .repository_name(&repository)
         .image_manifest(&manifest)
-        .image_tag("0.24.7-again")
+        .image_tag("2.5.1-again")
         .send()
         .await
         .unwrap();
-    let ignored = wait_for_execution_output(&h, &stack, "0.24.7-again").await;
+    let ignored = wait_for_execution_output(&h, &stack, "2.5.1-again").await;
     assert!(
         ignored["ignored"]
             .as_str()
@@ -281,7 +175,7 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
         .repository_name(&repository)
         .image_ids(
             aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag("0.24.7-again")
+                .image_tag("2.5.1-again")
                 .build(),
         )
         .send()

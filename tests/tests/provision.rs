@@ -414,7 +414,7 @@ async fn check_backend(clients: &Clients, stack: &str, url: &str) {
         .await
         .unwrap();
     let container = &task.task_definition().unwrap().container_definitions()[0];
-    assert_eq!(container.image(), Some("vikunja/vikunja:0.24.6"));
+    assert_eq!(container.image(), Some("vikunja/vikunja:2.5.0"));
     assert_eq!(container.port_mappings()[0].container_port(), Some(3456));
     let env: Vec<(&str, &str)> = container
         .environment()

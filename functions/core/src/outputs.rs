@@ -93,9 +93,22 @@ pub struct DataOutputs {
     /// Vikunja's files on EFS (absent from inventories written before they existed).
     #[serde(default)]
     pub files: Option<FilesOutputs>,
+    /// The `snapshotBeforeUpgrade` setting of the run that recorded these outputs, read by
+    /// backend releases; absent from inventories written before it existed (releases then
+    /// take the snapshot, the setting's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_before_upgrade: Option<bool>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+}
+
+impl DataOutputs {
+    /// Whether a backend release snapshots the database before it changes Vikunja's major
+    /// or minor version.
+    pub fn snapshots_before_upgrade(&self) -> bool {
+        self.snapshot_before_upgrade.unwrap_or(true)
+    }
 }
 
 /// The EFS file system and access point the tasks mount at Vikunja's files path.

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_STACK: &str = "vikunja";
-pub const DEFAULT_IMAGE: &str = "vikunja/vikunja:0.24.6";
+/// Vikunja 2.5.0 (August 2026), the current release: its image tags are `2.5.0`, `2.5` and
+/// `2` (go-vikunja/vikunja `.github/workflows/release.yml`, docker/metadata-action semver
+/// patterns); `/health` and `/api/v1/info` are still there (`pkg/routes/routes.go`).
+pub const DEFAULT_IMAGE: &str = "vikunja/vikunja:2.5.0";
 const MAX_STACK_LEN: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +48,12 @@ pub struct Settings {
     /// Give up waiting for the database after this many minutes.
     #[serde(default = "defaults::db_wait_minutes")]
     pub db_wait_minutes: u32,
+    /// Before a backend release that changes Vikunja's major or minor version, the release
+    /// workflow takes a manual snapshot of the database and waits for it (Vikunja's
+    /// migrations are forward only). Recorded in the data tier's inventory, where releases
+    /// read it.
+    #[serde(default = "defaults::yes")]
+    pub snapshot_before_upgrade: bool,
 }
 
 mod defaults {
@@ -220,6 +229,13 @@ mod tests {
         settings.validate().unwrap();
         assert_eq!(settings.vpc_cidr, "10.42.0.0/16");
         assert_eq!((settings.min_tasks, settings.max_tasks), (1, 4));
+        assert_eq!(settings.image, "vikunja/vikunja:2.5.0");
+        assert!(settings.snapshot_before_upgrade);
+        let off: Settings = serde_json::from_value(
+            serde_json::json!({"stack": "v", "snapshotBeforeUpgrade": false}),
+        )
+        .unwrap();
+        assert!(!off.snapshot_before_upgrade);
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             outputs
         }
     };
+    let mut outputs = outputs;
+    outputs.snapshot_before_upgrade = Some(settings.snapshot_before_upgrade);
     info!(
         stack = settings.stack,
         status = outputs.status,
@@ -130,6 +132,7 @@ fn outputs_from(
         subnet_group: names.db_subnet_group(),
         waiting_since,
         files: None,
+        snapshot_before_upgrade: None,
         changes: vec![],
     })
 }
@@ -171,6 +174,7 @@ mod tests {
             subnet_group: "g".into(),
             waiting_since,
             files: None,
+            snapshot_before_upgrade: None,
             changes: vec![],
         }
     }

@@ -6,7 +6,8 @@ version; and, to show that attachments outlive a release, a minimal slice of Vik
 attachment API (`PUT`/`GET /api/v1/tasks/{id}/attachments[/{attachmentID}]`, see
 attachments.py) on the stand-in's files storage (the task definition's EFS mount or the
 task's ephemeral storage, see storage.py). An image tag containing `broken` answers 500
-on all of them, so rollbacks can be exercised.
+on all of them, so rollbacks can be exercised. A 2.x tag answers `/api/v1/info` as Vikunja 2.x
+does (`version` as `v2.5.0`, its fields); any other tag as 0.24 (the tag itself as `version`).
 
 The stand-in is not Vikunja: no authentication, no database, no tasks (attachments.py says
 what that leaves out).
@@ -126,10 +127,59 @@ def _bind(handler: type) -> _TrackingServer:
         return _TrackingServer(("127.0.0.1", 0), handler)
 
 
+def major_version(tag: str) -> int | None:
+    """The major version an image tag names (`2.5.0`, `v2.5`, `2`, `2.5.1-broken`), or None
+    (`latest`, a digest, `broken-0`)."""
+    head = tag[1:] if tag.startswith("v") else tag
+    head = head.split("-", 1)[0].split("+", 1)[0].split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 def info_document(release: Release) -> dict:
-    """The fields of Vikunja's `/api/v1/info` a client is likely to read."""
+    """The fields of Vikunja's `/api/v1/info` a client is likely to read, as the release's
+    major version writes them."""
+    major = major_version(release.version)
+    if major is not None and major >= 2:
+        return _info_document_2x(release.version)
+    return _info_document_0_24(release.version)
+
+
+def _info_document_2x(tag: str) -> dict:
+    """Vikunja 2.x (go-vikunja/vikunja `pkg/routes/api/v1/info.go`): `version` is the build's
+    `RELEASE_VERSION`, the release tag's `git describe` (`v2.5.0`: `magefile.go` setVersion,
+    `.github/workflows/release.yml`); registration moved under `auth.local`; LDAP, the page
+    size and the licensed features are new."""
     return {
-        "version": release.version,
+        "version": tag if tag.startswith("v") else f"v{tag}",
+        "frontend_url": "",
+        "motd": "",
+        "link_sharing_enabled": True,
+        "max_file_size": "20MB",
+        "max_items_per_page": 50,
+        "available_migrators": ["vikunja-file", "ticktick", "wekan", "csv"],
+        "task_attachments_enabled": True,
+        "enabled_background_providers": ["upload"],
+        "totp_enabled": True,
+        "legal": {"imprint_url": "", "privacy_policy_url": ""},
+        "caldav_enabled": True,
+        "auth": {
+            "local": {"enabled": True, "registration_enabled": True},
+            "ldap": {"enabled": False},
+            "openid_connect": {"enabled": False, "providers": None},
+        },
+        "email_reminders_enabled": False,
+        "user_deletion_enabled": True,
+        "task_comments_enabled": True,
+        "demo_mode_enabled": False,
+        "webhooks_enabled": True,
+        "public_teams_enabled": False,
+        "enabled_pro_features": [],
+    }
+
+
+def _info_document_0_24(version: str) -> dict:
+    return {
+        "version": version,
         "frontend_url": "",
         "motd": "",
         "link_sharing_enabled": True,

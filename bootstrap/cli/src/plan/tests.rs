@@ -421,6 +421,7 @@ fn provisioned() -> Observed {
         subnet_group: "v-data-subnets".into(),
         waiting_since: 1_700_000_000,
         files: None,
+        snapshot_before_upgrade: None,
         changes: vec![],
     };
     let lb = &o.loadbalancer;
@@ -522,6 +523,7 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task
                 access_point_id: "fsap-1".into(),
                 access_point_arn: String::new(),
             }),
+            snapshot_before_upgrade: None,
             changes: vec![],
         },
         &FrontendOutputs {

@@ -388,6 +388,7 @@ mod tests {
             subnet_group: "g".into(),
             waiting_since: 0,
             files: None,
+            snapshot_before_upgrade: None,
             changes: vec![],
         };
         let frontend = FrontendOutputs {
@@ -552,6 +553,7 @@ mod tests {
             subnet_group: "g".into(),
             waiting_since: 0,
             files: None,
+            snapshot_before_upgrade: None,
             changes: vec![],
         };
         let frontend_url = FrontendOutputs {

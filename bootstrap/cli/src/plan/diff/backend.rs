@@ -35,6 +35,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         subnet_group: d.names.db_subnet_group(),
         waiting_since: 0,
         files: found_files(o),
+        snapshot_before_upgrade: None,
         changes: vec![],
     };
     let url = format!("https://{}", dist.domain_name);
