@@ -32,7 +32,7 @@ def serve(settings: Settings) -> None:
 
     fault_spec = spec_from_environment(settings.faults)  # a bad spec stops the start here
     iam_mode = mode_from_environment(settings.iam)  # so does a bad VIKUNJA_LOCAL_IAM
-    patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds)
+    patches.apply_all(settings.rds_create_seconds, settings.cloudfront_deploy_seconds, settings.rds_snapshot_seconds)
     lambda_host = LambdaHost(
         endpoint=settings.endpoint,
         state_dir=settings.state_dir,

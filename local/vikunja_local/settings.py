@@ -34,6 +34,10 @@ class Settings:
     rds_create_seconds: float = field(
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_RDS_CREATE_SECONDS", 3.0)
     )
+    # Latency model: how long a new RDS snapshot reports "creating".
+    rds_snapshot_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_RDS_SNAPSHOT_SECONDS", 3.0)
+    )
     # Latency model: how long a CloudFront distribution reports "InProgress".
     cloudfront_deploy_seconds: float = field(
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_CLOUDFRONT_DEPLOY_SECONDS", 2.0)

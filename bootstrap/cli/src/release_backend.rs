@@ -27,6 +27,8 @@ pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Res
         .context("the image needs a tag: the tag is the version the release must report")?;
     let names = Names::new(stack);
     let repository = names.repository();
+    // Before the push, which is the release: a downgrade changes nothing, not even a tag.
+    refuse_downgrade(aws, &names, &tag).await?;
     let (digest, pushed) = push(aws, &repository, &reference, &tag).await?;
     if output == Output::Text {
         match pushed {
@@ -46,6 +48,28 @@ pub async fn release(aws: &Aws, stack: &str, image: &str, output: Output) -> Res
         }
     }
     Ok(result)
+}
+
+/// A release of an earlier major or minor Vikunja than the live one is refused (the
+/// workflow refuses it too, for pushes made without this command). A stack with no live
+/// service is left to the workflow, which says what is missing.
+async fn refuse_downgrade(aws: &Aws, names: &Names, tag: &str) -> Result<()> {
+    let ecs = aws_sdk_ecs::Client::new(&aws.config);
+    let Some(service) = resources_backend::find_service(&ecs, names)
+        .await?
+        .filter(resources_backend::is_active)
+    else {
+        return Ok(());
+    };
+    let Some(live) = resources_backend::live_task_definition(&service) else {
+        return Ok(());
+    };
+    let Some(revision) = resources_backend::find_task_definition(&ecs, live).await? else {
+        return Ok(());
+    };
+    let live_tag = revision.image_tag().unwrap_or_default();
+    resources_data::snapshots::schema_change(&live_tag, tag)?;
+    Ok(())
 }
 
 /// Whether this call pushed the tag, or an earlier one pushed the same image under it (a
@@ -160,8 +184,9 @@ const ACCEPTED_MANIFESTS: [&str; 4] = [
 ];
 
 /// The manifest and its media type as ECR holds them (an OCI index for multi-arch images),
-/// so the new tag names exactly the same image.
-async fn existing_manifest(
+/// so the new tag names exactly the same image. An image the repository does not hold (a
+/// tag that was never pushed, a mistyped version) is refused before anything is tagged.
+pub async fn existing_manifest(
     ecr: &aws_sdk_ecr::Client,
     repository: &str,
     reference: &ImageRef,
@@ -189,8 +214,26 @@ async fn existing_manifest(
         .and_then(|i| i.image_manifest_media_type())
         .unwrap_or(DOCKER_MANIFEST)
         .to_string();
+    let wanted = match (&reference.digest, &reference.tag) {
+        (Some(digest), _) => digest.clone(),
+        (None, tag) => format!("tag {}", tag.as_deref().unwrap_or_default()),
+    };
+    let why = found
+        .failures()
+        .first()
+        .map(|f| {
+            format!(
+                " (ECR: {} {})",
+                f.failure_code().map(|c| c.as_str()).unwrap_or_default(),
+                f.failure_reason().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
     manifest.map(|m| (m, media_type)).with_context(|| {
-        format!("{} is not in {repository}: push it there first (docker push / crane copy); the push itself starts the release", reference.repository)
+        format!(
+            "{} ({wanted}) is not in {repository}{why}: nothing was released. Check the version (Vikunja's tags are vikunja/vikunja:<major>.<minor>.<patch>), push it there first (docker push / crane copy, docs/aws.md), then run this again",
+            reference.repository
+        )
     })
 }
 

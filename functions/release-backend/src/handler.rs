@@ -8,6 +8,8 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// The function's environment, set by the bootstrap stack.
@@ -50,6 +52,15 @@ pub enum Request {
     Prepare {
         event: serde_json::Value,
     },
+    /// Takes the snapshot `prepare` planned (before an upgrade).
+    Snapshot {
+        release: Release,
+    },
+    /// The snapshot's status; once it is available, older release snapshots are pruned.
+    #[serde(rename = "snapshot-status")]
+    SnapshotStatus {
+        release: Release,
+    },
     Register {
         release: Release,
     },
@@ -72,6 +83,8 @@ pub async fn handle(clients: &Clients, config: &Config, request: Request) -> Res
                 }
             }
         }
+        Request::Snapshot { release } => steps::snapshot(clients, release).await,
+        Request::SnapshotStatus { release } => steps::snapshot_status(clients, release).await,
         Request::Register { release } => steps::register(clients, release).await,
         Request::Deploy { release } => steps::deploy(clients, config, release).await,
         Request::Status { release } => steps::status(clients, release).await,
@@ -106,6 +119,8 @@ mod fuzz {
                            "detail": {"action-type": "PUSH", "result": "SUCCESS", "image-tag": "1"}});
         vec![
             json!({"action": "prepare", "event": event}),
+            json!({"action": "snapshot", "release": release}),
+            json!({"action": "snapshot-status", "release": release}),
             json!({"action": "register", "release": release}),
             json!({"action": "deploy", "release": release}),
             json!({"action": "status", "release": release}),

@@ -2,8 +2,10 @@
 //! definition revision (the live one with only the image changed, pinned by digest) and a
 //! CodeDeploy blue/green deployment whose `BeforeAllowTraffic` hook smoke-tests green.
 //!
-//! The state machine calls one function with four actions — `prepare`, `register`,
-//! `deploy`, `status` — and carries a [`Release`] between them.
+//! The state machine calls one function with six actions — `prepare`, `snapshot` and
+//! `snapshot-status` (before a release that changes Vikunja's major or minor version),
+//! `register`, `deploy`, `status` — and carries a [`Release`] between them. `prepare`
+//! refuses a downgrade of the major or minor version before anything changes.
 
 pub mod appspec;
 pub mod event;

@@ -11,6 +11,8 @@ async fn main() -> Result<(), Error> {
         ecr: aws_sdk_ecr::Client::new(&aws),
         ecs: aws_sdk_ecs::Client::new(&aws),
         codedeploy: aws_sdk_codedeploy::Client::new(&aws),
+        rds: aws_sdk_rds::Client::new(&aws),
+        ssm: aws_sdk_ssm::Client::new(&aws),
     };
     lambda::serve("a backend release request", |request: Request, _| {
         release_backend::handle(&clients, &config, request)

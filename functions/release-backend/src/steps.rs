@@ -1,4 +1,4 @@
-//! The four release steps. Each is safe to repeat: a retry after a crash finds what the
+//! The release steps. Each is safe to repeat: a retry after a crash finds what the
 //! first attempt did and carries on from there.
 
 use aws_sdk_codedeploy::types::{
@@ -6,11 +6,14 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_sdk_ecr::types::ImageIdentifier;
 use resources_backend::Revision;
+use resources_data::snapshots::{self as release_snapshots, schema_change};
 use serde::{Deserialize, Serialize};
-use tracing::info;
+use tracing::{info, warn};
+use vikunja_core::image::VersionChange;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
 use vikunja_core::tags::{self, Tier};
-use vikunja_core::{Error, Names, Result, SdkContext};
+use vikunja_core::time::now_seconds;
+use vikunja_core::{inventory, DataOutputs, Error, Names, Result, SdkContext};
 
 use crate::appspec;
 use crate::handler::{Clients, Config};
@@ -39,7 +42,37 @@ pub struct Release {
     /// Seconds the workflow waits between two deployment status polls.
     #[serde(default = "default_poll_seconds")]
     pub poll_seconds: u32,
+    /// The image tag that was live when the release was prepared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_tag: Option<String>,
+    /// The database snapshot taken before the deployment (a major or minor upgrade, with
+    /// `snapshotBeforeUpgrade` on); the workflow waits until it is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotStep>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotStep {
+    /// The snapshot's identifier, decided by `prepare` (so a retried step adopts it).
+    pub id: String,
+    pub db_instance: String,
+    /// RDS's status of the snapshot; empty until it is taken.
+    #[serde(default)]
+    pub status: String,
+    /// Unix seconds when the release decided to take it, to bound the wait.
+    pub since: u64,
+    /// Older release snapshots deleted once this one was available (the last three stay).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<String>,
+    /// Why pruning failed, if it did (the release goes on: the new snapshot is there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_error: Option<String>,
+}
+
+/// Give up waiting for the snapshot after this long (a first manual snapshot copies the
+/// whole volume: minutes for the default 20 GiB).
+pub const SNAPSHOT_WAIT_MINUTES: u64 = 120;
 
 fn default_poll_seconds() -> u32 {
     15
@@ -60,6 +93,8 @@ impl Release {
             deployment_id: None,
             status: None,
             poll_seconds: config.poll_seconds,
+            live_tag: None,
+            snapshot: None,
         }
     }
 
@@ -90,8 +125,11 @@ pub async fn prepare(
         deployment_id: None,
         status: None,
         poll_seconds: config.poll_seconds,
+        live_tag: None,
+        snapshot: None,
     };
-    if live_image(clients, &names).await?.as_deref() == Some(release.image.as_str()) {
+    let live = revision(clients, &live_task_definition(clients, &names).await?).await?;
+    if live.image() == Some(release.image.as_str()) {
         return Ok(Release {
             ignored: Some(format!("{} is already live", release.image)),
             ..release
@@ -106,7 +144,130 @@ pub async fn prepare(
             ..release
         });
     }
-    info!(tag = release.tag, image = release.image, "release prepared");
+    let live_tag = live.image_tag().unwrap_or_default();
+    // Refused before anything changes: nothing was registered, snapshotted or deployed.
+    let change = schema_change(&live_tag, &release.tag)?;
+    let snapshot = match change {
+        VersionChange::SameSeries => None,
+        VersionChange::Upgrade | VersionChange::Unknown => {
+            if snapshots_before_upgrade(clients, &config.stack).await? {
+                let since = now_seconds();
+                Some(SnapshotStep {
+                    id: release_snapshots::release_snapshot_name(&names.db_instance(), since),
+                    db_instance: names.db_instance(),
+                    status: String::new(),
+                    since,
+                    pruned: vec![],
+                    prune_error: None,
+                })
+            } else {
+                info!(
+                    live_tag,
+                    tag = release.tag,
+                    "snapshotBeforeUpgrade is off: no snapshot"
+                );
+                None
+            }
+        }
+        VersionChange::Downgrade => unreachable!("schema_change refuses downgrades"),
+    };
+    let release = Release {
+        live_tag: Some(live_tag),
+        snapshot,
+        ..release
+    };
+    info!(
+        tag = release.tag,
+        live_tag = release.live_tag,
+        image = release.image,
+        change = ?change,
+        snapshot = release.snapshot.as_ref().map(|s| s.id.as_str()),
+        "release prepared"
+    );
+    Ok(release)
+}
+
+/// The `snapshotBeforeUpgrade` setting the last `up` recorded with the data tier (on when
+/// the record predates it, or there is none).
+async fn snapshots_before_upgrade(clients: &Clients, stack: &str) -> Result<bool> {
+    let data: Option<DataOutputs> = inventory::read(&clients.ssm, stack, Tier::Data).await?;
+    Ok(data.is_none_or(|d| d.snapshots_before_upgrade()))
+}
+
+fn planned_snapshot(release: &Release) -> Result<SnapshotStep> {
+    release
+        .snapshot
+        .clone()
+        .ok_or_else(|| Error::invalid("snapshot: the release plans no snapshot (prepare first)"))
+}
+
+/// Takes the snapshot `prepare` planned; a retry adopts the one its first attempt took.
+pub async fn snapshot(clients: &Clients, mut release: Release) -> Result<Release> {
+    let names = Names::new(&release.stack);
+    let mut step = planned_snapshot(&release)?;
+    let taken = release_snapshots::take_release_snapshot(
+        &clients.rds,
+        &names,
+        &step.id,
+        release.live_tag.as_deref().unwrap_or("unknown"),
+        &release.tag,
+    )
+    .await?;
+    info!(
+        snapshot = taken.id,
+        status = taken.status,
+        "snapshot before the upgrade started"
+    );
+    step.status = taken.status;
+    release.snapshot = Some(step);
+    Ok(release)
+}
+
+/// The snapshot's status. Once it is available the older release snapshots beyond the
+/// last three are deleted and the release goes on; a failed or vanished snapshot, or one
+/// still not available after [`SNAPSHOT_WAIT_MINUTES`], stops it before the deployment.
+pub async fn snapshot_status(clients: &Clients, mut release: Release) -> Result<Release> {
+    let names = Names::new(&release.stack);
+    let mut step = planned_snapshot(&release)?;
+    let found = release_snapshots::find_snapshot(&clients.rds, &names, &step.id)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "snapshot {} of {} disappeared before it was available: nothing was deployed; push the image again to retry",
+                step.id, step.db_instance
+            ))
+        })?;
+    step.status = found.status.clone();
+    if found.is_available() {
+        match release_snapshots::prune_release_snapshots(&clients.rds, &names, &step.id).await {
+            Ok(pruned) => step.pruned = pruned,
+            Err(e) => {
+                warn!(error = %e, "could not delete older release snapshots");
+                step.prune_error = Some(e.to_string());
+            }
+        }
+        info!(snapshot = step.id, pruned = ?step.pruned, "snapshot before the upgrade is available");
+    } else if matches!(
+        found.status.as_str(),
+        "failed" | "deleting" | "incompatible-restore"
+    ) {
+        return Err(Error::conflict(format!(
+            "snapshot {} of {} is {}: nothing was deployed; look at the database's events in the RDS console, then push the image again",
+            step.id, step.db_instance, found.status
+        )));
+    } else {
+        let waited = now_seconds().saturating_sub(step.since);
+        if waited > SNAPSHOT_WAIT_MINUTES * 60 {
+            return Err(Error::conflict(format!(
+                "snapshot {} of {} still {} after {} minutes: nothing was deployed; once it is available, push the image again (the snapshot is kept)",
+                step.id,
+                step.db_instance,
+                found.status,
+                waited / 60
+            )));
+        }
+    }
+    release.snapshot = Some(step);
     Ok(release)
 }
 
@@ -172,11 +333,6 @@ async fn revision(clients: &Clients, which: &str) -> Result<Revision> {
     resources_backend::find_task_definition(&clients.ecs, which)
         .await?
         .ok_or_else(|| Error::conflict(format!("task definition {which} does not exist")))
-}
-
-async fn live_image(clients: &Clients, names: &Names) -> Result<Option<String>> {
-    let live = live_task_definition(clients, names).await?;
-    Ok(revision(clients, &live).await?.image().map(str::to_string))
 }
 
 const IN_FLIGHT: [DeploymentStatus; 4] = [

@@ -47,6 +47,7 @@ APPLIED_BY_APPLY_ALL = (
     iam.policy_statements_whose_conditions_fail_do_not_apply,
     iam.role_policies_from_cloudformation_read_back_as_json,
     rds.rds_instances_take_time_to_create,
+    rds.rds_snapshots_take_time_to_create,
     cloudfront.cloudfront_distributions_take_time_to_deploy,
     cloudfront.cloudfront_functions_can_be_published_and_updated,
     cloudfront.cloudfront_distributions_keep_oac_and_function_associations,
@@ -76,7 +77,8 @@ APPLIED_BY_APPLY_ALL = (
 _applied = False
 
 
-def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float = 2.0) -> None:
+def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float = 2.0,
+              rds_snapshot_seconds: float = 3.0) -> None:
     """Checks every patch against the installed moto (PatchCheckError, naming the patches
     that no longer fit, and nothing applied), then applies them."""
     global _applied
@@ -86,6 +88,7 @@ def apply_all(rds_create_seconds: float = 3.0, cloudfront_deploy_seconds: float 
     verify()
     arguments = {
         rds.rds_instances_take_time_to_create: (rds_create_seconds,),
+        rds.rds_snapshots_take_time_to_create: (rds_snapshot_seconds,),
         cloudfront.cloudfront_distributions_take_time_to_deploy: (cloudfront_deploy_seconds,),
     }
     _applied = True

@@ -5,6 +5,7 @@
 
 mod apply;
 mod diff;
+pub mod snapshots;
 
 pub use apply::{apply, delete, delete_database, ensure, Applied, Deleted};
 pub use diff::{diff, final_snapshot_name, retire, Op, Plan, Spec, SECRET_RECOVERY_DAYS};
@@ -97,7 +98,7 @@ pub struct Remains {
     pub snapshots: Vec<String>,
 }
 
-fn pairs(tags: &[aws_sdk_rds::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
+pub(crate) fn pairs(tags: &[aws_sdk_rds::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
 }
 
@@ -132,9 +133,21 @@ pub async fn observe_remains(
 
 /// The database's manual snapshots that carry the stack's tag, on every page.
 pub async fn find_snapshots(rds: &aws_sdk_rds::Client, names: &Names) -> Result<Vec<String>> {
+    Ok(manual_snapshots(rds, names)
+        .await?
+        .iter()
+        .filter(|s| tags::belongs_to(pairs(s.tag_list()), names.stack()))
+        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+        .collect())
+}
+
+/// Every manual snapshot of the stack's database, ours or not, on every page.
+pub async fn manual_snapshots(
+    rds: &aws_sdk_rds::Client,
+    names: &Names,
+) -> Result<Vec<aws_sdk_rds::types::DbSnapshot>> {
     let id = names.db_instance();
-    let snapshots: Vec<_> = rds
-        .describe_db_snapshots()
+    rds.describe_db_snapshots()
         .db_instance_identifier(&id)
         .snapshot_type("manual")
         .into_paginator()
@@ -142,12 +155,7 @@ pub async fn find_snapshots(rds: &aws_sdk_rds::Client, names: &Names) -> Result<
         .send()
         .try_collect()
         .await
-        .context(format!("list snapshots of {id}"))?;
-    Ok(snapshots
-        .iter()
-        .filter(|s| tags::belongs_to(pairs(s.tag_list()), names.stack()))
-        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
-        .collect())
+        .context(format!("list snapshots of {id}"))
 }
 
 /// The stack's database, by its deterministic identifier.
