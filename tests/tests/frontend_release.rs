@@ -649,3 +649,158 @@ async fn bad_uploads_are_refused_with_a_clear_error_and_the_live_site_is_untouch
         live_before
     );
 }
+
+/// A build zip of `generation`, uploaded with a plain S3 client (no CLI following it); its ETag.
+async fn upload_build(h: &Harness, bucket: &str, key: &str, generation: u32) -> String {
+    let dir = scratch(&format!("concurrent-{generation}"));
+    write_build(&build(generation), &dir);
+    let zip = dir.with_extension("zip");
+    release_frontend::zip_folder(&dir, &zip).unwrap();
+    let put = h
+        .clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .metadata("keep-previous-seconds", "1")
+        .body(std::fs::read(&zip).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    put.e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string()
+}
+
+async fn states_entered(h: &Harness, execution: &str) -> Vec<String> {
+    let history = h
+        .clients
+        .sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    history
+        .events()
+        .iter()
+        .filter_map(|e| {
+            e.state_entered_event_details()
+                .map(|d| d.name().to_string())
+        })
+        .collect()
+}
+
+/// The same execution input again, as EventBridge delivers an event twice (or late).
+async fn redeliver(h: &Harness, machine: &str, execution: &str) -> Value {
+    let sfn = &h.clients.sfn;
+    let described = sfn
+        .describe_execution()
+        .execution_arn(execution)
+        .send()
+        .await;
+    let input = described.unwrap().input().unwrap_or_default().to_string();
+    let again = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .input(input)
+        .send()
+        .await
+        .unwrap();
+    release_frontend::follow_release(&h.aws, again.execution_arn(), true, Output::Json)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_release_one_at_a_time_the_later_wins_and_a_redelivered_event_changes_nothing() {
+    let h = Harness::new().await;
+    let (stack, frontend) = stack_with_frontend(&h, "frc").await;
+    let site = frontend["siteBucket"].as_str().unwrap().to_string();
+    let uploads = frontend["uploadsBucket"].as_str().unwrap().to_string();
+    let distribution = frontend["distributionId"].as_str().unwrap().to_string();
+    let machine = follow::state_machine_arn(&h.aws, &stack, "ReleaseFrontendStateMachineArn")
+        .await
+        .unwrap();
+
+    // The second upload a second after the first (EventBridge's times are to the second),
+    // while the first is still releasing.
+    let (first_key, second_key) = ("releases/3.0.0.zip", "releases/3.0.1.zip");
+    let first_etag = upload_build(&h, &uploads, first_key, 3).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second_etag = upload_build(&h, &uploads, second_key, 4).await;
+    let first = release_frontend::find_execution(&h.aws, &machine, first_key, &first_etag)
+        .await
+        .unwrap();
+    let second = release_frontend::find_execution(&h.aws, &machine, second_key, &second_etag)
+        .await
+        .unwrap();
+    let first_result = release_frontend::follow_release(&h.aws, &first, true, Output::Json)
+        .await
+        .unwrap();
+    let second_result = release_frontend::follow_release(&h.aws, &second, true, Output::Json)
+        .await
+        .unwrap();
+    assert_eq!(first_result["version"], "3.0.0", "{first_result}");
+    assert_eq!(second_result["version"], "3.0.1", "{second_result}");
+    assert!(
+        states_entered(&h, &second)
+            .await
+            .contains(&"WaitTurn".to_string()),
+        "the second release waited for the first to publish"
+    );
+    let live = || async {
+        release_frontend::frontend_status(&h.aws, &stack)
+            .await
+            .unwrap()
+    };
+    let published = live().await;
+    assert_eq!(published["version"], "3.0.1", "{published}");
+    assert!(get_text(&h, &site, "index.html")
+        .await
+        .contains("release 4"));
+
+    // Each event delivered again: nothing is written, invalidated or published.
+    let invalidations = || async {
+        let listed = h
+            .clients
+            .cloudfront
+            .list_invalidations()
+            .distribution_id(&distribution)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .invalidation_list()
+            .map(|l| l.quantity())
+            .unwrap_or(0)
+    };
+    let before = invalidations().await;
+    let duplicate = redeliver(&h, &machine, &second).await;
+    assert!(
+        duplicate["skipped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("delivered again"),
+        "{duplicate}"
+    );
+    let late = redeliver(&h, &machine, &first).await;
+    assert!(
+        late["skipped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("later upload"),
+        "{late}"
+    );
+    assert_eq!(
+        invalidations().await,
+        before,
+        "no invalidation for a skipped event"
+    );
+    assert_eq!(live().await, published, "the live release is untouched");
+    assert!(get_text(&h, &site, "index.html")
+        .await
+        .contains("release 4"));
+}

@@ -345,9 +345,17 @@ pub async fn follow_release(
     }
 }
 
-/// The result from the execution's state after `Publish` (and `Prune`, when it ran).
+/// The result from the execution's state after `Publish` (and `Prune`, when it ran); for
+/// an upload that was not released, why.
 fn summary(state: &Value, pruned: bool) -> Value {
     let release = &state["release"];
+    if let Some(skipped) = release.get("skipped").filter(|s| s.is_string()) {
+        return json!({
+            "version": release["version"],
+            "releaseId": release["releaseId"],
+            "skipped": skipped,
+        });
+    }
     let mut result = json!({
         "version": release["version"],
         "releaseId": release["releaseId"],

@@ -10,8 +10,12 @@ const MAX_VERSION_LEN: usize = 64;
 /// The parts of an EventBridge S3 event a release needs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ObjectCreated {
-    /// EventBridge's event id: one per upload, so one invalidation per upload.
+    /// EventBridge's event id: one per upload, so one invalidation per upload (and the same
+    /// id when EventBridge delivers one event twice).
     pub id: String,
+    /// When S3 took the upload (RFC 3339, UTC, to the second): which of two uploads is later.
+    #[serde(default)]
+    pub time: String,
     pub detail: Detail,
 }
 

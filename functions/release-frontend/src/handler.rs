@@ -22,11 +22,16 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum Request {
+    /// Whether the releases that started before this execution have published.
+    Turn {
+        execution: String,
+    },
     /// The state machine's input: the EventBridge event of the upload.
     Sync {
         event: serde_json::Value,
@@ -69,6 +74,13 @@ pub struct Release {
     pub poll_seconds: u64,
     pub started_at_ms: u64,
     pub sync_seconds: f64,
+    /// The upload's time (EventBridge's), recorded with the live release.
+    #[serde(default)]
+    pub uploaded_at: String,
+    /// Why nothing was released (a duplicate event, a later upload live already): the
+    /// state machine ends there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +93,7 @@ pub struct Invalidation {
 
 pub async fn handle(clients: &Clients, request: Request) -> Result<serde_json::Value> {
     let answer = match request {
+        Request::Turn { execution } => to_json(crate::turn::take(&clients.sfn, &execution).await?),
         Request::Sync { event } => {
             let stack = stack_from_env()?;
             to_json(sync::sync(clients, &stack, event, poll_seconds()).await?)
@@ -207,6 +220,8 @@ async fn publish(
         invalidation_id: invalidation.id.clone(),
         url: release.url.clone(),
         previous: previous.clone(),
+        event_id: release.event_id.clone(),
+        uploaded_at: release.uploaded_at.clone(),
     };
     live::write(&clients.ssm, &release.stack, &record).await?;
     info!(release = release.release_id, "release is live");
@@ -304,6 +319,8 @@ mod fuzz {
             poll_seconds: 10,
             started_at_ms: 1_764_000_000_000,
             sync_seconds: 1.5,
+            uploaded_at: "2026-12-01T10:00:00Z".into(),
+            skipped: None,
         })
         .unwrap()
     }
@@ -312,6 +329,7 @@ mod fuzz {
         let invalidation =
             json!({"id": "I1", "status": "InProgress", "createdAtMs": 1_764_000_000_000u64});
         vec![
+            json!({"action": "turn", "execution": "arn:aws:states:us-east-1:1:execution:v-release-frontend:e1"}),
             json!({"action": "sync", "event": crate::event::fuzz::object_created()}),
             json!({"action": "invalidate", "release": release()}),
             json!({"action": "invalidationStatus", "release": release(), "invalidation": invalidation}),

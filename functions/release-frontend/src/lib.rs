@@ -21,5 +21,6 @@ pub mod live;
 pub mod manifest;
 pub mod site;
 pub mod sync;
+pub mod turn;
 
 pub use handler::{handle, Clients, Invalidation, Release, Request};

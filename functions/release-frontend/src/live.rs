@@ -18,6 +18,11 @@ pub struct LiveRelease {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<PreviousRelease>,
+    /// The upload's EventBridge event and its time (records before these fields: empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub event_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uploaded_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +31,30 @@ pub struct PreviousRelease {
     pub version: String,
     pub release_id: String,
     pub published_at: String,
+}
+
+/// Why an upload is not released: the same event delivered again once its release is live,
+/// or a later upload already live (releases run one at a time, in the order they started; an
+/// event delivered late must not undo a newer one).
+pub fn skip_reason(
+    live: Option<&LiveRelease>,
+    event_id: &str,
+    uploaded_at: &str,
+) -> Option<String> {
+    let live = live?;
+    if !live.event_id.is_empty() && live.event_id == event_id {
+        return Some(format!(
+            "release {} of this upload is live already (event {event_id} delivered again)",
+            live.release_id
+        ));
+    }
+    if !uploaded_at.is_empty() && live.uploaded_at.as_str() > uploaded_at {
+        return Some(format!(
+            "a later upload ({} at {}) is live already; this one ({uploaded_at}) would undo it",
+            live.release_id, live.uploaded_at
+        ));
+    }
+    None
 }
 
 impl LiveRelease {
@@ -86,7 +115,31 @@ mod tests {
                 release_id: p.into(),
                 published_at: "2024-12-31T00:00:00Z".into(),
             }),
+            event_id: String::new(),
+            uploaded_at: String::new(),
         }
+    }
+
+    #[test]
+    fn a_duplicate_event_or_an_older_upload_is_skipped_and_a_re_upload_is_not() {
+        let mut current = live("b", None);
+        current.event_id = "ev-b".into();
+        current.uploaded_at = "2026-12-01T10:00:05Z".into();
+        let why = skip_reason(Some(&current), "ev-b", "2026-12-01T10:00:05Z").unwrap();
+        assert!(why.contains("delivered again"), "{why}");
+        let why = skip_reason(Some(&current), "ev-a", "2026-12-01T10:00:01Z").unwrap();
+        assert!(why.contains("later upload"), "{why}");
+        // The same zip uploaded again is a new event, at a later time: released.
+        assert_eq!(
+            skip_reason(Some(&current), "ev-c", "2026-12-01T10:00:09Z"),
+            None
+        );
+        assert_eq!(skip_reason(None, "ev-b", "2026-12-01T10:00:05Z"), None);
+        // A record from before these fields decides nothing.
+        assert_eq!(
+            skip_reason(Some(&live("old", None)), "ev", "2026-01-01T00:00:00Z"),
+            None
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ async fn main() -> Result<(), Error> {
         s3: aws_sdk_s3::Client::from_conf(s3_config),
         cloudfront: aws_sdk_cloudfront::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
+        sfn: aws_sdk_sfn::Client::new(&config),
     };
     lambda::serve("a frontend release request", |request: Request, _| {
         release_frontend::handle(&clients, request)

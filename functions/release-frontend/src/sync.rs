@@ -53,20 +53,48 @@ pub async fn sync(
     if event.detail.object.size == Some(0) {
         return Err(empty(&source));
     }
+    let live = live::read(&clients.ssm, stack).await?;
+    let release = Release {
+        stack: stack.to_string(),
+        version,
+        release_id,
+        event_id: event.id.clone(),
+        source,
+        uploads_bucket: frontend.uploads_bucket,
+        site_bucket: frontend.site_bucket,
+        distribution_id: frontend.distribution_id,
+        url: frontend.url,
+        files: 0,
+        uploaded: 0,
+        unchanged: 0,
+        uploaded_bytes: 0,
+        invalidation_paths: Vec::new(),
+        keep_previous_seconds: DEFAULT_KEEP_PREVIOUS_SECONDS,
+        poll_seconds,
+        started_at_ms,
+        sync_seconds: 0.0,
+        uploaded_at: event.time.clone(),
+        skipped: live::skip_reason(live.as_ref(), &event.id, &event.time),
+    };
+    if let Some(why) = &release.skipped {
+        info!(release = release.release_id, why, "not released");
+        return Ok(release);
+    }
+    let (version, release_id, source) = (&release.version, &release.release_id, &release.source);
 
-    let download = TempFile::new(&release_id);
+    let download = TempFile::new(release_id);
     let keep_previous_seconds = fetch(clients, &event, etag.as_deref(), download.path()).await?;
-    let build = inspect(download.path(), &source).await?;
-    let index = edited_index(download.path(), &build.entries, &source).await?;
+    let build = inspect(download.path(), source).await?;
+    let index = edited_index(download.path(), &build.entries, source).await?;
     let records = file_records(&build.entries, &index);
 
-    let live = live::read(&clients.ssm, stack).await?;
-    let previous = match LiveRelease::previous_of(live.as_ref(), &release_id) {
-        Some(p) => manifest::read(&clients.s3, &frontend.uploads_bucket, &p.release_id).await?,
+    let uploads = &release.uploads_bucket;
+    let previous = match LiveRelease::previous_of(live.as_ref(), release_id) {
+        Some(p) => manifest::read(&clients.s3, uploads, &p.release_id).await?,
         None => None,
     };
-    let earlier_run = manifest::read(&clients.s3, &frontend.uploads_bucket, &release_id).await?;
-    let there = site::list_keys(&clients.s3, &frontend.site_bucket, None).await?;
+    let earlier_run = manifest::read(&clients.s3, uploads, release_id).await?;
+    let there = site::list_keys(&clients.s3, &release.site_bucket, None).await?;
     let known: Vec<&Manifest> = previous.iter().chain(earlier_run.iter()).collect();
     let (to_write, unchanged): (Vec<&FileRecord>, Vec<&FileRecord>) = records
         .iter()
@@ -81,7 +109,7 @@ pub async fn sync(
         started_at_ms,
         files: records.clone(),
     };
-    manifest::write(&clients.s3, &frontend.uploads_bucket, &manifest).await?;
+    manifest::write(&clients.s3, uploads, &manifest).await?;
 
     let by_key: BTreeMap<&str, &Entry> =
         build.entries.iter().map(|e| (e.key.as_str(), e)).collect();
@@ -93,33 +121,24 @@ pub async fn sync(
             .collect();
         if role == Role::Index {
             if let Some((_, record)) = phase.first() {
-                write_file(clients, &frontend.site_bucket, record, index.clone()).await?;
+                write_file(clients, &release.site_bucket, record, index.clone()).await?;
             }
         } else {
-            write_from_zip(clients, &frontend.site_bucket, download.path(), phase).await?;
+            write_from_zip(clients, &release.site_bucket, download.path(), phase).await?;
         }
     }
 
     let uploaded_bytes = to_write.iter().map(|r| r.size).sum();
+    let invalidation_paths = invalidation::paths(&records, previous.as_ref());
     let release = Release {
-        stack: stack.to_string(),
-        version,
-        release_id,
-        event_id: event.id.clone(),
-        source,
-        uploads_bucket: frontend.uploads_bucket,
-        site_bucket: frontend.site_bucket,
-        distribution_id: frontend.distribution_id,
-        url: frontend.url,
         files: records.len(),
         uploaded: to_write.len(),
         unchanged: unchanged.len(),
         uploaded_bytes,
-        invalidation_paths: invalidation::paths(&records, previous.as_ref()),
+        invalidation_paths,
         keep_previous_seconds,
-        poll_seconds,
-        started_at_ms,
         sync_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        ..release
     };
     info!(
         release = release.release_id,
