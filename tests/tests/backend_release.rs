@@ -248,19 +248,28 @@ async fn the_hook_always_reports_and_says_why() {
             (out.function_error().map(str::to_string), body)
         }
     };
-    // An unknown deployment: the verdict is Failed, and the hook tries to report it.
+    // An unknown deployment: the verdict is Failed, the hook reports it, and CodeDeploy's
+    // answer that there is no such deployment means nothing waits: no function error (which
+    // Lambda would retry for nothing), and the answer says what happened.
     let (error, body) =
         invoke(json!({"DeploymentId": "d-UNKNOWN00", "LifecycleEventHookExecutionId": "abc"}))
             .await;
-    assert_eq!(error.as_deref(), Some("Unhandled"));
-    let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert_eq!(error, None, "{body}");
+    assert_eq!(body["status"], "Failed", "{body}");
     assert!(
-        message.contains("cannot find green for d-UNKNOWN00"),
+        body["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cannot find green for d-UNKNOWN00"),
         "{body}"
     );
+    assert_eq!(body["reported"], false, "{body}");
     assert!(
-        message.contains("report Failed"),
-        "it reported (or tried to): {body}"
+        body["notReported"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("report Failed"),
+        "it tried to report: {body}"
     );
     // Not a lifecycle event at all: a clear error, no panic.
     let (error, body) = invoke(json!({"hello": "world"})).await;
