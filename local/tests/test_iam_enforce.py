@@ -1,6 +1,6 @@
-"""IAM enforcement of the Lambda functions' calls: the policy evaluation, what a call
-asks of IAM, and end to end — a function's allowed call passes, a call outside its
-role's policies is answered AccessDenied in the caller's protocol, and is logged."""
+"""IAM enforcement of the Lambda functions' and IAM users' calls: the policy evaluation,
+what a call asks of IAM, and end to end — a function's (or a user's) allowed call passes, a
+call outside its policies is answered AccessDenied in the caller's protocol, and is logged."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ if str(LOCAL_DIR) not in sys.path:
 
 from vikunja_local.faults import classify  # noqa: E402
 from vikunja_local.iam_enforce import (  # noqa: E402
-    Caller, Decision, Policy, RolePolicies, Statement, evaluate, first_denial, judge, mode_from_environment,
-    wildcard_match,
+    Caller, Decision, Policy, RolePolicies, Statement, UserCaller, evaluate, first_denial, judge,
+    mode_from_environment, wildcard_match,
 )
 from vikunja_local.iam_requests import Permission, Scope, required_permissions  # noqa: E402
 from vikunja_local.lambda_host.worker import function_secret_key  # noqa: E402
@@ -228,6 +228,9 @@ def test_other_services_resources_and_passed_roles():
         Permission("lambda:GetFunctionConfiguration", (f"{function}:p:3",))]
     assert permissions_of("ssm", "get_parameter", Name="/vikunja/s/network") == [
         Permission("ssm:GetParameter", (f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/vikunja/s/network",))]
+    public = "/aws/service/global-infrastructure/regions/us-east-1/services/ecs"
+    assert permissions_of("ssm", "get_parameters", Names=[public]) == [
+        Permission("ssm:GetParameters", (f"arn:aws:ssm:{REGION}::parameter{public}",))]  # AWS's, no account
     assert permissions_of("rds", "describe_db_instances", DBInstanceIdentifier="S-data-db") == [
         Permission("rds:DescribeDBInstances", (f"arn:aws:rds:{REGION}:{ACCOUNT}:db:s-data-db",))]
     assert permissions_of("cloudfront", "create_invalidation", DistributionId="E123", InvalidationBatch={
@@ -485,3 +488,106 @@ def test_a_load_balancer_moto_no_longer_knows_is_named_as_the_network_one_it_was
     gone = f"arn:aws:elasticloadbalancing:us-east-1:{DEFAULT_ACCOUNT_ID}:loadbalancer/app/gone-nlb/0123456789abcdef"
     named = _elbv2_arn_as_aws_names_it(gone, Scope(account=DEFAULT_ACCOUNT_ID, region="us-east-1"))
     assert named == gone.replace("loadbalancer/app/", "loadbalancer/net/")
+
+
+# -- IAM users: the operator CLI's case -----------------------------------------------------------
+
+
+def test_a_user_is_named_by_its_arn_with_its_path():
+    assert UserCaller("ops", ACCOUNT).principal_arn == f"arn:aws:iam::{ACCOUNT}:user/ops"
+    assert UserCaller("ops", ACCOUNT, path="/team/").principal_arn == f"arn:aws:iam::{ACCOUNT}:user/team/ops"
+    assert UserCaller("ops", ACCOUNT).key == f"arn:aws:iam::{ACCOUNT}:user/ops"  # never a function's name
+
+
+@pytest.fixture
+def user(stack, unique):
+    """An IAM user with an inline policy, in a group with an inline and an attached managed
+    policy (one explicit deny), and an access key of its own."""
+    iam = stack.client("iam")
+    name, group, bucket = f"operator-{unique}", f"operators-{unique}", f"iam-user-{unique}"
+    iam.create_user(UserName=name, Path="/ops/")
+    iam.put_user_policy(UserName=name, PolicyName="own", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            allow("ec2:DescribeVpcs"), allow("s3:ListBucket", f"arn:aws:s3:::{bucket}")]}))
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=name)
+    iam.put_group_policy(GroupName=group, PolicyName="team", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [allow("ssm:*"), deny("ssm:DeleteParameter")]}))
+    managed = iam.create_policy(PolicyName=f"iam-user-{unique}", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [allow("ecs:ListClusters")]}))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=managed)
+    stack.client("s3").create_bucket(Bucket=bucket)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT}:user/ops/{name}", "bucket": bucket, "group": group,
+            "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+
+
+def as_user(stack, user: dict, service: str):
+    """A client signing with the user's own access key, as the CLI does run as that user."""
+    return boto3.client(
+        service, endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id=user["key"], aws_secret_access_key=user["secret"],
+        config=Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"}),
+    )
+
+
+def user_message(user: dict, action: str, resource: str = "*") -> str:
+    return (f"User: {user['arn']} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action")
+
+
+def test_a_users_calls_are_checked_against_its_own_and_its_groups_policies(stack, iam_control, user):
+    ec2, ecs, ssm, s3 = (as_user(stack, user, service) for service in ("ec2", "ecs", "ssm", "s3"))
+    assert as_user(stack, user, "sts").get_caller_identity()["Arn"] == user["arn"]  # moto knows the key's owner
+    ec2.describe_vpcs()  # the user's inline policy
+    ecs.list_clusters()  # the group's attached managed policy
+    ssm.put_parameter(Name=f"/iam-user/{user['bucket']}", Value="v", Type="String")  # the group's inline policy
+    s3.list_objects_v2(Bucket=user["bucket"])  # on this bucket's ARN only
+
+    response = denied(lambda: ec2.create_vpc(CidrBlock="10.84.0.0/16"))
+    assert response["Error"]["Code"] == "UnauthorizedOperation"
+    assert response["Error"]["Message"] == ("You are not authorized to perform this operation. "
+                                            + user_message(user, "ec2:CreateVpc"))
+    response = denied(lambda: s3.list_objects_v2(Bucket="another-bucket"))
+    assert response["Error"]["Message"] == user_message(user, "s3:ListBucket", "arn:aws:s3:::another-bucket")
+    response = denied(lambda: ssm.delete_parameter(Name=f"/iam-user/{user['bucket']}"))
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert response["Error"]["Message"].endswith(
+        f"with an explicit deny in an identity-based policy: {user['group']}/team")
+
+    state = iam_control.get()
+    assert state["calls"]["denied"] == 3
+    assert state["checked"] == {user["arn"]: 8}  # sts:GetCallerIdentity is checked, and always allowed
+    assert state["denied"] == {user["arn"]: {"ec2:CreateVpc": 1, "s3:ListBucket": 1, "ssm:DeleteParameter": 1}}
+    entry = state["log"][0]
+    assert (entry["user"], entry["principal"], entry["access_key"]) == (user["name"], user["arn"], user["key"])
+    assert (entry["action"], entry["decision"], entry["enforced"]) == ("ec2:CreateVpc", "implicit-deny", True)
+    assert "function" not in entry
+
+
+def test_a_policy_changed_on_the_user_applies_to_its_next_call(stack, iam_control, user):
+    ec2 = as_user(stack, user, "ec2")
+    denied(lambda: ec2.describe_subnets())
+    stack.client("iam").put_user_policy(UserName=user["name"], PolicyName="more", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [allow("ec2:DescribeSubnets")]}))
+    ec2.describe_subnets()
+    stack.client("iam").delete_user_policy(UserName=user["name"], PolicyName="more")
+    denied(lambda: ec2.describe_subnets())
+    assert iam_control.get()["denied"] == {user["arn"]: {"ec2:DescribeSubnets": 2}}
+
+
+def test_keys_no_user_owns_pass_untouched_beside_a_users(stack, iam_control, user, function):
+    stack.client("ecs").list_task_definitions()  # the tests' `test` key: nobody's
+    as_user(stack, user, "ecs").list_clusters()
+    as_function(stack, function, "ecs").list_clusters()
+    state = iam_control.get()
+    assert state["checked"] == {user["arn"]: 1, function["name"]: 1}
+    assert state["calls"] == {"checked": 2, "allowed": 2, "denied": 0, "unnamed": 0}
+
+
+def test_audit_names_the_user_too(stack, iam_control, user):
+    assert iam_control.post({"mode": "audit"}).json()["mode"] == "audit"
+    as_user(stack, user, "ecs").list_task_definitions()  # not denied
+    [entry] = iam_control.get()["log"]
+    assert entry["principal"] == user["arn"] and entry["action"] == "ecs:ListTaskDefinitions"
+    assert entry["enforced"] is False

@@ -1,22 +1,34 @@
-"""IAM enforcement for the Lambda functions the local host runs: a WSGI layer in
-front of the router. Off by default.
+"""IAM enforcement on the local stack: a WSGI layer in front of the router that checks
+the calls of the Lambda functions and of IAM users. Off by default.
 
 Switched on by `VIKUNJA_LOCAL_IAM=enforce` at start or `POST /_vikunja_local/iam
 {"mode": "enforce"}` (a route in the router's table, like the faults endpoint); `GET`
-shows the mode and the denied-call log, `DELETE` clears the log. Mode `audit` logs
-what `enforce` would deny and lets the call through (a workflow then runs to its end
-and shows every missing grant, not just the first). Only calls signed
-with a function's own credentials are checked (the session token, or the access key,
-names the worker and so the function — `lambda_host.worker`); the CLI's and the
-tests' keys, moto's own calls and what the stack does in-process pass untouched.
+shows the mode, the calls checked per principal and the denied-call log, `DELETE` clears
+the log. Mode `audit` logs what `enforce` would deny and lets the call through (a workflow
+then runs to its end and shows every missing grant, not just the first).
 
-For such a call: the function's execution role (moto's Lambda backend has its `Role`
-ARN), the role's inline and attached managed policies and its permissions boundary
-(moto's IAM backend, in the role's account), and the call's IAM action(s) and
-resource(s) (`iam_requests.py`, from the operation `faults.classify` names). The call
+Two kinds of caller are checked; every other call passes untouched (the CLI's and the
+tests' default `test` key, moto's own calls — its Step Functions interpreter — and what the
+stack does in-process):
+- a **Lambda function** signing with its own credentials (the session token, or the
+  access key, names the worker and so the function — `lambda_host.worker`): its execution
+  role (moto's Lambda backend has its `Role` ARN), the role's inline and attached managed
+  policies and its permissions boundary;
+- an **IAM user** signing with one of its access keys (iam CreateUser + CreateAccessKey on
+  the local stack: moto's IAM backend knows the key's owner) — what the operator CLI does
+  when it runs as a user holding `docs/operator-policy.json`: the user's inline and
+  attached managed policies and those of its groups (moto keeps no permissions boundary
+  for users). An inactive key is checked like an active one (AWS would refuse it).
+
+For such a call: the principal's policies (moto's IAM backend, in the principal's
+account) and the call's IAM action(s) and resource(s) (`iam_requests.py`, from the
+operation `faults.classify` names), through one evaluation for both kinds. The call
 passes when every action is allowed on every resource; otherwise it is answered with
-the service's AccessDenied error in the caller's protocol (`faults.error_reply`),
-logged and kept in the denied-call log.
+the service's AccessDenied error in the caller's protocol (`faults.error_reply`), whose
+message names the principal as AWS does (`assumed-role/ROLE/FUNCTION`, `user/NAME`),
+logged (with the principal's ARN) and kept in the denied-call log. The report's
+per-caller maps (`checked`, `denied`, `uncertain`) are keyed by the function's name or the
+user's ARN.
 
 Evaluation (as AWS's, for one account's identity-based policies): an explicit Deny
 wins, then any Allow, else the call is implicitly denied. `Action`/`NotAction` and
@@ -45,6 +57,13 @@ the action and resource as AWS does); it can let through calls AWS would deny:
   resource policy — none of the bootstrap template's roles relies on one.
 - A call whose operation cannot be named (a REST path botocore's model does not match,
   e.g. S3 virtual-hosted addressing) is not checked; `GET` counts them as `unnamed`.
+- What a service does on the caller's behalf in-process is not checked. The one that
+  matters: the CLI passes CloudFormation no service role, so on AWS CloudFormation creates
+  the bootstrap stack's functions, roles, state machines, rules and log groups with the
+  operator's credentials, and reads the template and zips from S3 with them; moto's
+  CloudFormation does all of that in-process, so the operator's grants for those resources
+  are checked statically only (`make lint-templates`: the handler permissions of every
+  resource type in the template).
 
 Why not moto's own evaluation (`moto.iam.access_control.IAMPolicyStatement`)? Its
 collection of policies is reused in spirit (the same IAM backend calls), but its
@@ -300,9 +319,51 @@ class Caller:
         """How AWS names a Lambda function's session in its error messages."""
         return f"arn:{self.partition}:sts::{self.account}:assumed-role/{self.role_name}/{self.function}"
 
+    @property
+    def key(self) -> str:
+        """Its key in the report's per-caller maps: the function's name."""
+        return self.function
 
-def find_caller(api_call: ApiCall, lambda_host) -> Caller | None:
-    """The function whose credentials signed the call, or None (not a function's)."""
+    def policies(self) -> "RolePolicies":
+        return role_policies(self.role_arn)
+
+    def log_fields(self) -> dict:
+        return {"function": self.function, "role": self.role_arn, "principal": self.principal_arn}
+
+
+@dataclass(frozen=True)
+class UserCaller:
+    """An IAM user signing with an access key of its own (long-term credentials)."""
+
+    user: str
+    account: str
+    partition: str = "aws"
+    path: str = "/"
+    access_key: str = ""
+
+    @property
+    def region(self) -> str:  # a user's calls name their region in the signature
+        return "us-east-1"
+
+    @property
+    def principal_arn(self) -> str:
+        """How AWS names a user in its error messages: the user's ARN, with its path."""
+        return f"arn:{self.partition}:iam::{self.account}:user{self.path or '/'}{self.user}"
+
+    @property
+    def key(self) -> str:
+        """Its key in the report's per-caller maps: the user's ARN (never a function's name)."""
+        return self.principal_arn
+
+    def policies(self) -> "RolePolicies":
+        return user_policies(self.account, self.partition, self.user)
+
+    def log_fields(self) -> dict:
+        return {"user": self.user, "access_key": self.access_key, "principal": self.principal_arn}
+
+
+def find_caller(api_call: ApiCall, lambda_host) -> Caller | UserCaller | None:
+    """The function or IAM user whose credentials signed the call, or None (neither's)."""
     worker = lambda_host.worker_for_token(api_call.session_token) if lambda_host is not None else None
     if worker is not None:
         spec = worker.spec
@@ -310,6 +371,26 @@ def find_caller(api_call: ApiCall, lambda_host) -> Caller | None:
     if api_call.access_key.startswith("ASIA"):
         # A worker that has just stopped: its key still names its function.
         return _caller_by_access_key(api_call.access_key)
+    if api_call.session_token is None:
+        return user_by_access_key(api_call.access_key)
+    return None
+
+
+def user_by_access_key(access_key: str) -> UserCaller | None:
+    """The IAM user that owns this access key, from moto's IAM backends (the ones moto has
+    made: looking never creates one); None for a key no user owns — the default `test`
+    key, an STS session's, moto's own."""
+    from moto.iam.models import iam_backends
+
+    from .accounts import existing_backends
+
+    for account, partition, backend in existing_backends(iam_backends):
+        key = backend.access_keys.get(access_key)
+        if key is None or not key.user_name:
+            continue
+        user = backend.users.get(key.user_name)
+        if user is not None:
+            return UserCaller(user.name, account, partition, user.path or "/", access_key)
     return None
 
 
@@ -349,6 +430,26 @@ def role_policies(role_arn: str | None) -> RolePolicies:
         boundary_policy = _moto_managed_policy(role_arn, role.permissions_boundary_arn)
         boundary = Policy.parse(role.permissions_boundary_arn, _default_version(boundary_policy) if boundary_policy else {})
     return RolePolicies(tuple(policies), boundary)
+
+
+def user_policies(account: str, partition: str, user_name: str) -> RolePolicies:
+    """The user's inline and attached managed policies and those of each group it is in,
+    from moto's IAM backend in the user's account. A user deleted meanwhile has none."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account][partition]
+    user = backend.users.get(user_name)
+    if user is None:
+        return RolePolicies(())
+    policies = [Policy.parse(name, document) for name, document in list(user.policies.items())]
+    policies += [Policy.parse(policy.arn, _default_version(policy)) for policy in list(user.managed_policies.values())]
+    for group in list(backend.groups.values()):
+        if user not in group.users:
+            continue
+        policies += [Policy.parse(f"{group.name}/{name}", document) for name, document in list(group.policies.items())]
+        policies += [Policy.parse(policy.arn, _default_version(policy))
+                     for policy in list(group.managed_policies.values())]
+    return RolePolicies(tuple(policies))
 
 
 def _moto_iam_backend(role_arn: str):
@@ -392,7 +493,7 @@ def _default_version(policy) -> str | dict:
 # -- the answer ------------------------------------------------------------------------------
 
 
-def denial_message(caller: Caller, denial: Denial) -> str:
+def denial_message(caller: Caller | UserCaller, denial: Denial) -> str:
     return (f"User: {caller.principal_arn} is not authorized to perform: {denial.action} "
             f"on resource: {denial.resource or '*'} {denial.verdict.reason}")
 
@@ -419,8 +520,10 @@ class _Record:
         self.checked = 0
         self.denied = 0
         self.unnamed = 0
-        self.by_function: dict[str, dict[str, int]] = {}  # function -> action -> denials: outlives the log's size
-        # function -> action -> calls allowed only because a condition or resource was not
+        # Keyed by caller: a function's name, an IAM user's ARN (`Caller.key`, `UserCaller.key`).
+        self.checked_by: dict[str, int] = {}  # caller -> calls checked
+        self.by_caller: dict[str, dict[str, int]] = {}  # caller -> action -> denials: outlives the log's size
+        # caller -> action -> calls allowed only because a condition or resource was not
         # evaluated: where AWS could still say no.
         self.uncertain: dict[str, dict[str, int]] = {}
         self.log: deque = deque(maxlen=LOG_SIZE)
@@ -430,15 +533,18 @@ class _Record:
             "mode": mode,
             "calls": {"checked": self.checked, "allowed": self.checked - self.denied, "denied": self.denied,
                       "unnamed": self.unnamed},
-            "denied": self.by_function,
-            "uncertain": self.uncertain,
+            # Copies: the reply is serialised after the lock is released.
+            "checked": dict(self.checked_by),
+            "denied": {caller: dict(actions) for caller, actions in self.by_caller.items()},
+            "uncertain": {caller: dict(actions) for caller, actions in self.uncertain.items()},
             "log": list(self.log),
         }
 
 
 class IamEnforcer:
     """WSGI middleware over the router. `lambda_host` maps a call's session token to
-    the worker (and so the function) that made it."""
+    the worker (and so the function) that made it; moto's IAM backend maps a user's
+    access key to the user."""
 
     def __init__(self, app: WsgiApp, lambda_host=None, mode: str = "off"):
         self.app = app
@@ -447,7 +553,7 @@ class IamEnforcer:
         self._mode = mode_from_environment(mode)
         self._record = _Record()
         if self._mode != "off":
-            log.info("IAM %s for the Lambda functions' calls", self._mode)
+            log.info("IAM %s for the Lambda functions' and IAM users' calls", self._mode)
 
     # -- control ------------------------------------------------------------------------
 
@@ -518,28 +624,30 @@ class IamEnforcer:
         start_response(status_line(reply.status), reply.headers)
         return [reply.body]
 
-    def check(self, api_call: ApiCall, call: CallView, caller: Caller) -> Judgement:
-        """No denial when the caller's role allows the call (or it cannot be named)."""
+    def check(self, api_call: ApiCall, call: CallView, caller: Caller | UserCaller) -> Judgement:
+        """No denial when the caller's policies allow the call (or it cannot be named)."""
         with self._lock:
             self._record.checked += 1
+            self._record.checked_by[caller.key] = self._record.checked_by.get(caller.key, 0) + 1
             if not is_named(api_call):
                 self._record.unnamed += 1
                 return Judgement(None)
         scope = Scope(caller.account, call.region or caller.region, caller.partition)
         permissions = required_permissions(api_call, call, scope)
-        return judge(role_policies(caller.role_arn), permissions)
+        return judge(caller.policies(), permissions)
 
-    def _count_uncertain(self, caller: Caller, actions: tuple[str, ...]) -> None:
+    def _count_uncertain(self, caller: Caller | UserCaller, actions: tuple[str, ...]) -> None:
         if not actions:
             return
         with self._lock:
-            by_action = self._record.uncertain.setdefault(caller.function, {})
+            by_action = self._record.uncertain.setdefault(caller.key, {})
             for action in actions:
                 by_action[action] = by_action.get(action, 0) + 1
 
-    def _remember(self, api_call: ApiCall, caller: Caller, denial: Denial, status: int, enforced: bool) -> None:
+    def _remember(self, api_call: ApiCall, caller: Caller | UserCaller, denial: Denial, status: int,
+                  enforced: bool) -> None:
         entry = {
-            "time": _now(), "function": caller.function, "role": caller.role_arn,
+            "time": _now(), **caller.log_fields(),
             "service": api_call.service, "iam_service": iam_prefix(api_call.service),
             "operation": api_call.operation, "action": denial.action, "resource": denial.resource,
             "decision": denial.verdict.decision.value, "status": status, "enforced": enforced,
@@ -547,11 +655,11 @@ class IamEnforcer:
         with self._lock:
             record = self._record
             record.denied += 1
-            by_action = record.by_function.setdefault(caller.function, {})
+            by_action = record.by_caller.setdefault(caller.key, {})
             by_action[denial.action] = by_action.get(denial.action, 0) + 1
             record.log.append(entry)
-        log.warning("IAM %s %s %s to %s (role %s): %s on %s (%s)", "denied" if enforced else "would deny",
-                    api_call.service, api_call.operation, caller.function, caller.role_arn, denial.action,
+        log.warning("IAM %s %s %s to %s: %s on %s (%s)", "denied" if enforced else "would deny",
+                    api_call.service, api_call.operation, caller.principal_arn, denial.action,
                     denial.resource or "*", denial.verdict.decision.value)
 
 

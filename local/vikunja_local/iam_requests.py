@@ -12,7 +12,8 @@ Resources are read for:
   DeleteObjects body's keys; CopyObject's source (`s3:GetObject` on it).
 - lambda: the function (and qualifier) in the path.
 - cloudfront: distribution, function, origin access control in the path; `?Resource=`.
-- ssm: parameter names (`Name`, `Names`, `Path`, tagging of a `Parameter`).
+- ssm: parameter names (`Name`, `Names`, `Path`, tagging of a `Parameter`); AWS's public
+  parameters (`/aws/service/…`) with no account in their ARN, as AWS names them.
 - rds: `DBInstanceIdentifier`, `DBSubnetGroupName`, `DBSnapshotIdentifier`, `ResourceName`.
 - elasticloadbalancing: the ARN members (`LoadBalancerArn`, `TargetGroupArn`, …), with
   the load balancer's type put back where moto's ARNs say `app` for every type.
@@ -263,12 +264,20 @@ def _cloudfront_resources(operation: str, params: dict, call: CallView, scope: S
     return [f"arn:{scope.partition}:cloudfront::{scope.account}:{match['kind']}/{match['id']}"]
 
 
+PUBLIC_PARAMETERS = "/aws/service/"
+
+
 def _ssm_parameter_arn(name: str, scope: Scope) -> str | None:
     if name.startswith("arn:"):
         return name
     if ":" in name:  # `name:version` / `name:label` selectors: not resolved
         return None
-    return _arn(scope, "ssm", "parameter" + (name if name.startswith("/") else "/" + name))
+    path = name if name.startswith("/") else "/" + name
+    if path.startswith(PUBLIC_PARAMETERS):
+        # AWS's public parameters belong to no account: their ARNs leave it empty
+        # (`arn:aws:ssm:us-east-1::parameter/aws/service/…`), and so do policies granting them.
+        return f"arn:{scope.partition}:ssm:{scope.region}::parameter{path}"
+    return _arn(scope, "ssm", "parameter" + path)
 
 
 def _ssm_resources(operation: str, params: dict, call: CallView, scope: Scope) -> list[str]:
