@@ -68,6 +68,40 @@ impl Harness {
         }
     }
 
+    /// The same harness signing with other credentials — an IAM user's access key, as the
+    /// operator CLI does when it runs as that user (`aws configure` with the user's keys);
+    /// the endpoint, account and region stay.
+    pub fn signed_as(&self, access_key_id: &str, secret_access_key: &str) -> Self {
+        let credentials = aws_sdk_iam::config::Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "iam-user",
+        );
+        let config = self
+            .aws
+            .config
+            .to_builder()
+            .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        let aws = Aws {
+            target: self.aws.target,
+            config,
+            account: self.aws.account.clone(),
+            region: self.aws.region.clone(),
+        };
+        Self {
+            clients: Clients::new(&aws),
+            aws,
+            root: self.root.clone(),
+            binaries: self.binaries.clone(),
+            one_bootstrap_at_a_time: self.one_bootstrap_at_a_time,
+        }
+    }
+
     /// A stack name no other test uses (tests run in parallel on one local stack).
     pub fn unique_stack(prefix: &str) -> String {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
