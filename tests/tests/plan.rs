@@ -801,7 +801,7 @@ async fn drift_plan_calls_a_change_is_what_up_repairs() {
     let released = vikunja_aws::release_backend::release(
         &h.aws,
         &stack,
-        "vikunja/vikunja:0.24.7-plan",
+        "vikunja/vikunja:2.5.1-plan",
         vikunja_aws::Output::Json,
     )
     .await

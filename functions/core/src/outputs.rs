@@ -98,6 +98,10 @@ pub struct DataOutputs {
     /// take the snapshot, the setting's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_before_upgrade: Option<bool>,
+    /// What the file system must finish before its mount targets and access point can be
+    /// made: the workflow waits and asks again, as it does for the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_pending: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
@@ -122,8 +126,9 @@ pub struct FilesOutputs {
 }
 
 impl DataOutputs {
+    /// The database available and its files complete: the workflow's wait loop ends.
     pub fn is_available(&self) -> bool {
-        self.status == "available"
+        self.status == "available" && self.files_pending.is_none()
     }
 }
 

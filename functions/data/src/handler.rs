@@ -58,18 +58,10 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             let spec = Spec::new(names.clone(), settings);
             let applied =
                 resources_data::ensure(&clients.rds, &clients.secrets, &spec, network).await?;
-            let files =
-                resources_files::ensure(&clients.efs, &files_spec(&names, network)?).await?;
             let mut outputs =
                 outputs_from(&names, &applied.database, applied.service_secret_arn, now())?;
-            outputs.files = Some(FilesOutputs {
-                file_system_id: files.file_system_id,
-                file_system_arn: files.file_system_arn,
-                access_point_id: files.access_point_id,
-                access_point_arn: files.access_point_arn,
-            });
             outputs.changes = applied.changes;
-            outputs.changes.extend(files.changes);
+            ensure_files(clients, &names, network, &mut outputs).await?;
             outputs
         }
         Action::Status => {
@@ -92,6 +84,10 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             // What the ensure call did, recorded once the database is available.
             outputs.changes = previous.changes.clone();
             outputs.files = previous.files.clone();
+            if previous.files_pending.is_some() {
+                let network = ProvisionState::require(&event.state.network, "network")?;
+                ensure_files(clients, &names, network, &mut outputs).await?;
+            }
             check_wait_budget(&outputs, settings.db_wait_minutes)?;
             outputs
         }
@@ -107,6 +103,26 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
         inventory::record(&clients.ssm, &settings.stack, Tier::Data, &outputs).await?;
     }
     Ok(outputs)
+}
+
+/// The file system, its mount targets and access point: as far as the file system's state
+/// allows (a new one is `creating` for seconds); the rest on a later call of the wait loop.
+async fn ensure_files(
+    clients: &Clients,
+    names: &Names,
+    network: &NetworkOutputs,
+    outputs: &mut DataOutputs,
+) -> Result<()> {
+    let files = resources_files::ensure(&clients.efs, &files_spec(names, network)?).await?;
+    outputs.changes.extend(files.changes);
+    outputs.files_pending = files.pending;
+    outputs.files = outputs.files_pending.is_none().then_some(FilesOutputs {
+        file_system_id: files.file_system_id,
+        file_system_arn: files.file_system_arn,
+        access_point_id: files.access_point_id,
+        access_point_arn: files.access_point_arn,
+    });
+    Ok(())
 }
 
 fn outputs_from(
@@ -133,6 +149,7 @@ fn outputs_from(
         waiting_since,
         files: None,
         snapshot_before_upgrade: None,
+        files_pending: None,
         changes: vec![],
     })
 }
@@ -149,9 +166,15 @@ fn refuse_failed_status(id: &str, status: &str) -> Result<()> {
 fn check_wait_budget(outputs: &DataOutputs, budget_minutes: u32) -> Result<()> {
     let waited = now().saturating_sub(outputs.waiting_since);
     if !outputs.is_available() && waited > u64::from(budget_minutes) * 60 {
+        let minutes = waited / 60;
+        if let (Some(pending), "available") = (&outputs.files_pending, outputs.status.as_str()) {
+            return Err(Error::conflict(format!(
+                "still waiting for {pending} after {minutes} minutes; look at the file system in the EFS console, then run provision again"
+            )));
+        }
         return Err(Error::conflict(format!(
-            "database {} still {} after {} minutes; look at its events in the RDS console, then run provision again",
-            outputs.db_instance_id, outputs.status, waited / 60
+            "database {} still {} after {minutes} minutes; look at its events in the RDS console, then run provision again",
+            outputs.db_instance_id, outputs.status
         )));
     }
     Ok(())
@@ -175,6 +198,7 @@ mod tests {
             waiting_since,
             files: None,
             snapshot_before_upgrade: None,
+            files_pending: None,
             changes: vec![],
         }
     }

@@ -422,6 +422,7 @@ fn provisioned() -> Observed {
         waiting_since: 1_700_000_000,
         files: None,
         snapshot_before_upgrade: None,
+        files_pending: None,
         changes: vec![],
     };
     let lb = &o.loadbalancer;
@@ -524,6 +525,7 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task
                 access_point_arn: String::new(),
             }),
             snapshot_before_upgrade: None,
+            files_pending: None,
             changes: vec![],
         },
         &FrontendOutputs {

@@ -389,6 +389,7 @@ mod tests {
             waiting_since: 0,
             files: None,
             snapshot_before_upgrade: None,
+            files_pending: None,
             changes: vec![],
         };
         let frontend = FrontendOutputs {
@@ -554,6 +555,7 @@ mod tests {
             waiting_since: 0,
             files: None,
             snapshot_before_upgrade: None,
+            files_pending: None,
             changes: vec![],
         };
         let frontend_url = FrontendOutputs {

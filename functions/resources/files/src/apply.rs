@@ -2,8 +2,6 @@
 //! token, the access point's client token), so a retry after a lost answer meets what the
 //! first attempt made and adopts it; deletes treat NotFound as done.
 
-use std::time::Duration;
-
 use aws_sdk_efs::types::{
     BackupPolicy, CreationInfo, PerformanceMode, PosixUser, RootDirectory, Status, Tag,
     ThroughputMode,
@@ -20,9 +18,6 @@ use crate::{access_point_name, creation_token, POSIX_ID, ROOT_DIRECTORY};
 use resources::adopt::created_or_found;
 use resources::plan::Operation;
 
-/// How long `up` waits for a new file system to become available (seconds on AWS).
-const AVAILABLE_WITHIN: Duration = Duration::from_secs(120);
-
 #[derive(Debug, Clone, Default)]
 pub struct Applied {
     pub file_system_id: String,
@@ -30,6 +25,9 @@ pub struct Applied {
     pub access_point_id: String,
     pub access_point_arn: String,
     pub changes: Vec<String>,
+    /// What the file system must finish first (it is `creating`): the operations after its
+    /// creation wait for the next call — the workflow's wait loop, not a sleeping Lambda.
+    pub pending: Option<String>,
 }
 
 pub async fn ensure(efs: &Client, spec: &Spec) -> Result<Applied> {
@@ -61,14 +59,22 @@ pub async fn apply(efs: &Client, spec: &Spec, found: &Found, ops: &[Op]) -> Resu
             .map(|p| p.arn.clone())
             .unwrap_or_default(),
         changes: Vec::new(),
+        pending: None,
     };
+    let mut state = found.file_system.as_ref().map(|f| f.state.clone());
     for op in ops {
         let id = applied.file_system_id.clone();
+        if *op != Op::CreateFileSystem && state.as_deref() != Some("available") {
+            let state = state.unwrap_or_else(|| "not there".into());
+            applied.pending = Some(format!("file system {id} to be available (it is {state})"));
+            return Ok(applied);
+        }
         match op {
             Op::CreateFileSystem => {
                 (applied.file_system_id, applied.file_system_arn) =
                     create_file_system(efs, spec).await?;
-                wait_until_available(efs, &applied.file_system_id).await?;
+                let made = crate::observe::find_file_system(efs, &spec.names).await?;
+                state = made.map(|f| f.state);
             }
             Op::EnableBackups => {
                 efs.put_backup_policy()
@@ -156,37 +162,11 @@ async fn create_file_system(efs: &Client, spec: &Spec) -> Result<(String, String
             )
         });
     created_or_found(created, || async {
-        let found = observe(efs, &spec.names).await?;
-        Ok(found.file_system.filter(|f| f.ours).map(|f| (f.id, f.arn)))
+        let found = crate::observe::find_file_system(efs, &spec.names).await?;
+        let adoptable = found.filter(|f| f.ours && f.state != "deleted");
+        Ok(adoptable.map(|f| (f.id, f.arn)))
     })
     .await
-}
-
-async fn wait_until_available(efs: &Client, id: &str) -> Result<()> {
-    let began = std::time::Instant::now();
-    loop {
-        let described = efs
-            .describe_file_systems()
-            .file_system_id(id)
-            .send()
-            .await
-            .context(format!("read file system {id}"))?;
-        let state = described
-            .file_systems()
-            .first()
-            .map(|f| f.life_cycle_state().as_str().to_string());
-        if state.as_deref() == Some("available") {
-            return Ok(());
-        }
-        if began.elapsed() > AVAILABLE_WITHIN {
-            return Err(Error::NotReady(format!(
-                "file system {id} is still {} after {} s",
-                state.unwrap_or_default(),
-                AVAILABLE_WITHIN.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
 }
 
 /// (id, ARN).
@@ -281,5 +261,58 @@ pub async fn delete(efs: &Client, op: &Op) -> Result<Deleted> {
     match result {
         Err(error) if error.is(ErrorClass::NotFound) => Ok(Deleted::Gone),
         other => other.map(|_| Deleted::Gone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resources::replay::{ok, Replay};
+    use vikunja_core::Names;
+
+    resources::replayed_client!(efs, aws_sdk_efs);
+
+    const FILE_SYSTEMS: &str = "/2015-02-01/file-systems";
+
+    fn system(state: &str) -> String {
+        format!(
+            r#"{{"OwnerId":"123456789012","CreationToken":"v-data-files","FileSystemId":"fs-1","FileSystemArn":"arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1","CreationTime":1764000000,"LifeCycleState":"{state}","NumberOfMountTargets":0,"SizeInBytes":{{"Value":0}},"PerformanceMode":"generalPurpose","Encrypted":true,"ThroughputMode":"elastic","Tags":[{{"Key":"vikunja:stack","Value":"v"}}]}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn a_file_system_still_creating_leaves_the_rest_to_the_next_call_without_waiting() {
+        let replay = Replay::new(vec![
+            ok("POST /2015-02-01/file-systems", system("creating")),
+            ok(
+                "GET /2015-02-01/file-systems",
+                format!(r#"{{"FileSystems":[{}]}}"#, system("creating")),
+            ),
+        ]);
+        let spec = Spec {
+            names: Names::new("v"),
+            subnets: vec!["subnet-pa".into(), "subnet-pb".into()],
+            security_group: "sg-files".into(),
+        };
+        let ops = [
+            Op::CreateFileSystem,
+            Op::EnableBackups,
+            Op::CreateMountTarget {
+                subnet: "subnet-pa".into(),
+            },
+            Op::CreateAccessPoint,
+        ];
+        let applied = apply(&efs(&replay), &spec, &Found::default(), &ops)
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert_eq!(applied.file_system_id, "fs-1");
+        assert_eq!(applied.changes.len(), 1, "{:?}", applied.changes);
+        let pending = applied.pending.expect("the rest waits");
+        assert!(
+            pending.contains("fs-1") && pending.contains("creating"),
+            "{pending}"
+        );
+        assert!(replay.actions().iter().all(|a| a.ends_with(FILE_SYSTEMS)));
     }
 }

@@ -46,7 +46,8 @@ fn ours(tags: &[aws_sdk_efs::types::Tag], stack: &str) -> bool {
     tags::belongs_to(tags.iter().map(|t| (t.key(), t.value())), stack)
 }
 
-pub async fn observe(efs: &Client, names: &Names) -> Result<Found> {
+/// The stack's file system, by its creation token (unique per account and region).
+pub async fn find_file_system(efs: &Client, names: &Names) -> Result<Option<FileSystem>> {
     let token = crate::creation_token(names);
     let described = efs
         .describe_file_systems()
@@ -54,15 +55,18 @@ pub async fn observe(efs: &Client, names: &Names) -> Result<Found> {
         .send()
         .await
         .context(format!("find file system {token}"))?;
-    let Some(system) = described.file_systems().first() else {
-        return Ok(Found::default());
-    };
-    let file_system = FileSystem {
+    Ok(described.file_systems().first().map(|system| FileSystem {
         id: system.file_system_id().to_string(),
         arn: system.file_system_arn().unwrap_or_default().to_string(),
         state: system.life_cycle_state().as_str().to_string(),
         encrypted: system.encrypted() == Some(true),
         ours: ours(system.tags(), names.stack()),
+    }))
+}
+
+pub async fn observe(efs: &Client, names: &Names) -> Result<Found> {
+    let Some(file_system) = find_file_system(efs, names).await? else {
+        return Ok(Found::default());
     };
     let id = &file_system.id;
     let mut found = Found {

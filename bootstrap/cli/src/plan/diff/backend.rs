@@ -36,6 +36,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         waiting_since: 0,
         files: found_files(o),
         snapshot_before_upgrade: None,
+        files_pending: None,
         changes: vec![],
     };
     let url = format!("https://{}", dist.domain_name);
