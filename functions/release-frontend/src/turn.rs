@@ -11,6 +11,9 @@ use vikunja_core::{Error, Result, SdkContext};
 
 /// The state after which an execution no longer holds the turn.
 pub const PUBLISH_STATE: &str = "Publish";
+/// How long a release waits for its turn before it gives up and names what holds it (an
+/// earlier release stuck before publishing: an invalidation waits at most an hour).
+pub const TURN_BUDGET_MS: i64 = 2 * 3600 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,9 +74,28 @@ pub async fn take(sfn: &aws_sdk_sfn::Client, execution: &str) -> Result<Turn> {
             ahead.push(arn.rsplit(':').next().unwrap_or(arn).to_string());
         }
     }
+    let started = running
+        .iter()
+        .find(|(arn, _)| arn == execution)
+        .map(|(_, s)| *s);
+    if let Some(error) = overdue(started, crate::handler::now_ms() as i64, &ahead) {
+        return Err(error);
+    }
     Ok(Turn {
         go: ahead.is_empty(),
         ahead,
+    })
+}
+
+/// A release that has waited past [`TURN_BUDGET_MS`] for `ahead` gives up, naming them.
+pub fn overdue(started_ms: Option<i64>, now_ms: i64, ahead: &[String]) -> Option<Error> {
+    let waited = now_ms - started_ms?;
+    (!ahead.is_empty() && waited > TURN_BUDGET_MS).then(|| {
+        Error::conflict(format!(
+            "waited {} minutes for earlier releases to publish ({}); look at them in the Step Functions console, stop the stuck one, then upload this build again",
+            waited / 60_000,
+            ahead.join(", ")
+        ))
     })
 }
 
@@ -109,6 +131,23 @@ mod tests {
 
     fn execution(name: &str) -> String {
         format!("arn:aws:states:us-east-1:123456789012:execution:v-release-frontend:{name}")
+    }
+
+    #[test]
+    fn a_release_stuck_behind_another_past_the_budget_gives_up_and_names_it() {
+        let ahead = vec!["e-stuck".to_string()];
+        let start = 1_000_000;
+        assert!(overdue(Some(start), start + TURN_BUDGET_MS, &ahead).is_none());
+        let error = overdue(Some(start), start + TURN_BUDGET_MS + 60_000, &ahead).unwrap();
+        assert!(
+            error.to_string().contains("e-stuck") && error.to_string().contains("121 minutes"),
+            "{error}"
+        );
+        assert!(
+            overdue(Some(start), start + 10 * TURN_BUDGET_MS, &[]).is_none(),
+            "nothing ahead: go"
+        );
+        assert!(overdue(None, start, &ahead).is_none());
     }
 
     #[test]
