@@ -113,3 +113,42 @@ pub fn watch_production(
     });
     (stop, seen, handle)
 }
+
+/// The release-backend execution whose input mentions `needle`, once it has ended.
+pub async fn finished_execution(
+    h: &Harness,
+    stack: &str,
+    needle: &str,
+    within: Duration,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let sfn = &h.clients.sfn;
+    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-release-backend");
+    crate::wait::until(
+        within,
+        Duration::from_millis(250),
+        format!("a finished release execution for {needle}"),
+        async || {
+            let listed = sfn
+                .list_executions()
+                .state_machine_arn(&arn)
+                .send()
+                .await
+                .unwrap();
+            for execution in listed.executions() {
+                let described = sfn
+                    .describe_execution()
+                    .execution_arn(execution.execution_arn())
+                    .send()
+                    .await
+                    .unwrap();
+                if described.input().is_some_and(|i| i.contains(needle))
+                    && described.status().as_str() != "RUNNING"
+                {
+                    return Some(described);
+                }
+            }
+            None
+        },
+    )
+    .await
+}

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use vikunja_aws::{release_backend, Output};
-use vikunja_tests::release::{deployments, download, upload, version_at, watch_production};
+use vikunja_tests::release::{
+    deployments, download, finished_execution, upload, version_at, watch_production,
+};
 use vikunja_tests::{find, wait, Harness};
 
 async fn task_sets(h: &Harness, stack: &str) -> usize {
@@ -194,37 +196,8 @@ async fn releases_go_blue_green_and_a_broken_green_never_reaches_production() {
 
 /// The output of the release execution whose input mentions `needle`, once it ends.
 async fn wait_for_execution_output(h: &Harness, stack: &str, needle: &str) -> Value {
-    let sfn = &h.clients.sfn;
-    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-release-backend");
-    let what = format!("no finished execution for {needle}");
-    wait::until(
-        Duration::from_secs(30),
-        Duration::from_millis(250),
-        what,
-        async || {
-            let listed = sfn
-                .list_executions()
-                .state_machine_arn(&arn)
-                .send()
-                .await
-                .unwrap();
-            for execution in listed.executions() {
-                let described = sfn
-                    .describe_execution()
-                    .execution_arn(execution.execution_arn())
-                    .send()
-                    .await
-                    .unwrap();
-                if described.input().is_some_and(|i| i.contains(needle))
-                    && described.status().as_str() == "SUCCEEDED"
-                {
-                    return Some(serde_json::from_str(described.output().unwrap_or("{}")).unwrap());
-                }
-            }
-            None
-        },
-    )
-    .await
+    let described = finished_execution(h, stack, needle, Duration::from_secs(30)).await;
+    serde_json::from_str(described.output().unwrap_or("{}")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use vikunja_aws::{release_backend, Output};
 use vikunja_core::image::ImageRef;
 use vikunja_core::Names;
-use vikunja_tests::release::{deployments, download, upload, version_at, watch_production};
-use vikunja_tests::{wait, Harness};
+use vikunja_tests::release::{
+    deployments, download, finished_execution, upload, version_at, watch_production,
+};
+use vikunja_tests::Harness;
 
 /// The stack's manual snapshots: id → (status, tags).
 async fn snapshots(h: &Harness, stack: &str) -> Vec<(String, String, Vec<(String, String)>)> {
@@ -81,35 +83,7 @@ async fn snapshot_by_hand(h: &Harness, stack: &str, id: &str, release: bool) {
 /// (state, seconds since the execution started)).
 async fn execution(h: &Harness, stack: &str, digest: &str) -> (String, Value, Vec<(String, f64)>) {
     let sfn = &h.clients.sfn;
-    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-release-backend");
-    let execution = wait::until(
-        Duration::from_secs(60),
-        Duration::from_millis(250),
-        format!("a finished release execution for {digest}"),
-        async || {
-            let listed = sfn
-                .list_executions()
-                .state_machine_arn(&arn)
-                .send()
-                .await
-                .unwrap();
-            for execution in listed.executions() {
-                let described = sfn
-                    .describe_execution()
-                    .execution_arn(execution.execution_arn())
-                    .send()
-                    .await
-                    .unwrap();
-                if described.input().is_some_and(|i| i.contains(digest))
-                    && described.status().as_str() != "RUNNING"
-                {
-                    return Some(described);
-                }
-            }
-            None
-        },
-    )
-    .await;
+    let execution = finished_execution(h, stack, digest, Duration::from_secs(60)).await;
     let history = sfn
         .get_execution_history()
         .execution_arn(execution.execution_arn())

@@ -7,15 +7,9 @@ import time
 from .registry import Finding, adds, probe
 
 
-@adds("moto.rds.models.DBInstance.status")
-def rds_instances_take_time_to_create(seconds: float) -> None:
-    """moto's RDS instances are `available` the moment they are created, so a caller's
-    wait loop is never exercised. Now a new instance reports `creating` for `seconds`
-    (VIKUNJA_LOCAL_RDS_CREATE_SECONDS) before whatever moto says."""
-    from moto.rds.models import DBInstance
-
-    if seconds <= 0:
-        return
+def _creating_for(seconds: float) -> property:
+    """A `status` that reads `creating` for `seconds` after it is first set, then whatever
+    moto set it to."""
 
     def get_status(self) -> str:
         status = self.__dict__.get("_vikunja_status", "available")
@@ -28,7 +22,20 @@ def rds_instances_take_time_to_create(seconds: float) -> None:
         self.__dict__.setdefault("_vikunja_created_at", time.monotonic())
         self.__dict__["_vikunja_status"] = value
 
-    DBInstance.status = property(get_status, set_status)
+    return property(get_status, set_status)
+
+
+@adds("moto.rds.models.DBInstance.status")
+def rds_instances_take_time_to_create(seconds: float) -> None:
+    """moto's RDS instances are `available` the moment they are created, so a caller's
+    wait loop is never exercised. Now a new instance reports `creating` for `seconds`
+    (VIKUNJA_LOCAL_RDS_CREATE_SECONDS) before whatever moto says."""
+    from moto.rds.models import DBInstance
+
+    if seconds <= 0:
+        return
+
+    DBInstance.status = _creating_for(seconds)
 
 
 @adds("moto.rds.models.DBSnapshot.status")
@@ -42,18 +49,7 @@ def rds_snapshots_take_time_to_create(seconds: float) -> None:
     if seconds <= 0:
         return
 
-    def get_status(self) -> str:
-        status = self.__dict__.get("_vikunja_status", "available")
-        created = self.__dict__.get("_vikunja_created_at")
-        if status == "available" and created is not None and time.monotonic() - created < seconds:
-            return "creating"
-        return status
-
-    def set_status(self, value: str) -> None:
-        self.__dict__.setdefault("_vikunja_created_at", time.monotonic())
-        self.__dict__["_vikunja_status"] = value
-
-    DBSnapshot.status = property(get_status, set_status)
+    DBSnapshot.status = _creating_for(seconds)
 
 
 # -- probes (see probing.py): moto without the patch, under mock_aws --------------------------

@@ -22,6 +22,8 @@ pub struct Retiring {
     pub origin_access_controls: Vec<String>,
     /// Function ARNs of every behaviour.
     pub functions: Vec<String>,
+    /// The version read, for the delete's `If-Match` (a change since makes it wait).
+    pub etag: String,
 }
 
 /// `None` when it is gone.
@@ -58,6 +60,7 @@ pub async fn read_distribution(cloudfront: &CloudFront, id: &str) -> Result<Opti
         deployed: distribution.status() == "Deployed",
         origin_access_controls,
         functions,
+        etag: got.e_tag().unwrap_or_default().to_string(),
     }))
 }
 
@@ -319,6 +322,7 @@ mod tests {
             deployed: false,
             origin_access_controls: vec![],
             functions: vec![],
+            etag: "E2".into(),
         };
         let retired = retire_distribution(&cloudfront(&replay), &retiring)
             .await
