@@ -84,7 +84,7 @@ test-integration: build-local ## the workflows end to end on a fresh local stack
 	@tests/with-local-stack cargo test --workspace --test '*' -- --test-threads 4
 
 FAULT_SEEDS ?= 1 2 3 4 5 6 7 8 9 10
-test-faults: build-local ## the fault soak: bootstrap, up and down with a fifth of their AWS calls faulted, once per seed, each on a local stack of its own (FAULT_SEEDS="n …" picks them)
+test-faults: build-local ## the fault soak: bootstrap, up, down, a backend and a frontend release with a fifth of their AWS calls faulted, once per seed, each on a local stack of its own (FAULT_SEEDS="n …" picks them)
 	@for seed in $(FAULT_SEEDS); do \
 	  out=$$(VIKUNJA_FAULT_SEED=$$seed tests/with-local-stack cargo test --workspace --test faults -- --nocapture 2>&1); status=$$?; \
 	  echo "$$out" | grep -E -A8 '^seed|panicked'; [ $$status -eq 0 ] || exit 1; \

@@ -3,13 +3,14 @@
 //! CLI uses, and check the result through the AWS APIs, as a user would.
 //!
 //! Fixtures: [`census`] lists what a stack left, [`faults`] injects faults, [`stacks`] gives a test a stack in the state it starts from, [`clients`] the SDK
-//! clients, [`release`] what a release looks like from outside, [`find`] the look-ups of the stack's resources, [`wait`] polling with a deadline.
+//! clients, [`release`] what a release looks like from outside, [`site`] a frontend build to release, [`find`] the look-ups of the stack's resources, [`wait`] polling with a deadline.
 
 pub mod census;
 pub mod clients;
 pub mod faults;
 pub mod find;
 pub mod release;
+pub mod site;
 pub mod stacks;
 pub mod wait;
 

@@ -256,3 +256,67 @@ async fn the_hook_always_reports_and_says_why() {
         "{body}"
     );
 }
+
+// Two pushes at once, made while another deployment runs (a broken one, which takes the
+// hook's whole budget before it rolls back): both wait for their turn, and when it comes
+// the earlier push yields to the later one. Production ends on the later push and no
+// digest is deployed twice, whichever workflow reaches CodeDeploy first.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_pushes_at_once_end_on_the_later_one_and_deploy_each_digest_at_most_once() {
+    let h = Harness::new().await;
+    let (stack, _) = h.provisioned("two").await;
+    let production = h.listener_address(&stack, 80).await.unwrap();
+    let release = |tag: &'static str| {
+        let (aws, stack) = (h.aws.clone(), stack.clone());
+        tokio::spawn(async move {
+            release_backend::release(
+                &aws,
+                &stack,
+                &format!("vikunja/vikunja:{tag}"),
+                Output::Json,
+            )
+            .await
+            .map_err(|e| format!("{e:#}"))
+        })
+    };
+    let running = release("2.5.2-broken");
+    wait::until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        "the broken release's deployment",
+        async || (!deployments(&h, &stack).await.is_empty()).then_some(()),
+    )
+    .await;
+    let first = release("2.5.3");
+    // ECR records push times to the second here: the later push is a second later.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let second = release("2.5.4");
+    let (running, first, second) = (
+        running.await.unwrap(),
+        first.await.unwrap(),
+        second.await.unwrap(),
+    );
+    assert!(
+        running.is_err(),
+        "the broken release rolls back: {running:?}"
+    );
+    let first = first.expect("the earlier push's release ends without error");
+    let second = second.expect("the later push's release");
+    assert_eq!(second["status"], "Succeeded", "{second}");
+    let reason = first["ignored"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("superseded") && reason.contains("2.5.4"),
+        "the earlier push yields to the later one, saying so: {first}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.4".to_string())),
+        "production ends on the later push"
+    );
+    let deployed = deployments(&h, &stack).await;
+    assert_eq!(
+        deployed.len(),
+        2,
+        "the broken release and the later push, nothing of the superseded one: {deployed:?}"
+    );
+}

@@ -138,3 +138,137 @@ async fn bootstrap_up_and_down_succeed_on_their_first_run_under_faults() {
     .unwrap();
     assert!(reference_down.complete);
 }
+
+/// Executions of the stack's `machine` state machine (`release-backend`, `release-frontend`).
+async fn executions(h: &Harness, stack: &str, machine: &str) -> Vec<String> {
+    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{stack}-{machine}");
+    let listed = h
+        .clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    listed
+        .executions()
+        .iter()
+        .map(|e| e.execution_arn().to_string())
+        .collect()
+}
+
+// A backend and a frontend release with a fifth of every call faulted — the CLI's (push,
+// upload, follow), the release functions' and the hook's: each succeeds on its first run,
+// starts one workflow and one deployment, and production serves what was released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backend_and_frontend_releases_succeed_on_their_first_run_under_faults() {
+    use vikunja_aws::release_backend;
+    use vikunja_aws::release_frontend::{self, FrontendRelease};
+    use vikunja_tests::release::{deployments, version_at};
+    use vikunja_tests::site;
+
+    let plain = Harness::new().await;
+    let (stack, _) = plain.provisioned("frel").await;
+    let faulted = Harness::new().await.signing_as(FAULTED_CLI_KEY);
+    let seed = seed();
+    let replay = format!("(replay with VIKUNJA_FAULT_SEED={seed})");
+    let dist = site::scratch("faulted-release");
+    let files = site::build(1);
+    site::write_build(&files, &dist);
+
+    let _turn = faults::one_at_a_time().await;
+    let start = faults::inject(&json!({
+        "rate": 0.2,
+        "seed": seed,
+        "kinds": {"throttle": 1, "error-before": 1, "error-after": 2},
+        "access_keys": [FAULTED_CLI_KEY],
+        "functions": [format!("{stack}-*")],
+    }))
+    .await
+    .unwrap();
+    let backend =
+        release_backend::release(&faulted.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json).await;
+    let after_backend = faults::report().await.unwrap();
+    let request = FrontendRelease {
+        path: dist.clone(),
+        version: Some("1.0.0".into()),
+        keep_previous: Some(std::time::Duration::from_secs(0)),
+        wait_prune: false,
+    };
+    let frontend = release_frontend::release(&faulted.aws, &stack, &request, Output::Json).await;
+    let after_frontend = faults::stop().await.unwrap();
+    let by_backend = injected_since(&start, &after_backend);
+    let by_frontend = injected_since(&after_backend, &after_frontend);
+    eprintln!("seed {seed}: release backend {by_backend:?}; release frontend {by_frontend:?}");
+
+    let backend =
+        backend.unwrap_or_else(|e| panic!("backend release under faults failed {replay}: {e:#}"));
+    assert_eq!(backend["status"], "Succeeded", "{backend} {replay}");
+    let frontend =
+        frontend.unwrap_or_else(|e| panic!("frontend release under faults failed {replay}: {e:#}"));
+    assert_eq!(frontend["files"], files.len(), "{frontend} {replay}");
+    for (workflow, injected) in [("backend", &by_backend), ("frontend", &by_frontend)] {
+        assert!(
+            injected["total"] > 0,
+            "the seed faulted nothing of the {workflow} release: pick another {replay}"
+        );
+    }
+
+    // One of each, nothing twice: a faulted push or upload retried is the same release.
+    assert_eq!(
+        deployments(&plain, &stack).await.len(),
+        1,
+        "one deployment {replay}"
+    );
+    assert_eq!(
+        executions(&plain, &stack, "release-backend").await.len(),
+        1,
+        "{replay}"
+    );
+    // An upload the SDK retried after it had taken effect is a second `Object Created`
+    // event for the same zip: its execution is a re-release of the same content (it
+    // writes nothing), and the CLI followed the first.
+    let uploads = executions(&plain, &stack, "release-frontend").await;
+    for execution in &uploads {
+        let described = plain
+            .clients
+            .sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            described.status().as_str(),
+            "SUCCEEDED",
+            "{execution} {replay}"
+        );
+        if Some(execution.as_str()) != frontend["execution"].as_str() {
+            let echo = release_frontend::follow_release(&plain.aws, execution, true, Output::Json)
+                .await
+                .unwrap();
+            assert_eq!(
+                echo["uploaded"], 0,
+                "a re-release of the same zip writes nothing: {echo} {replay}"
+            );
+        }
+    }
+    assert_eq!(
+        frontend["execution"].as_str(),
+        uploads.last().map(String::as_str),
+        "the CLI follows the first execution its upload started {replay}"
+    );
+    eprintln!(
+        "frontend release executions: {} (the extra ones: retried uploads)",
+        uploads.len()
+    );
+    let production = plain.listener_address(&stack, 80).await.unwrap();
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.1".to_string()))
+    );
+    let live = release_frontend::frontend_status(&plain.aws, &stack)
+        .await
+        .unwrap();
+    assert_eq!(live["version"], "1.0.0", "{live}");
+}

@@ -273,15 +273,25 @@ pub async fn status(aws: &Aws, stack: &str) -> Result<Value> {
     Ok(Value::Object(tiers))
 }
 
-/// The newest execution of `state_machine` whose input (the event that started it) matches,
-/// waiting up to `within` for the event to arrive; `None` when none appeared.
+/// The first execution of `state_machine` whose input (the event that started it) matches
+/// and that started at `since` or later, waiting up to `within` for the event to arrive;
+/// `None` when none appeared. The first, not the newest: a call the SDK retried after it
+/// had taken effect (an upload, a push) can start a second execution of the same event
+/// content, and the command follows the release it started, not the echo.
 pub async fn execution_started_by(
     aws: &Aws,
     state_machine: &str,
     within: std::time::Duration,
+    since: Option<std::time::SystemTime>,
     matches: impl Fn(&Value) -> bool,
 ) -> Result<Option<String>> {
     let sfn = aws.sfn();
+    // Step Functions' clock, not ours, stamps the start: allow for some skew.
+    let since = since.map(|t| {
+        aws_sdk_sfn::primitives::DateTime::from(
+            t - std::time::Duration::from_secs(CLOCK_SKEW_SECONDS),
+        )
+    });
     let started = Instant::now();
     while started.elapsed() < within {
         let listed = watching(aws, "list executions", || {
@@ -291,7 +301,12 @@ pub async fn execution_started_by(
                 .send()
         })
         .await?;
+        let mut first: Option<(aws_sdk_sfn::primitives::DateTime, String)> = None;
         for execution in listed.executions() {
+            let start = *execution.start_date();
+            if since.is_some_and(|since| start.as_secs_f64() < since.as_secs_f64()) {
+                continue;
+            }
             let described = watching(aws, "describe an execution", || {
                 sfn.describe_execution()
                     .execution_arn(execution.execution_arn())
@@ -300,11 +315,19 @@ pub async fn execution_started_by(
             .await?;
             let input: Value =
                 serde_json::from_str(described.input().unwrap_or("{}")).unwrap_or(Value::Null);
-            if matches(&input) {
-                return Ok(Some(execution.execution_arn().to_string()));
+            let earlier = first
+                .as_ref()
+                .is_none_or(|(seen, _)| start.as_secs_f64() < seen.as_secs_f64());
+            if matches(&input) && earlier {
+                first = Some((start, execution.execution_arn().to_string()));
             }
+        }
+        if let Some((_, arn)) = first {
+            return Ok(Some(arn));
         }
         tokio::time::sleep(aws.poll_interval()).await;
     }
     Ok(None)
 }
+
+const CLOCK_SKEW_SECONDS: u64 = 60;

@@ -240,7 +240,8 @@ pub async fn existing_manifest(
 /// The execution the push started: its input (the ECR event) names this digest.
 async fn find_execution(aws: &Aws, state_machine: &str, digest: &str) -> Result<String> {
     let found =
-        follow::execution_started_by(aws, state_machine, EXECUTION_APPEARS_WITHIN, |input| {
+        // Any time: a re-run follows the release an earlier push of this image started.
+        follow::execution_started_by(aws, state_machine, EXECUTION_APPEARS_WITHIN, None, |input| {
             input["detail"]["image-digest"] == digest
         })
         .await?;

@@ -55,6 +55,9 @@ pub async fn release(
     let (zip, _temporary) = zip_of(&request.path)?;
     let key = format!("releases/{version}.zip");
     let clock = Instant::now();
+    // The same zip uploaded again later is released again: only the executions this
+    // upload started count.
+    let uploading = std::time::SystemTime::now();
     let etag = upload(
         aws,
         &frontend.uploads_bucket,
@@ -70,7 +73,7 @@ pub async fn release(
             clock.elapsed().as_secs_f64()
         );
     }
-    let execution = find_execution(aws, &state_machine, &key, &etag).await?;
+    let execution = find_execution(aws, &state_machine, &key, &etag, Some(uploading)).await?;
     let mut result = follow_release(aws, &execution, request.wait_prune, output).await?;
     if let Some(map) = result.as_object_mut() {
         map.insert("execution".into(), Value::String(execution));
@@ -260,14 +263,20 @@ pub async fn find_execution(
     state_machine: &str,
     key: &str,
     etag: &str,
+    uploaded_since: Option<std::time::SystemTime>,
 ) -> Result<String> {
-    let found =
-        follow::execution_started_by(aws, state_machine, EXECUTION_APPEARS_WITHIN, |input| {
+    let found = follow::execution_started_by(
+        aws,
+        state_machine,
+        EXECUTION_APPEARS_WITHIN,
+        uploaded_since,
+        |input| {
             let object = &input["detail"]["object"];
             object["key"] == key
                 && object["etag"].as_str().map(|e| e.trim_matches('"')) == Some(etag)
-        })
-        .await?;
+        },
+    )
+    .await?;
     found.with_context(|| {
         format!(
             "no release started within {}s of the upload: is the bootstrap stack's EventBridge rule <stack>-frontend-upload there (run `vikunja-aws bootstrap`)?",

@@ -13,6 +13,7 @@ pub enum Target {
     Aws,
 }
 
+#[derive(Clone)]
 pub struct Aws {
     pub target: Target,
     pub config: SdkConfig,

@@ -144,6 +144,14 @@ pub async fn prepare(
             ..release
         });
     }
+    if let Some(later) =
+        superseded_by(clients, config, &release.repository, &release.digest).await?
+    {
+        return Ok(Release {
+            ignored: Some(later),
+            ..release
+        });
+    }
     let live_tag = live.image_tag().unwrap_or_default();
     // Refused before anything changes: nothing was registered, snapshotted or deployed.
     let change = schema_change(&live_tag, &release.tag)?;
@@ -307,6 +315,76 @@ async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Resu
     }
 }
 
+/// An image pushed to the repository after this one, under a tag the release rule
+/// matches: when two pushes are released at once, the later push is what production ends
+/// on, whichever workflow reaches CodeDeploy first. Its reason, or `None`.
+async fn superseded_by(
+    clients: &Clients,
+    config: &Config,
+    repository: &str,
+    digest: &str,
+) -> Result<Option<String>> {
+    let images: Vec<_> = clients
+        .ecr
+        .describe_images()
+        .repository_name(repository)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context(format!("list the images of {repository}"))?;
+    let pushes: Vec<Push> = images
+        .iter()
+        .filter_map(|image| {
+            Some(Push {
+                digest: image.image_digest()?.to_string(),
+                tags: image.image_tags().to_vec(),
+                pushed_at: image.image_pushed_at()?.as_secs_f64(),
+            })
+        })
+        .collect();
+    Ok(
+        later_push(&pushes, digest, &config.tag_filter).map(|later| {
+            format!(
+                "superseded: {}:{} ({}) was pushed after this image and is released instead",
+                repository,
+                later.tags.join(","),
+                later.digest
+            )
+        }),
+    )
+}
+
+/// One image of the repository, as far as the order of pushes goes.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub digest: String,
+    pub tags: Vec<String>,
+    /// Seconds since the epoch.
+    pub pushed_at: f64,
+}
+
+/// The latest push after `digest`'s with a tag the rule releases. Pushes in the same
+/// instant are ordered by digest, so every workflow agrees on which one is last.
+pub fn later_push<'a>(pushes: &'a [Push], digest: &str, tag_filter: &str) -> Option<&'a Push> {
+    let order = |p: &Push| (p.pushed_at, p.digest.clone());
+    let mine = order(pushes.iter().find(|p| p.digest == digest)?);
+    pushes
+        .iter()
+        .filter(|p| {
+            p.tags
+                .iter()
+                .any(|t| crate::event::glob_matches(tag_filter, t))
+        })
+        .filter(|p| order(p) > mine)
+        .max_by(|a, b| {
+            order(a)
+                .partial_cmp(&order(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+}
+
 /// The task definition serving production: the primary task set's (CodeDeploy swaps task
 /// sets; the service's own field may lag).
 async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String> {
@@ -433,6 +511,15 @@ pub async fn deploy(clients: &Clients, config: &Config, mut release: Release) ->
     let names = Names::new(&release.stack);
     if let Some(id) = in_flight_for(clients, &names, &release.digest).await? {
         release.deployment_id = Some(id);
+        return Ok(release);
+    }
+    // Checked again here, where a release that waited for another deployment gets its
+    // turn: a push made meanwhile is the one production must end on.
+    if let Some(later) =
+        superseded_by(clients, config, &release.repository, &release.digest).await?
+    {
+        info!(tag = release.tag, reason = later, "release superseded");
+        release.ignored = Some(later);
         return Ok(release);
     }
     let task_definition = release.task_definition_arn.clone().ok_or_else(|| {
@@ -587,5 +674,50 @@ mod tests {
             Some("/health answered 500: boom")
         );
         assert_eq!(reason_in_log("no json here"), None);
+    }
+
+    fn push(digest: &str, tag: &str, pushed_at: f64) -> Push {
+        Push {
+            digest: digest.into(),
+            tags: vec![tag.into()],
+            pushed_at,
+        }
+    }
+
+    #[test]
+    fn a_release_yields_to_the_latest_later_push_the_rule_releases() {
+        let pushes = [
+            push("sha256:a", "2.5.1", 100.0),
+            push("sha256:b", "2.5.2", 101.0),
+            push("sha256:c", "2.5.3", 102.5),
+            push("sha256:d", "dev-x", 200.0),
+        ];
+        let later = |digest, filter| later_push(&pushes, digest, filter).map(|p| p.digest.as_str());
+        assert_eq!(
+            later("sha256:a", "2.*"),
+            Some("sha256:c"),
+            "the last one, not the next"
+        );
+        assert_eq!(later("sha256:c", "2.*"), None, "the last push is released");
+        assert_eq!(
+            later("sha256:c", "*"),
+            Some("sha256:d"),
+            "any tag when the rule takes any"
+        );
+        assert_eq!(
+            later("sha256:z", "*"),
+            None,
+            "an image that is not there is not superseded"
+        );
+    }
+
+    #[test]
+    fn pushes_in_the_same_instant_are_ordered_by_digest_for_every_workflow() {
+        let pushes = [push("sha256:b", "1", 5.0), push("sha256:a", "2", 5.0)];
+        assert_eq!(
+            later_push(&pushes, "sha256:a", "*").map(|p| p.digest.as_str()),
+            Some("sha256:b")
+        );
+        assert!(later_push(&pushes, "sha256:b", "*").is_none());
     }
 }
