@@ -420,6 +420,28 @@ const IN_FLIGHT: [DeploymentStatus; 4] = [
     DeploymentStatus::Ready,
 ];
 
+/// The deployment of the group that carries exactly this description (the push's tag and
+/// digest), in any status.
+async fn deployment_of(
+    clients: &Clients,
+    names: &Names,
+    description: &str,
+) -> Result<Option<String>> {
+    let all = resources_delivery::find_deployments(
+        &clients.codedeploy,
+        &names.codedeploy_application(),
+        &names.deployment_group(),
+        &[],
+    )
+    .await?;
+    let described = resources_delivery::describe_deployments(&clients.codedeploy, &all).await?;
+    Ok(described
+        .iter()
+        .find(|d| d.description() == Some(description))
+        .and_then(|d| d.deployment_id())
+        .map(str::to_string))
+}
+
 /// A deployment of the group, not yet ended, that releases this digest.
 async fn in_flight_for(clients: &Clients, names: &Names, digest: &str) -> Result<Option<String>> {
     let in_flight = resources_delivery::find_deployments(
@@ -509,6 +531,12 @@ fn with_image(
 /// is adopted; one releasing something else makes this step wait its turn (`NotReady`).
 pub async fn deploy(clients: &Clients, config: &Config, mut release: Release) -> Result<Release> {
     let names = Names::new(&release.stack);
+    // This push's own deployment, whatever its status: a CreateDeployment answered with an
+    // error after it took effect made one, which may have ended before this retry.
+    if let Some(id) = deployment_of(clients, &names, &release.description()).await? {
+        release.deployment_id = Some(id);
+        return Ok(release);
+    }
     if let Some(id) = in_flight_for(clients, &names, &release.digest).await? {
         release.deployment_id = Some(id);
         return Ok(release);
