@@ -39,10 +39,11 @@ def lam(stack):
     return stack.client("lambda")
 
 
-def create_function(lam, name: str, *, timeout: int = 5, env: dict | None = None, code: bytes | None = None) -> str:
+def create_function(lam, name: str, *, timeout: int = 5, env: dict | None = None, code: bytes | None = None,
+                    memory_size: int = 256) -> str:
     created = lam.create_function(
         FunctionName=name, Runtime="provided.al2023", Handler="bootstrap", Role=ROLE,
-        Code={"ZipFile": code or function_zip()}, Timeout=timeout, MemorySize=256,
+        Code={"ZipFile": code or function_zip()}, Timeout=timeout, MemorySize=memory_size,
         Environment={"Variables": {"MODE": "echo", **(env or {})}},
     )
     return created["FunctionArn"]
@@ -352,6 +353,22 @@ def test_report_max_memory_is_the_bootstrap_processes_peak(stack, lam, unique):
     assert small["max_memory_mb"] + 60 <= big["max_memory_mb"] <= small["max_memory_mb"] + 80
     _, document = reports_endpoint(stack, f"?function={name}")
     assert [report["pid"] for report in document["reports"]] == [small_answer["pid"], big_answer["pid"]]
+
+
+def test_report_max_memory_within_memory_size_and_honest_above_it(lam, unique):
+    """Max Memory Used is measured, not capped at Memory Size: above it, Lambda would have
+    killed the environment (out of memory); the local host does not limit memory (a gap,
+    local/README.md), so the REPORT says what the process really used."""
+    name = f"memsize-{unique}"
+    create_function(lam, name, memory_size=128)
+    _, within_line = invoke_reporting(lam, name)
+    answer, above_line = invoke_reporting(lam, name, {"allocate_mb": 160})
+    within, above = parse_report(within_line), parse_report(above_line)
+
+    assert within["memory_size_mb"] == above["memory_size_mb"] == 128
+    assert 0 < within["max_memory_mb"] <= within["memory_size_mb"]
+    assert above["max_memory_mb"] > above["memory_size_mb"], above_line
+    assert above["max_memory_mb"] >= math.ceil(answer["vm_hwm_kb"] / 1024) >= 160
 
 
 def test_reports_endpoint_gives_the_figures_of_the_log_lines(stack, lam, unique):

@@ -129,11 +129,16 @@ pub fn build(generation: u32) -> Vec<File> {
             format!("{{\"lang\":\"{lang}\"}}").into_bytes(),
         ));
     }
-    let workbox = hashed("", "workbox", "js", b"self.workbox={}".to_vec());
+    // Hashed, but at the root and out of the precache (as vite-plugin-pwa's generateSW
+    // writes it): nothing in the build says its name is its version, so it is revalidated.
+    let workbox = File {
+        hashed: false,
+        ..hashed("", "workbox", "js", b"self.workbox={}".to_vec())
+    };
     files.push(fixed(
         "sw.js",
         format!(
-            "importScripts('/{}');precache([{:?}, 'release {generation}'])",
+            "importScripts('/{}');self.precacheAndRoute([{{\"revision\":null,\"url\":{:?}}},{{\"revision\":\"{generation}\",\"url\":\"index.html\"}}])",
             workbox.key, entry.key
         )
         .into_bytes(),

@@ -1,6 +1,10 @@
 //! What each file of a build is served with: its Content-Type (from `mime_guess`, with the few
 //! corrections that library still gets wrong) and its Cache-Control, which depends on whether
-//! the file's name changes when its content does.
+//! the build says the file's name changes when its content does.
+
+use std::collections::BTreeSet;
+
+use crate::naming;
 
 /// Hashed assets: a new build gives them a new name, so browsers and CloudFront may keep them
 /// for a year without asking again.
@@ -8,6 +12,12 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Everything else (`index.html`, `sw.js`, the manifest, icons under fixed names): always
 /// revalidated, so a release is seen as soon as it is live.
 pub const REVALIDATE: &str = "no-cache";
+
+/// Where bundlers put the files they name `[name]-[hash]` / `[name].[contenthash]` when the
+/// build carries no manifest: Vite's `build.assetsDir` default (Vikunja keeps it) and
+/// webpack's (create-react-app's) `static/`. Files copied from a `public/` folder land at the
+/// root or in folders of their own, under their own names.
+pub const HASHED_FOLDERS: [&str; 2] = ["assets/", "static/"];
 
 /// How a file takes part in a release; also the order of publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,21 +31,143 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn of(key: &str) -> Role {
-        if key == "index.html" {
-            Role::Index
-        } else if is_content_hashed(key) {
-            Role::Hashed
-        } else {
-            Role::Fixed
-        }
-    }
-
     pub fn cache_control(self) -> &'static str {
         match self {
             Role::Hashed => IMMUTABLE,
             Role::Fixed | Role::Index => REVALIDATE,
         }
+    }
+
+    /// The role a release gave a file, from what it recorded (its manifest keeps the headers).
+    pub fn recorded(key: &str, cache_control: &str) -> Role {
+        if key == "index.html" {
+            Role::Index
+        } else if cache_control == IMMUTABLE {
+            Role::Hashed
+        } else {
+            Role::Fixed
+        }
+    }
+}
+
+/// What a build says about which of its names are content-addressed. Letters never decide:
+/// `hu-legacy-NwRmjBug.js` and `pl-legacy-BRKXTEYF.js` read like words, and are hashes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Naming {
+    /// The output files Vite's manifest lists; `None` when the build has no Vite manifest.
+    vite: Option<BTreeSet<String>>,
+    /// Precache entries without a revision: the build told Workbox their URL is their version.
+    unrevisioned: BTreeSet<String>,
+    /// The build files these facts were read from, for the logs.
+    pub sources: Vec<String>,
+}
+
+impl Naming {
+    /// The facts of a build's naming sources (see [`naming::is_naming_source`]), given as
+    /// `(key, content)`; `Err` names a Vite manifest that is not one.
+    pub fn read<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> std::result::Result<Naming, String> {
+        let mut facts = Naming::default();
+        for (key, content) in sources {
+            if key == naming::VITE_MANIFEST {
+                let files = naming::vite_files(content)
+                    .map_err(|why| format!("{key} is not Vite's manifest: {why}"))?;
+                facts.vite = Some(files);
+            } else {
+                let script = String::from_utf8_lossy(content);
+                facts.unrevisioned.extend(
+                    naming::precache_entries(&script)
+                        .into_iter()
+                        .filter(|entry| !entry.revisioned)
+                        .map(|entry| entry.key),
+                );
+            }
+            facts.sources.push(key.to_string());
+        }
+        Ok(facts)
+    }
+
+    /// A file is long-lived only when its name carries a hash token and the build says the
+    /// name is content-addressed: a precache entry without a revision, a file of Vite's
+    /// manifest, or, when there is no Vite manifest, a file in a [`HASHED_FOLDERS`] folder.
+    /// A source map or compressed twin (`x.js.map`, `x.js.gz`) goes with the file it belongs to.
+    pub fn role(&self, key: &str) -> Role {
+        if key == "index.html" {
+            return Role::Index;
+        }
+        // No token, no hash: whatever a manifest says, `sw.js` or `favicon.ico` stay fixed.
+        if !carries_hash_token(key) {
+            return Role::Fixed;
+        }
+        let own = twin_of(key);
+        let said = |set: &BTreeSet<String>| set.contains(key) || set.contains(own);
+        let addressed = said(&self.unrevisioned)
+            || match &self.vite {
+                // Vite lists every file Rollup named; anything else in its folder was copied
+                // from `public/` under its own name.
+                Some(files) => said(files),
+                None => HASHED_FOLDERS.iter().any(|folder| key.starts_with(folder)),
+            };
+        if addressed {
+            Role::Hashed
+        } else {
+            Role::Fixed
+        }
+    }
+}
+
+/// Whether a file name carries a token a bundler's hash could be (8 to 64 characters of
+/// base64url or hex) where bundlers put it: Rollup/Vite `[name]-[hash]` (an 8-character
+/// base64url hash that may itself hold `-` or `_`), webpack `[name].[contenthash]` and
+/// `[id].[contenthash].chunk`, Workbox `workbox-5ffe50d4`. Not whether it *is* one: that is
+/// the build's to say ([`Naming::role`]).
+pub fn carries_hash_token(key: &str) -> bool {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let stem = strip_extensions(twin_of(file));
+    let dotted = stem.split('.').skip(1).any(is_hash_token);
+    let dashed = stem
+        .rsplit_once('-')
+        .is_some_and(|(head, token)| !head.is_empty() && is_hash_token(token));
+    let rollup = stem.len() > 9
+        && stem.is_char_boundary(stem.len() - 8)
+        && stem[..stem.len() - 8].ends_with(['-', '.'])
+        && is_hash_token(&stem[stem.len() - 8..]);
+    dotted || dashed || rollup
+}
+
+fn is_hash_token(token: &str) -> bool {
+    (8..=64).contains(&token.len())
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `index-BUd7TCYz.js.map` → `index-BUd7TCYz.js`: source maps and compressed twins are named
+/// after the file they belong to.
+fn twin_of(key: &str) -> &str {
+    let mut own = key;
+    while let Some(head) = [".map", ".gz", ".br"]
+        .iter()
+        .find_map(|suffix| own.strip_suffix(suffix))
+        .filter(|head| !head.is_empty() && !head.ends_with('/'))
+    {
+        own = head;
+    }
+    own
+}
+
+/// `index-BUd7TCYz.js` → `index-BUd7TCYz`: one extension of letters and digits.
+fn strip_extensions(file: &str) -> &str {
+    match file.rsplit_once('.') {
+        Some((head, ext))
+            if !head.is_empty()
+                && (1..=12).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            head
+        }
+        _ => file,
     }
 }
 
@@ -83,90 +215,6 @@ fn is_text(essence: &str) -> bool {
         )
 }
 
-/// Whether a file name carries a content hash, as Vite/Rollup (`index-BUd7TCYz.js`, whose
-/// base64url hash may itself contain `-` or `_`), webpack (`main.4f3a2b1c.js`) and Workbox
-/// (`workbox-5ffe50d4.js`) write them. A wrong "yes" would pin a changing file for a year,
-/// so a token that reads like a word (`Settings`, `manifest`) or a size (`192x192`) is no hash.
-pub fn is_content_hashed(key: &str) -> bool {
-    let file = key.rsplit('/').next().unwrap_or(key);
-    let stem = strip_extensions(file);
-    // `<name>-<hash>`, `<name>.<hash>` or `<id>.<hash>.chunk`: any separated token may be the
-    // hash. Rollup's 8-character base64url hash may contain separators itself, so the last
-    // 8 characters after a separator are tried as a whole too.
-    // The first token is the file's own name (`registerSW`, `ListProjects`), never its hash.
-    let mut candidates: Vec<&str> = stem.split(['-', '.']).skip(1).collect();
-    if stem.len() > 9 && stem.is_char_boundary(stem.len() - 8) {
-        let (head, tail) = stem.split_at(stem.len() - 8);
-        if head.ends_with(['-', '.']) {
-            candidates.push(tail);
-        }
-    }
-    candidates.into_iter().any(looks_like_hash)
-}
-
-/// `index-BUd7TCYz.js.map` → `index-BUd7TCYz`: source maps and compressed twins carry the
-/// hash of the file they belong to.
-fn strip_extensions(file: &str) -> &str {
-    let mut stem = file;
-    for _ in 0..2 {
-        match stem.rsplit_once('.') {
-            Some((head, ext))
-                if !head.is_empty()
-                    && ext.len() <= 12
-                    && ext.chars().all(|c| c.is_ascii_alphanumeric())
-                    && !looks_like_hash(ext) =>
-            {
-                stem = head;
-                if !matches!(ext, "map" | "gz" | "br") {
-                    break;
-                }
-            }
-            _ => break,
-        }
-    }
-    stem
-}
-
-fn looks_like_hash(token: &str) -> bool {
-    if !(8..=64).contains(&token.len())
-        || !token
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return false;
-    }
-    if is_dimension(token) {
-        return false;
-    }
-    if token.chars().any(|c| !c.is_ascii_alphabetic()) {
-        // Digits or base64url symbols: what hash functions print (all digits: a build number).
-        return true;
-    }
-    !is_word(token)
-}
-
-/// `1024x1024`: an icon size, not a hash.
-fn is_dimension(token: &str) -> bool {
-    token.split_once('x').is_some_and(|(w, h)| {
-        !w.is_empty()
-            && !h.is_empty()
-            && w.chars().all(|c| c.is_ascii_digit())
-            && h.chars().all(|c| c.is_ascii_digit())
-    })
-}
-
-/// Letters that read like a name: lower case, an acronym, or camel case where every capital
-/// starts a run of lower case (`settings`, `SW`, `ListView`). Random base64 letters rarely do.
-fn is_word(token: &str) -> bool {
-    let bytes = token.as_bytes();
-    if bytes.iter().all(u8::is_ascii_lowercase) || bytes.iter().all(u8::is_ascii_uppercase) {
-        return true;
-    }
-    bytes.iter().enumerate().all(|(i, b)| {
-        !b.is_ascii_uppercase() || bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,62 +257,235 @@ mod tests {
         }
     }
 
+    /// File names from real builds: Vikunja's (Vite 6 + vite-plugin-pwa injectManifest: no
+    /// Vite manifest, the precache inlined into `sw.js`), a Vite build with `build.manifest`,
+    /// create-react-app (webpack, `static/`) and vite-plugin-pwa generateSW (Workbox).
+    const VIKUNJA_HASHED: [&str; 14] = [
+        "assets/index-BUd7TCYz.js",
+        "assets/index-C0pq8ENH.css",
+        "assets/hu-legacy-NwRmjBug.js", // reads like a word to a letter test
+        "assets/pl-legacy-BRKXTEYF.js", // all capitals
+        "assets/ProjectSettingsDelete-BzhhFytz.js", // camel case
+        "assets/ListProjects-C0pq-ENH.js", // base64url holds `-`
+        "assets/Home-Dx_8Bq9a.js",      // and `_`
+        "assets/app-ABCDEFGH.js",
+        "assets/Home-Settings.js", // a word, and Rollup's hash all the same
+        "assets/OpenSans-Italic_wght__c9a8fe68-5f21f1e7.woff2",
+        "assets/Quicksand_wght__b8bd1e66-0b8b3d8e.woff2",
+        "assets/index-BUd7TCYz.js.map",
+        "assets/app-ABcdEFgh.js.gz",
+        "assets/locales/de-DE-Qw3rTy12.json",
+    ];
+    const FIXED: [&str; 16] = [
+        "index.html",
+        "sw.js",
+        "registerSW.js",
+        "service-worker.js",
+        "manifest.webmanifest",
+        "favicon.ico",
+        "robots.txt",
+        "images/icons/android-chrome-192x192.png",
+        "images/icons/android-chrome-512x512.png",
+        "images/icons/apple-touch-icon-180x180.png",
+        "images/icons/icon-maskable.png",
+        "images/icons/safari-pinned-tab.svg",
+        "workbox-5ffe50d4.js", // generateSW leaves it out of the precache
+        "fonts/Roboto-Regular.woff2",
+        "ListProjects-BzhhFytz.js", // a hash-like token outside the assets folder
+        "docs/getting-started.html",
+    ];
+
+    fn vikunja_sw() -> String {
+        let mut entries: Vec<String> = VIKUNJA_HASHED
+            .iter()
+            .filter(|k| k.ends_with(".js") || k.ends_with(".css"))
+            .map(|k| format!(r#"{{"revision":null,"url":"{k}"}}"#))
+            .collect();
+        entries.push(r#"{"revision":"0.vv0c1j2v0r","url":"index.html"}"#.into());
+        entries.push(r#"{"revision":"3ca0b8505b4bec776b69","url":"registerSW.js"}"#.into());
+        format!("(0,o.precacheAndRoute)([{}]);", entries.join(","))
+    }
+
+    fn role_with(sources: &[(&str, &str)], key: &str) -> Role {
+        Naming::read(sources.iter().map(|(k, c)| (*k, c.as_bytes())))
+            .unwrap()
+            .role(key)
+    }
+
     #[test]
-    fn hashed_names_are_recognised() {
-        for key in [
-            "assets/index-BUd7TCYz.js",
-            "assets/ListProjects-C0pq-ENH.js",
-            "assets/Home-Dx_8Bq9a.js",
-            "assets/index-BUd7TCYz.js.map",
-            "assets/index-C0pq8ENH.css",
-            "main.4f3a2b1c.js",
-            "static/js/2.8e3f5c1a9b7d6e4f.chunk.js",
-            "workbox-5ffe50d4.js",
-            "assets/open-sans-v34-latin-regular-Dz4b9B1f.woff2",
-            "assets/logo-abcdefgh1.svg",
-            "assets/app-ABcdEFgh.js.gz",
-        ] {
-            assert!(is_content_hashed(key), "{key} is hashed");
-            assert_eq!(Role::of(key).cache_control(), IMMUTABLE, "{key}");
+    fn vikunjas_hashed_assets_are_immutable_with_or_without_the_service_worker() {
+        let sw = vikunja_sw();
+        for key in VIKUNJA_HASHED {
+            assert_eq!(
+                Naming::default().role(key),
+                Role::Hashed,
+                "{key}: the folder"
+            );
+            assert_eq!(role_with(&[("sw.js", &sw)], key), Role::Hashed, "{key}");
+            assert_eq!(role_with(&[("sw.js", &sw)], key).cache_control(), IMMUTABLE);
         }
     }
 
     #[test]
-    fn fixed_names_are_not_taken_for_hashes() {
-        for key in [
-            "index.html",
-            "sw.js",
-            "registerSW.js",
-            "service-worker.js",
-            "manifest.webmanifest",
-            "favicon.ico",
-            "robots.txt",
-            "images/icons/android-chrome-192x192.png",
-            "images/icons/android-chrome-512x512.png",
-            "images/icons/apple-touch-icon-180x180.png",
-            "images/icons/mstile-150x150.png",
-            "images/icons/safari-pinned-tab.svg",
-            "assets/Home-Settings.js",
-            "assets/app-ABCDEFGH.js",
-            "fonts/Roboto-Regular.woff2",
-            "assets/jquery-3.7.1.min.js",
-            "ListProjects.js",
-            "assets/Home-ListView.js",
-            "images/icons/icon-1024x1024.png",
-            "static/js/main.chunk.js",
-            "docs/getting-started.html",
-        ] {
-            assert!(!is_content_hashed(key), "{key} is not hashed");
-            assert_eq!(Role::of(key).cache_control(), REVALIDATE, "{key}");
+    fn fixed_names_are_never_immutable_whatever_a_manifest_claims() {
+        // A precache and a Vite manifest that list every fixed name as versioned by its URL.
+        let no_token: Vec<&str> = FIXED
+            .into_iter()
+            .filter(|k| !carries_hash_token(k))
+            .collect();
+        assert_eq!(no_token.len(), FIXED.len() - 3);
+        let claims: Vec<String> = no_token
+            .iter()
+            .map(|k| format!(r#"{{url:"{k}",revision:null}}"#))
+            .collect();
+        let sw = format!("precacheAndRoute([{}])", claims.join(","));
+        let vite: Vec<String> = no_token
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!(r#""{i}": {{"file": "{k}"}}"#))
+            .collect();
+        let vite = format!("{{{}}}", vite.join(","));
+        for key in no_token {
+            let expected = if key == "index.html" {
+                Role::Index
+            } else {
+                Role::Fixed
+            };
+            assert_eq!(role_with(&[("sw.js", &sw)], key), expected, "{key}");
+            assert_eq!(role_with(&[(".vite/manifest.json", &vite)], key), expected);
         }
+        // The rest carry a token (`icon-maskable`, `workbox-5ffe50d4`), and stay fixed because
+        // nothing in the build says otherwise: Vikunja's service worker lists them with a
+        // revision or not at all.
+        for key in FIXED {
+            let expected = if key == "index.html" {
+                Role::Index
+            } else {
+                Role::Fixed
+            };
+            assert_eq!(Naming::default().role(key), expected, "{key}");
+            assert_eq!(
+                role_with(&[("sw.js", &vikunja_sw())], key),
+                expected,
+                "{key}"
+            );
+            assert_eq!(
+                Naming::default().role(key).cache_control(),
+                REVALIDATE,
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_precache_confirms_names_outside_the_assets_folder() {
+        let sw = r#"e.precacheAndRoute([{url:"workbox-5ffe50d4.js",revision:null},{url:"js/chunk-Ab12Cd34.js",revision:"1"}])"#;
+        assert_eq!(
+            role_with(&[("sw.js", sw)], "workbox-5ffe50d4.js"),
+            Role::Hashed
+        );
+        assert_eq!(
+            role_with(&[("sw.js", sw)], "js/chunk-Ab12Cd34.js"),
+            Role::Fixed,
+            "a revision: Workbox was not told the URL is the version"
+        );
+        assert_eq!(Naming::default().role("workbox-5ffe50d4.js"), Role::Fixed);
+    }
+
+    #[test]
+    fn a_vite_manifest_decides_its_folder() {
+        let vite = r#"{"index.html": {"file": "assets/index-BUd7TCYz.js", "isEntry": true,
+                       "css": ["assets/index-C0pq8ENH.css"], "assets": ["assets/logo-BRKXTEYF.svg"]}}"#;
+        let sources = [(".vite/manifest.json", vite)];
+        for key in [
+            "assets/index-BUd7TCYz.js",
+            "assets/index-BUd7TCYz.js.map",
+            "assets/index-C0pq8ENH.css",
+            "assets/logo-BRKXTEYF.svg",
+        ] {
+            assert_eq!(role_with(&sources, key), Role::Hashed, "{key}");
+        }
+        // Copied from `public/assets/` under its own name: Vite did not list it.
+        assert_eq!(
+            role_with(&sources, "assets/brand-wordmark.svg"),
+            Role::Fixed
+        );
+        assert_eq!(role_with(&sources, "assets/Home-Settings.js"), Role::Fixed);
+        // A manifest that is not one is an error, not a silent fallback to the folder rule.
+        let error = Naming::read([(".vite/manifest.json", &b"{\"a\": 1}"[..])]).unwrap_err();
+        assert!(
+            error.contains(".vite/manifest.json is not Vite's manifest"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn webpack_names_in_static_are_hashed_and_fixed_ones_are_not() {
+        for key in [
+            "static/js/main.4f3a2b1c.js",
+            "static/js/2.8e3f5c1a.chunk.js",
+            "static/js/787.8e3f5c1a9b7d6e4f2a1b.js",
+            "static/css/main.5d5d9eef.css",
+            "static/media/logo.5d5d9eef.svg",
+            "static/js/main.4f3a2b1c.js.map",
+        ] {
+            assert_eq!(Naming::default().role(key), Role::Hashed, "{key}");
+        }
+        for key in [
+            "static/js/main.chunk.js",
+            "static/js/runtime-main.js",
+            "asset-manifest.json",
+            "static/js/jquery-3.7.1.min.js",
+        ] {
+            assert_eq!(Naming::default().role(key), Role::Fixed, "{key}");
+        }
+    }
+
+    #[test]
+    fn hash_tokens_are_found_where_bundlers_put_them() {
+        for file in [
+            "index-BUd7TCYz.js",
+            "ListProjects-C0pq-ENH.js",
+            "main.4f3a2b1c.js",
+            "2.8e3f5c1a.chunk.js",
+            "workbox-5ffe50d4.js",
+            "index-BUd7TCYz.js.map",
+            "app-ABcdEFgh.js.gz",
+            "pl-legacy-BRKXTEYF.js",
+        ] {
+            assert!(carries_hash_token(file), "{file}");
+        }
+        for file in [
+            "index.html",
+            "registerSW.js",
+            "manifest.webmanifest",
+            "jquery-3.7.1.min.js",
+            "android-chrome-192x192.png",
+            "open-sans-v34-latin-regular.woff2",
+            "main.chunk.js",
+            ".map",
+        ] {
+            assert!(!carries_hash_token(file), "{file}");
+        }
+    }
+
+    #[test]
+    fn a_recorded_role_comes_back_from_the_headers() {
+        assert_eq!(Role::recorded("index.html", REVALIDATE), Role::Index);
+        assert_eq!(
+            Role::recorded("assets/a-BcDeFgHi.js", IMMUTABLE),
+            Role::Hashed
+        );
+        assert_eq!(Role::recorded("sw.js", REVALIDATE), Role::Fixed);
     }
 
     #[test]
     fn index_html_is_published_last() {
+        let naming = Naming::default();
         let mut roles = vec![
-            Role::of("index.html"),
-            Role::of("sw.js"),
-            Role::of("assets/index-BUd7TCYz.js"),
+            naming.role("index.html"),
+            naming.role("sw.js"),
+            naming.role("assets/index-BUd7TCYz.js"),
         ];
         roles.sort();
         assert_eq!(roles, vec![Role::Hashed, Role::Fixed, Role::Index]);

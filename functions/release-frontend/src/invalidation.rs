@@ -27,7 +27,7 @@ pub fn paths(files: &[FileRecord], previous: Option<&Manifest>) -> Vec<String> {
     };
     let mut paths = vec!["/".to_string(), "/index.html".to_string()];
     for file in files {
-        if Role::of(&file.key) != Role::Fixed {
+        if Role::recorded(&file.key, &file.cache_control) != Role::Fixed {
             continue;
         }
         // New names were not cached under this release's headers; changed ones were.
@@ -130,7 +130,10 @@ mod tests {
             md5: md5.into(),
             size: 1,
             content_type: crate::classify::content_type(key),
-            cache_control: Role::of(key).cache_control().into(),
+            cache_control: crate::classify::Naming::default()
+                .role(key)
+                .cache_control()
+                .into(),
         }
     }
 

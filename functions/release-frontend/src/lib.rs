@@ -19,6 +19,7 @@ pub mod index_html;
 pub mod invalidation;
 pub mod live;
 pub mod manifest;
+pub mod naming;
 pub mod site;
 pub mod sync;
 pub mod turn;

@@ -12,7 +12,7 @@ use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, Error, FrontendOutputs, Result, SdkContext};
 
 use crate::archive::{self, Entry};
-use crate::classify::{self, Role};
+use crate::classify::{self, Naming, Role};
 use crate::event::{self, ObjectCreated};
 use crate::handler::{
     now_ms, Clients, Release, DEFAULT_KEEP_PREVIOUS_SECONDS, MAX_KEEP_PREVIOUS_SECONDS,
@@ -21,6 +21,7 @@ use crate::index_html;
 use crate::invalidation;
 use crate::live::{self, LiveRelease};
 use crate::manifest::{self, FileRecord, Manifest};
+use crate::naming;
 use crate::site::{self, Upload};
 
 /// PutObject calls in flight: S3 takes thousands a second per prefix; this bounds memory.
@@ -86,7 +87,8 @@ pub async fn sync(
     let keep_previous_seconds = fetch(clients, &event, etag.as_deref(), download.path()).await?;
     let build = inspect(download.path(), source).await?;
     let index = edited_index(download.path(), &build.entries, source).await?;
-    let records = file_records(&build.entries, &index);
+    let naming = build_naming(download.path(), &build.entries, source).await?;
+    let records = file_records(&build.entries, &index, &naming);
 
     let uploads = &release.uploads_bucket;
     let previous = match LiveRelease::previous_of(live.as_ref(), release_id) {
@@ -116,7 +118,7 @@ pub async fn sync(
     for role in [Role::Hashed, Role::Fixed, Role::Index] {
         let phase: Vec<(usize, FileRecord)> = to_write
             .iter()
-            .filter(|r| Role::of(&r.key) == role)
+            .filter(|r| Role::recorded(&r.key, &r.cache_control) == role)
             .filter_map(|r| by_key.get(r.key.as_str()).map(|e| (e.index, (*r).clone())))
             .collect();
         if role == Role::Index {
@@ -147,6 +149,8 @@ pub async fn sync(
         unchanged = release.unchanged,
         seconds = release.sync_seconds,
         stripped_folder = build.stripped_folder,
+        naming = ?naming.sources,
+        hashed = records.iter().filter(|r| r.cache_control == classify::IMMUTABLE).count(),
         "synced"
     );
     Ok(release)
@@ -168,12 +172,13 @@ fn empty(source: &str) -> Error {
     ))
 }
 
-/// Each file's record: headers from its name, MD5 of what will be written (the edited page).
-fn file_records(entries: &[Entry], index: &[u8]) -> Vec<FileRecord> {
+/// Each file's record: headers from what the build says of its name, MD5 of what will be
+/// written (the edited page).
+fn file_records(entries: &[Entry], index: &[u8], naming: &Naming) -> Vec<FileRecord> {
     entries
         .iter()
         .map(|entry| {
-            let role = Role::of(&entry.key);
+            let role = naming.role(&entry.key);
             let (md5, size) = if role == Role::Index {
                 (archive::md5_hex(index), index.len() as u64)
             } else {
@@ -317,6 +322,36 @@ async fn edited_index(path: &Path, entries: &[Entry], source: &str) -> Result<Ve
     Ok(index_html::point_at_api(&html, index_html::SAME_ORIGIN_API_URL)?.into_bytes())
 }
 
+/// What the build says about its names: its Vite manifest and service worker, read from the
+/// zip (already checked by [`archive::inspect`]).
+async fn build_naming(path: &Path, entries: &[Entry], source: &str) -> Result<Naming> {
+    let wanted: Vec<(usize, String)> = entries
+        .iter()
+        .filter(|e| naming::is_naming_source(&e.key))
+        .map(|e| (e.index, e.key.clone()))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Naming::default());
+    }
+    let path = path.to_path_buf();
+    let contents = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+        wanted
+            .into_iter()
+            .map(|(index, key)| archive::read_entry(&mut zip, index).map(|c| (key, c)))
+            .collect::<std::result::Result<Vec<_>, String>>()
+    })
+    .await
+    .map_err(|e| Error::invalid(format!("read the manifests of {source}: {e}")))?
+    .map_err(|e| Error::invalid(format!("read the manifests of {source}: {e}")))?;
+    Naming::read(contents.iter().map(|(k, c)| (k.as_str(), c.as_slice()))).map_err(|why| {
+        Error::invalid(format!(
+            "{source}: {why}; rebuild the frontend, or leave the file out of the zip"
+        ))
+    })
+}
+
 async fn write_file(
     clients: &Clients,
     bucket: &str,
@@ -421,7 +456,7 @@ mod tests {
             md5: md5.into(),
             size: 1,
             content_type: classify::content_type(key),
-            cache_control: Role::of(key).cache_control().into(),
+            cache_control: Naming::default().role(key).cache_control().into(),
         }
     }
 
