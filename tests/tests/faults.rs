@@ -32,6 +32,18 @@ fn delete_everything() -> DownOptions {
     }
 }
 
+/// A fifth of every call the faulted CLI and the stack's functions make: throttled, a 5xx
+/// before the service sees it, or carried out and then answered with a 5xx (1 : 1 : 2).
+fn a_fifth_of_all_calls(seed: u64, stack: &str) -> Value {
+    json!({
+        "rate": 0.2,
+        "seed": seed,
+        "kinds": {"throttle": 1, "error-before": 1, "error-after": 2},
+        "access_keys": [FAULTED_CLI_KEY],
+        "functions": [format!("{stack}-*")],
+    })
+}
+
 /// Faults injected since `before`, by kind.
 fn injected_since(before: &Value, now: &Value) -> BTreeMap<String, i64> {
     let count = |report: &Value, kind: &str| report["injected"][kind].as_i64().unwrap_or(0);
@@ -61,15 +73,9 @@ async fn bootstrap_up_and_down_succeed_on_their_first_run_under_faults() {
     plain.provision(&reference, json!({})).await.unwrap();
     let expected = kinds(&tagged(&plain, &reference).await);
 
-    let start = faults::inject(&json!({
-        "rate": 0.2,
-        "seed": seed,
-        "kinds": {"throttle": 1, "error-before": 1, "error-after": 2},
-        "access_keys": [FAULTED_CLI_KEY],
-        "functions": [format!("{stack}-*")],
-    }))
-    .await
-    .unwrap();
+    let start = faults::inject(&a_fifth_of_all_calls(seed, &stack))
+        .await
+        .unwrap();
     let bootstrapped = faulted.bootstrap(&stack).await;
     let after_bootstrap = faults::report().await.unwrap();
     let provisioned = match &bootstrapped {
@@ -177,15 +183,9 @@ async fn backend_and_frontend_releases_succeed_on_their_first_run_under_faults()
     site::write_build(&files, &dist);
 
     let _turn = faults::one_at_a_time().await;
-    let start = faults::inject(&json!({
-        "rate": 0.2,
-        "seed": seed,
-        "kinds": {"throttle": 1, "error-before": 1, "error-after": 2},
-        "access_keys": [FAULTED_CLI_KEY],
-        "functions": [format!("{stack}-*")],
-    }))
-    .await
-    .unwrap();
+    let start = faults::inject(&a_fifth_of_all_calls(seed, &stack))
+        .await
+        .unwrap();
     let backend =
         release_backend::release(&faulted.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json).await;
     let after_backend = faults::report().await.unwrap();
