@@ -96,6 +96,7 @@ async fn every_provisioning_step_killed_after_each_of_its_calls_converges() {
             points > 0,
             "no crash point of {step} was reached: is it a step of provision?"
         );
+        eprintln!("{step}: {points} crash points, each converged on the first up");
         summary.push(format!("{step}: {points} crash points"));
     }
     eprintln!("crash points tried and converged: {}", summary.join("; "));
@@ -147,6 +148,7 @@ async fn every_teardown_step_killed_after_each_of_its_calls_still_leaves_nothing
             points > 0,
             "no crash point of {tier}'s teardown was reached"
         );
+        eprintln!("teardown of {tier}: {points} crash points, each converged");
         summary.push(format!("{tier}: {points} crash points"));
     }
     eprintln!(
