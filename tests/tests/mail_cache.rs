@@ -59,7 +59,12 @@ async fn latest_task_definition(
     let environment = container
         .environment()
         .iter()
-        .map(|kv| (kv.name().unwrap().to_string(), kv.value().unwrap().to_string()))
+        .map(|kv| {
+            (
+                kv.name().unwrap().to_string(),
+                kv.value().unwrap().to_string(),
+            )
+        })
         .collect();
     let secrets = container
         .secrets()
@@ -80,7 +85,10 @@ async fn up_with_mail_configures_the_mailer_and_plan_then_has_nothing_to_do() {
     let (environment, secrets) = latest_task_definition(&h, &stack).await;
     let env = |name: &str| environment.get(name).map(String::as_str);
     assert_eq!(env("VIKUNJA_MAILER_ENABLED"), Some("true"));
-    assert_eq!(env("VIKUNJA_MAILER_HOST"), Some("email-smtp.us-east-1.amazonaws.com"));
+    assert_eq!(
+        env("VIKUNJA_MAILER_HOST"),
+        Some("email-smtp.us-east-1.amazonaws.com")
+    );
     assert_eq!(env("VIKUNJA_MAILER_PORT"), Some("587"));
     assert_eq!(env("VIKUNJA_MAILER_USERNAME"), Some("AKIAMAILTEST"));
     assert_eq!(env("VIKUNJA_MAILER_FROMEMAIL"), Some("vikunja@example.com"));
@@ -108,20 +116,16 @@ async fn up_with_mail_configures_the_mailer_and_plan_then_has_nothing_to_do() {
 
     let path = std::env::temp_dir().join(format!("vikunja-mail-{stack}.json"));
     std::fs::write(&path, settings.to_string()).unwrap();
-    let loaded = vikunja_aws::follow::load_settings(
-        &stack,
-        Some(&path),
-        vikunja_aws::target::Target::Local,
-    )
-    .unwrap();
+    let loaded =
+        vikunja_aws::follow::load_settings(&stack, Some(&path), vikunja_aws::target::Target::Local)
+            .unwrap();
     let planned = plan::plan(&h.aws, &loaded).await.expect("plan");
     assert!(!planned.has_changes(), "{}", plan::render(&planned));
     assert_eq!(planned.per_task.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_mail_secret_the_tasks_cannot_read_or_that_is_missing_stops_up_before_anything_is_made(
-) {
+async fn a_mail_secret_the_tasks_cannot_read_or_that_is_missing_stops_up_before_anything_is_made() {
     let h = Harness::new().await;
     let stack = h.bootstrapped("mailbad").await;
     let before = census::tagged(&h, &stack).await;
@@ -154,7 +158,10 @@ async fn a_mail_secret_the_tasks_cannot_read_or_that_is_missing_stops_up_before_
     input["settings"]["mail"] = mail(&elsewhere, 587)["mail"].clone();
     let error = h.provision_raw(&stack, &input).await.unwrap_err();
     let text = format!("{error:#}");
-    assert!(text.contains("InvalidInput") && text.contains("may read only"), "{text}");
+    assert!(
+        text.contains("InvalidInput") && text.contains("may read only"),
+        "{text}"
+    );
 
     // Named right but not there: the network step asks Secrets Manager, and stops.
     let missing = format!("arn:aws:secretsmanager:{region}:{account}:secret:{stack}/mail/none");

@@ -240,7 +240,12 @@ async fn run(cli: Cli) -> Result<()> {
                     .as_object_mut()
                     .and_then(|map| map.remove(follow::PER_TASK));
                 print_result(cli.output, &outputs);
-                for note in notes.as_ref().and_then(|n| n.as_array()).into_iter().flatten() {
+                for note in notes
+                    .as_ref()
+                    .and_then(|n| n.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     println!("per task: {}", note.as_str().unwrap_or_default());
                 }
             } else {

@@ -1178,5 +1178,8 @@ fn mail_shows_in_the_task_definition_and_what_runs_per_task_is_said() {
     let plan = plan_of(&one, &provisioned());
     assert!(plan.per_task.is_empty());
     assert!(!render(&plan).contains("per task:"));
-    assert!(serde_json::to_value(&plan).unwrap().get("perTask").is_none());
+    assert!(serde_json::to_value(&plan)
+        .unwrap()
+        .get("perTask")
+        .is_none());
 }
