@@ -1,7 +1,8 @@
 //! Secrets never leak: after `bootstrap` and `up`, everything the run leaves readable — the
 //! functions' logs, the state machines' execution histories (inputs and outputs), the SSM
 //! inventory, the task definitions' environment, the bootstrap stack's outputs and the CLI's
-//! JSON output — is searched for the database password and the service secret.
+//! JSON output — is searched for the database password, the service secret and the SMTP
+//! password of the run's `mail` settings.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +25,11 @@ async fn secret_value(h: &Harness, id: &str) -> String {
         .to_string()
 }
 
-/// The secrets a run must never show: the database's master password and the service secret.
+/// The SMTP password the operator stores before `up` (`<stack>/…`, as mail settings need).
+const MAIL_PASSWORD: &str = "smtp-password-never-in-plain-sight";
+
+/// The secrets a run must never show: the database's master password, the service secret
+/// and the mail password.
 async fn secrets(h: &Harness, stack: &str) -> Vec<(&'static str, String)> {
     let db = find::database(&h.clients.rds, stack).await;
     let master = db
@@ -44,7 +49,13 @@ async fn secrets(h: &Harness, stack: &str) -> Vec<(&'static str, String)> {
             "the {what} is too short to search for: {value:?}"
         );
     }
-    vec![("database password", password), ("service secret", service)]
+    let mail = secret_value(h, &format!("{stack}/mail/smtp-password")).await;
+    assert_eq!(mail, MAIL_PASSWORD);
+    vec![
+        ("database password", password),
+        ("service secret", service),
+        ("mail password", mail),
+    ]
 }
 
 async fn function_logs(h: &Harness, stack: &str) -> String {
@@ -160,9 +171,27 @@ async fn no_secret_is_readable_in_anything_a_run_leaves_behind() {
     let h = Harness::new().await;
     let stack = Harness::unique_stack("secrets");
     let bootstrapped = h.bootstrap(&stack).await.expect("bootstrap");
-    let provisioned = h.provision(&stack, json!({})).await.expect("up");
+    let mail_secret = h
+        .clients
+        .secrets
+        .create_secret()
+        .name(format!("{stack}/mail/smtp-password"))
+        .secret_string(MAIL_PASSWORD)
+        .send()
+        .await
+        .expect("the mail secret")
+        .arn()
+        .unwrap()
+        .to_string();
+    let settings = json!({"mail": {
+        "host": "email-smtp.us-east-1.amazonaws.com",
+        "fromAddress": "vikunja@example.com",
+        "user": "AKIASECRETSTEST",
+        "passwordSecretArn": mail_secret,
+    }});
+    let provisioned = h.provision(&stack, settings.clone()).await.expect("up");
     let settings_file = std::env::temp_dir().join(format!("vikunja-secrets-{stack}.json"));
-    std::fs::write(&settings_file, "{}").unwrap();
+    std::fs::write(&settings_file, settings.to_string()).unwrap();
     let settings = follow::load_settings(&stack, Some(&settings_file), Target::Local).unwrap();
     let planned = plan::plan(&h.aws, &settings).await.expect("plan");
 
@@ -193,6 +222,10 @@ async fn no_secret_is_readable_in_anything_a_run_leaves_behind() {
     assert!(
         readable["task definitions"].contains(&format!("{stack}/backend/service-secret")),
         "the task definition names the secret by ARN (its value comes at run time)"
+    );
+    assert!(
+        readable["task definitions"].contains(&mail_secret),
+        "the mail password is named by its secret's ARN"
     );
 
     let mut leaks = Vec::new();

@@ -68,8 +68,16 @@ pub async fn provision(
 ) -> Result<Value> {
     let arn = state_machine_arn(aws, &settings.stack, "ProvisionStateMachineArn").await?;
     let input = serde_json::to_string(&ProvisionState::new(settings.clone()))?;
-    run_execution(aws, &arn, "provision", &input, no_wait, output).await
+    let mut outputs = run_execution(aws, &arn, "provision", &input, no_wait, output).await?;
+    let notes = settings.per_task_notes();
+    if let (Some(map), false) = (outputs.as_object_mut(), notes.is_empty()) {
+        map.insert(PER_TASK.into(), json!(notes));
+    }
+    Ok(outputs)
 }
+
+/// The key of `up`'s outputs that says what is per task (see `Settings::per_task_notes`).
+pub const PER_TASK: &str = "perTask";
 
 pub async fn run_execution(
     aws: &Aws,

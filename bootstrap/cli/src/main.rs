@@ -233,8 +233,24 @@ async fn run(cli: Cli) -> Result<()> {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
             let settings = follow::load_settings(&cli.stack, settings.as_deref(), cli.target)?;
-            let outputs = follow::provision(&aws, &settings, no_wait, cli.output).await?;
-            print_result(cli.output, &outputs);
+            let mut outputs = follow::provision(&aws, &settings, no_wait, cli.output).await?;
+            if cli.output == Output::Text {
+                // Sentences, not a field: each on its own line after the outputs.
+                let notes = outputs
+                    .as_object_mut()
+                    .and_then(|map| map.remove(follow::PER_TASK));
+                print_result(cli.output, &outputs);
+                for note in notes
+                    .as_ref()
+                    .and_then(|n| n.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    println!("per task: {}", note.as_str().unwrap_or_default());
+                }
+            } else {
+                print_result(cli.output, &outputs);
+            }
             Ok(())
         }
         Command::Release { what } => {

@@ -65,6 +65,9 @@ pub struct Plan {
     /// The first resource (in the workflow's order) where `up` would stop with an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub up_stops_at: Option<String>,
+    /// What runs once per task rather than once per stack (`Settings::per_task_notes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_task: Vec<String>,
     pub summary: Summary,
 }
 
@@ -123,6 +126,7 @@ pub fn compare(settings: &Settings, account: &str, region: &str, observed: &Obse
         },
         tiers,
         up_stops_at,
+        per_task: settings.per_task_notes(),
         summary,
     }
 }
@@ -216,6 +220,9 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     line(&mut out, String::new());
+    for note in &plan.per_task {
+        line(&mut out, format!("per task: {note}"));
+    }
     if let Some(at) = &plan.up_stops_at {
         line(
             &mut out,

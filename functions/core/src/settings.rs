@@ -54,6 +54,151 @@ pub struct Settings {
     /// read it.
     #[serde(default = "defaults::yes")]
     pub snapshot_before_upgrade: bool,
+    /// Vikunja's mailer (password resets, reminders); without it Vikunja sends no mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<Mail>,
+}
+
+/// An SMTP server Vikunja sends through (SES's SMTP endpoint, say). The password is never
+/// in the settings: it is a Secrets Manager secret the task reads as an ECS secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Mail {
+    pub host: String,
+    #[serde(default = "defaults::mail_port")]
+    pub port: u32,
+    pub from_address: String,
+    pub user: String,
+    /// A secret whose value is the SMTP password, named `<stack>/…`: the task execution
+    /// role may read only those (and the database's RDS-managed secret).
+    pub password_secret_arn: String,
+}
+
+impl Mail {
+    /// SMTP ports that speak TLS from the first byte (SES: 465 and 2465); the others
+    /// (587, 2587, 25) upgrade with STARTTLS. Vikunja calls the former `forcessl`.
+    pub fn implicit_tls(&self) -> bool {
+        matches!(self.port, 465 | 2465)
+    }
+
+    pub fn validate(&self, stack: &str) -> Result<()> {
+        let bad = |field: &str, value: &dyn std::fmt::Debug, why: &str| {
+            Err(Error::invalid(format!("mail.{field} {value:?}: {why}")))
+        };
+        let host = self.host.as_str();
+        if host.is_empty()
+            || host.contains(|c: char| c.is_whitespace() || matches!(c, '/' | ':' | '@'))
+        {
+            return bad(
+                "host",
+                &host,
+                "expected a host name such as email-smtp.eu-west-1.amazonaws.com (no scheme, no port: the port is mail.port)",
+            );
+        }
+        if !(1..=65535).contains(&self.port) {
+            return bad(
+                "port",
+                &self.port,
+                "must be between 1 and 65535 (SES: 587 with STARTTLS, 465 with TLS)",
+            );
+        }
+        if !is_mail_address(&self.from_address) {
+            return bad(
+                "fromAddress",
+                &self.from_address,
+                "expected an address such as vikunja@example.com (for SES, a verified identity)",
+            );
+        }
+        if self.user.is_empty() || self.user.contains(char::is_whitespace) {
+            return bad(
+                "user",
+                &self.user,
+                "expected the SMTP user name (for SES, the SMTP credentials' user name)",
+            );
+        }
+        check_mail_secret_arn(&self.password_secret_arn, stack)
+    }
+}
+
+/// `local@domain.tld`, without display name, spaces or a second `@`: what Vikunja puts in
+/// the From header as it is.
+fn is_mail_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part.chars().all(|c| {
+                c.is_ascii_graphic()
+                    && !matches!(
+                        c,
+                        '@' | '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
+                    )
+            })
+    };
+    plain(local)
+        && plain(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// The parts of a Secrets Manager secret ARN: (partition, region, account, name).
+pub fn parse_secret_arn(arn: &str) -> Option<(&str, &str, &str, &str)> {
+    let mut parts = arn.splitn(7, ':');
+    let (
+        Some("arn"),
+        Some(partition),
+        Some("secretsmanager"),
+        Some(region),
+        Some(account),
+        Some("secret"),
+        Some(name),
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
+        return None;
+    };
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (partition.starts_with("aws") && account_ok && region_ok)
+        .then_some((partition, region, account, name))
+}
+
+/// The mail password's secret must be one the task execution role can read: a whole
+/// secret (no `:json-key::` suffix) named `<stack>/…`.
+fn check_mail_secret_arn(arn: &str, stack: &str) -> Result<()> {
+    let store = format!(
+        "store the SMTP password as the secret string of a secret named {stack}/<name> (aws secretsmanager create-secret --name {stack}/mail/smtp-password --secret-string …) and give its ARN"
+    );
+    let Some((_, _, _, name)) = parse_secret_arn(arn) else {
+        return Err(Error::invalid(format!(
+            "mail.passwordSecretArn {arn:?}: not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); {store}"
+        )));
+    };
+    if name.contains(':') {
+        return Err(Error::invalid(format!(
+            "mail.passwordSecretArn {arn:?}: give the secret's own ARN, without a JSON key or version after it; {store}"
+        )));
+    }
+    let prefix = format!("{stack}/");
+    if !name.starts_with(&prefix) || name.len() == prefix.len() {
+        return Err(Error::invalid(format!(
+            "mail.passwordSecretArn {arn:?}: the stack's tasks may read only secrets named {prefix}… (and the database's own), so they could not read this one; {store}"
+        )));
+    }
+    Ok(())
 }
 
 mod defaults {
@@ -95,6 +240,9 @@ mod defaults {
     }
     pub fn db_wait_minutes() -> u32 {
         60
+    }
+    pub fn mail_port() -> u32 {
+        587
     }
 }
 
@@ -149,7 +297,28 @@ impl Settings {
                 self.poll_seconds
             )));
         }
+        if let Some(mail) = &self.mail {
+            mail.validate(&self.stack)?;
+        }
         Ok(())
+    }
+
+    /// What runs once per task rather than once per stack when the service may scale past
+    /// one task: said plainly by `up` and `plan`.
+    pub fn per_task_notes(&self) -> Vec<String> {
+        if self.max_tasks <= 1 {
+            return vec![];
+        }
+        let n = self.max_tasks;
+        let mut notes = vec![format!(
+            "with up to {n} tasks, Vikunja's keyvalue store is per task (keyvalue.type memory): failed-login counters, OpenID login state and caches are kept by each task alone, so a login attempt limit is counted per task and an OpenID login can fail when its callback reaches another task; set minTasks and maxTasks to 1 to have one of each"
+        )];
+        if self.mail.is_some() {
+            notes.push(format!(
+                "Vikunja runs its cron jobs in every task, so each reminder mail is sent once per running task (up to {n} copies); set minTasks and maxTasks to 1 to send each once"
+            ));
+        }
+        notes
     }
 }
 
@@ -282,6 +451,159 @@ mod tests {
             subnet_cidr("192.168.4.0/24", 9).unwrap(),
             "192.168.4.144/28"
         );
+    }
+
+    fn mail_settings(overrides: serde_json::Value) -> Result<Settings> {
+        let mut mail = serde_json::json!({
+            "host": "email-smtp.eu-west-1.amazonaws.com",
+            "fromAddress": "vikunja@example.com",
+            "user": "AKIAEXAMPLE",
+            "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:v/mail/smtp-password-AbCdEf",
+        });
+        for (key, value) in overrides.as_object().unwrap() {
+            mail[key] = value.clone();
+        }
+        let settings: Settings =
+            serde_json::from_value(serde_json::json!({"stack": "v", "mail": mail}))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn mail_defaults_to_port_587_and_round_trips() {
+        let settings = mail_settings(serde_json::json!({})).unwrap();
+        let mail = settings.mail.as_ref().unwrap();
+        assert_eq!(mail.port, 587);
+        assert!(!mail.implicit_tls());
+        let again: Settings =
+            serde_json::from_value(serde_json::to_value(&settings).unwrap()).unwrap();
+        assert_eq!(again, settings);
+        assert!(mail_settings(serde_json::json!({"port": 465}))
+            .unwrap()
+            .mail
+            .unwrap()
+            .implicit_tls());
+        // No mail: the key is not written, so older functions read the settings as before.
+        let none = serde_json::to_value(Settings::for_stack("v")).unwrap();
+        assert!(none.get("mail").is_none(), "{none}");
+    }
+
+    #[test]
+    fn bad_mail_settings_name_the_field_and_what_to_do() {
+        for (overrides, field, hint) in [
+            (serde_json::json!({"host": ""}), "mail.host", "host name"),
+            (
+                serde_json::json!({"host": "smtp://x.example.com"}),
+                "mail.host",
+                "no scheme",
+            ),
+            (
+                serde_json::json!({"host": "x.example.com:587"}),
+                "mail.host",
+                "mail.port",
+            ),
+            (
+                serde_json::json!({"port": 0}),
+                "mail.port",
+                "between 1 and 65535",
+            ),
+            (
+                serde_json::json!({"port": 65536}),
+                "mail.port",
+                "between 1 and 65535",
+            ),
+            (
+                serde_json::json!({"fromAddress": "vikunja"}),
+                "mail.fromAddress",
+                "vikunja@example.com",
+            ),
+            (
+                serde_json::json!({"fromAddress": "Vikunja <v@example.com>"}),
+                "mail.fromAddress",
+                "address",
+            ),
+            (
+                serde_json::json!({"fromAddress": "v@localhost"}),
+                "mail.fromAddress",
+                "address",
+            ),
+            (
+                serde_json::json!({"fromAddress": "v@@example.com"}),
+                "mail.fromAddress",
+                "address",
+            ),
+            (serde_json::json!({"user": ""}), "mail.user", "SMTP user"),
+            (
+                serde_json::json!({"passwordSecretArn": "hunter2"}),
+                "mail.passwordSecretArn",
+                "not a Secrets Manager secret ARN",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/v/x"}),
+                "mail.passwordSecretArn",
+                "not a Secrets Manager",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf"}),
+                "mail.passwordSecretArn",
+                "may read only secrets named v/",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vikunja/smtp"}),
+                "mail.passwordSecretArn",
+                "may read only secrets named v/",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:v/"}),
+                "mail.passwordSecretArn",
+                "may read only",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:v/smtp:password::"}),
+                "mail.passwordSecretArn",
+                "without a JSON key",
+            ),
+            (
+                serde_json::json!({"passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:12345:secret:v/smtp"}),
+                "mail.passwordSecretArn",
+                "not a Secrets Manager",
+            ),
+        ] {
+            let error = mail_settings(overrides.clone()).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput", "{overrides}");
+            let text = error.to_string();
+            assert!(
+                text.contains(field) && text.contains(hint),
+                "{overrides}: {text}"
+            );
+        }
+        let error = mail_settings(serde_json::json!({
+            "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other/smtp"
+        }))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("--name v/mail/smtp-password"),
+            "{error}"
+        );
+        // The password itself has no place in the settings.
+        assert!(mail_settings(serde_json::json!({"password": "hunter2"})).is_err());
+    }
+
+    #[test]
+    fn what_is_per_task_is_said_only_when_there_can_be_more_than_one() {
+        let mut settings = Settings::for_stack("v");
+        assert_eq!(settings.per_task_notes().len(), 1);
+        assert!(settings.per_task_notes()[0].contains("keyvalue"));
+        settings.mail = mail_settings(serde_json::json!({})).unwrap().mail;
+        let notes = settings.per_task_notes();
+        assert_eq!(notes.len(), 2);
+        assert!(
+            notes[1].contains("once per running task (up to 4 copies)"),
+            "{notes:?}"
+        );
+        settings.max_tasks = 1;
+        assert!(settings.per_task_notes().is_empty());
     }
 
     #[test]

@@ -9,9 +9,16 @@ use vikunja_core::{inventory, Names, NetworkOutputs, ProvisionState, Result};
 pub async fn handle(
     ec2: &Client,
     ssm: &aws_sdk_ssm::Client,
+    secrets: &aws_sdk_secretsmanager::Client,
     state: ProvisionState,
 ) -> Result<NetworkOutputs> {
     state.settings.validate()?;
+    let region = ec2
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    crate::mail::check_mail_secret(secrets, &region, &state.settings).await?;
     let outputs = ensure_network(ec2, &state.settings.stack, &state.settings.vpc_cidr).await?;
     inventory::record(ssm, &state.settings.stack, Tier::Network, &outputs).await?;
     Ok(outputs)

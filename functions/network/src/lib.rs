@@ -6,5 +6,6 @@
 //! teardown use too; this crate is the Lambda step around it.
 
 pub mod handler;
+pub mod mail;
 
 pub use handler::{ensure_network, handle};

@@ -1149,3 +1149,37 @@ fn the_probe_is_attached_to_the_vpc_and_its_group_only_reaches_the_test_port() {
     let plan = plan_of(&settings(), &account);
     assert!(plan.items().all(|(_, i)| i.kind != "probe-vpc-attachment"));
 }
+
+#[test]
+fn mail_shows_in_the_task_definition_and_what_runs_per_task_is_said() {
+    let settings = with(json!({"mail": {
+        "host": "email-smtp.eu-west-1.amazonaws.com",
+        "fromAddress": "vikunja@example.com",
+        "user": "AKIAEXAMPLE",
+        "passwordSecretArn": arn("secretsmanager", "secret:v/mail/smtp-password-AbCdEf"),
+    }}));
+    let plan = plan_of(&settings, &provisioned());
+    let text = render(&plan);
+    // The live revision has no mailer: the plan names the keys it would add, the password
+    // as a secret reference.
+    assert!(text.contains("VIKUNJA_MAILER_HOST"), "{text}");
+    assert!(text.contains("VIKUNJA_MAILER_PASSWORD"), "{text}");
+    assert!(plan.has_changes());
+    assert_eq!(plan.per_task.len(), 2);
+    assert!(
+        text.contains("per task: Vikunja runs its cron jobs in every task, so each reminder mail is sent once per running task (up to 4 copies)"),
+        "{text}"
+    );
+    assert!(text.contains("per task: with up to 4 tasks, Vikunja's keyvalue store is per task"));
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(json["perTask"].as_array().map(Vec::len), Some(2));
+
+    let one = with(json!({"minTasks": 1, "maxTasks": 1}));
+    let plan = plan_of(&one, &provisioned());
+    assert!(plan.per_task.is_empty());
+    assert!(!render(&plan).contains("per task:"));
+    assert!(serde_json::to_value(&plan)
+        .unwrap()
+        .get("perTask")
+        .is_none());
+}

@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::{
 };
 use vikunja_core::error::built;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, FILES_PATH, FILES_VOLUME};
+use vikunja_core::settings::Mail;
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{DataOutputs, Error, FrontendOutputs, Names, Result, Settings};
 
@@ -96,6 +97,9 @@ impl TaskInputs {
                 format!(":{CONTAINER_PORT}"),
             ),
         ];
+        if let Some(mail) = &settings.mail {
+            environment.extend(mail_environment(mail));
+        }
         environment.sort();
         let mut secrets = vec![
             // The RDS-managed secret is JSON; ECS extracts one key with `arn:key::`.
@@ -108,6 +112,13 @@ impl TaskInputs {
                 data.service_secret_arn.clone(),
             ),
         ];
+        if let Some(mail) = &settings.mail {
+            // The whole secret string is the password (settings refuse a `:key::` suffix).
+            secrets.push((
+                "VIKUNJA_MAILER_PASSWORD".to_string(),
+                mail.password_secret_arn.clone(),
+            ));
+        }
         secrets.sort();
         Ok(Self {
             image: settings.image.clone(),
@@ -133,6 +144,25 @@ impl TaskInputs {
             ..self.clone()
         }
     }
+}
+
+/// Vikunja's `mailer.*` keys as its environment variables (`VIKUNJA_` + the key with `.` as
+/// `_`, upper case: go-vikunja/vikunja `pkg/config/config.go`). The password is a secret.
+fn mail_environment(mail: &Mail) -> Vec<(String, String)> {
+    [
+        ("VIKUNJA_MAILER_ENABLED", "true".to_string()),
+        ("VIKUNJA_MAILER_HOST", mail.host.clone()),
+        ("VIKUNJA_MAILER_PORT", mail.port.to_string()),
+        ("VIKUNJA_MAILER_USERNAME", mail.user.clone()),
+        ("VIKUNJA_MAILER_FROMEMAIL", mail.from_address.clone()),
+        // SES speaks PLAIN and LOGIN; Vikunja's default is plain, written down so a change
+        // of that default cannot silently break sending.
+        ("VIKUNJA_MAILER_AUTHTYPE", "plain".to_string()),
+        ("VIKUNJA_MAILER_FORCESSL", mail.implicit_tls().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 pub fn container_definition(inputs: &TaskInputs) -> Result<ContainerDefinition> {
@@ -374,7 +404,27 @@ mod tests {
     use super::*;
 
     fn inputs() -> TaskInputs {
-        let settings = Settings::for_stack("v");
+        inputs_for(&Settings::for_stack("v"))
+    }
+
+    const MAIL_SECRET: &str =
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:v/mail/smtp-password-AbCdEf";
+
+    fn with_mail(port: u32) -> Settings {
+        serde_json::from_value(serde_json::json!({
+            "stack": "v",
+            "mail": {
+                "host": "email-smtp.eu-west-1.amazonaws.com",
+                "port": port,
+                "fromAddress": "vikunja@example.com",
+                "user": "AKIAEXAMPLE",
+                "passwordSecretArn": MAIL_SECRET,
+            }
+        }))
+        .unwrap()
+    }
+
+    fn inputs_for(settings: &Settings) -> TaskInputs {
         let data = DataOutputs {
             db_instance_id: "v-data-mysql".into(),
             status: "available".into(),
@@ -409,7 +459,7 @@ mod tests {
             task: "arn:task".into(),
         };
         TaskInputs::new(
-            &settings,
+            settings,
             &data,
             &frontend,
             &roles,
@@ -417,6 +467,70 @@ mod tests {
             "eu-west-1",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn mail_reaches_the_task_as_env_and_its_password_only_as_a_secret() {
+        let settings = with_mail(587);
+        settings.validate().unwrap();
+        let container = container_definition(&inputs_for(&settings)).unwrap();
+        let env: std::collections::BTreeMap<&str, &str> = container
+            .environment()
+            .iter()
+            .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+            .collect();
+        assert_eq!(env["VIKUNJA_MAILER_ENABLED"], "true");
+        assert_eq!(
+            env["VIKUNJA_MAILER_HOST"],
+            "email-smtp.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(env["VIKUNJA_MAILER_PORT"], "587");
+        assert_eq!(env["VIKUNJA_MAILER_USERNAME"], "AKIAEXAMPLE");
+        assert_eq!(env["VIKUNJA_MAILER_FROMEMAIL"], "vikunja@example.com");
+        assert_eq!(env["VIKUNJA_MAILER_FORCESSL"], "false");
+        assert!(!env.contains_key("VIKUNJA_MAILER_PASSWORD"));
+        assert!(
+            !env.values().any(|v| v.contains("secretsmanager")),
+            "no secret reference in plain env: {env:?}"
+        );
+        let password: Vec<&str> = container
+            .secrets()
+            .iter()
+            .filter(|s| s.name() == "VIKUNJA_MAILER_PASSWORD")
+            .map(|s| s.value_from())
+            .collect();
+        assert_eq!(password, vec![MAIL_SECRET]);
+        // Port 465 is TLS from the start: Vikunja must not try STARTTLS there.
+        let container = container_definition(&inputs_for(&with_mail(465))).unwrap();
+        let forcessl = container
+            .environment()
+            .iter()
+            .find(|kv| kv.name() == Some("VIKUNJA_MAILER_FORCESSL"))
+            .and_then(|kv| kv.value());
+        assert_eq!(forcessl, Some("true"));
+    }
+
+    #[test]
+    fn without_mail_there_is_no_mailer_config() {
+        let inputs = inputs();
+        assert!(inputs
+            .environment
+            .iter()
+            .chain(&inputs.secrets)
+            .all(|(name, _)| !name.starts_with("VIKUNJA_MAILER")));
+        // A revision registered without mail differs from one with it, in env and secrets:
+        // `plan` shows the change instead of calling it unchanged.
+        let registered = TaskDefinition::builder()
+            .container_definitions(container_definition(&inputs).unwrap())
+            .cpu("256")
+            .memory("512")
+            .execution_role_arn("arn:exec")
+            .task_role_arn("arn:task")
+            .build();
+        assert_eq!(
+            differences(&Registered::of(&registered), &inputs_for(&with_mail(587))),
+            vec!["environment", "secrets"]
+        );
     }
 
     #[test]
