@@ -181,6 +181,10 @@ pub struct LoadBalancerOutputs {
     pub green_target_group_arn: String,
     pub blue_target_group_name: String,
     pub green_target_group_name: String,
+    /// The load balancer's canonical hosted zone, for the own domain's alias record
+    /// (absent from inventories written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_hosted_zone_id: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
