@@ -48,7 +48,11 @@ async fn records(h: &Harness, zone: &str) -> Vec<String> {
         .iter()
         .map(|r| {
             let target = match r.alias_target() {
-                Some(a) => format!("alias {} {}", a.dns_name().trim_end_matches('.'), a.hosted_zone_id()),
+                Some(a) => format!(
+                    "alias {} {}",
+                    a.dns_name().trim_end_matches('.'),
+                    a.hosted_zone_id()
+                ),
                 None => r
                     .resource_records()
                     .iter()
@@ -56,13 +60,22 @@ async fn records(h: &Harness, zone: &str) -> Vec<String> {
                     .collect::<Vec<_>>()
                     .join(","),
             };
-            format!("{} {} {target}", r.name().trim_end_matches('.'), r.r#type().as_str())
+            format!(
+                "{} {} {target}",
+                r.name().trim_end_matches('.'),
+                r.r#type().as_str()
+            )
         })
         .collect()
 }
 
 async fn certificate(acm: &aws_sdk_acm::Client, arn: &str) -> (String, String) {
-    let described = acm.describe_certificate().certificate_arn(arn).send().await.unwrap();
+    let described = acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .unwrap();
     let c = described.certificate().unwrap();
     (
         c.domain_name().unwrap().to_string(),
@@ -72,7 +85,10 @@ async fn certificate(acm: &aws_sdk_acm::Client, arn: &str) -> (String, String) {
 
 fn settings(stack: &str, extra: serde_json::Value) -> Settings {
     let mut value = json!({"stack": stack, "pollSeconds": 1});
-    value.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    value
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     serde_json::from_value(value).unwrap()
 }
 
@@ -92,14 +108,33 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
 
     // The distribution: the alias, the certificate, SNI, TLS 1.2, the origin over TLS.
     let id = outputs["distributionId"].as_str().unwrap();
-    let config = h.clients.cloudfront.get_distribution_config().id(id).send().await.unwrap();
+    let config = h
+        .clients
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
     let config = config.distribution_config().unwrap();
     assert_eq!(config.aliases().unwrap().items(), [domain.clone()]);
     let viewer = config.viewer_certificate().unwrap();
-    let site_arn = viewer.acm_certificate_arn().expect("an ACM certificate").to_string();
+    let site_arn = viewer
+        .acm_certificate_arn()
+        .expect("an ACM certificate")
+        .to_string();
     assert_eq!(viewer.ssl_support_method().unwrap().as_str(), "sni-only");
-    assert_eq!(viewer.minimum_protocol_version().unwrap().as_str(), "TLSv1.2_2021");
-    let api = config.origins().unwrap().items().iter().find(|o| o.id() == "api").unwrap();
+    assert_eq!(
+        viewer.minimum_protocol_version().unwrap().as_str(),
+        "TLSv1.2_2021"
+    );
+    let api = config
+        .origins()
+        .unwrap()
+        .items()
+        .iter()
+        .find(|o| o.id() == "api")
+        .unwrap();
     assert_eq!(api.domain_name(), origin);
     let custom = api.custom_origin_config().unwrap();
     assert_eq!(custom.origin_protocol_policy().as_str(), "https-only");
@@ -113,20 +148,56 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
     );
 
     // The production listener: TLS on 443 with the origin certificate, TLS 1.2+.
-    let lb = &h.clients.elb.describe_load_balancers().names(format!("{stack}-nlb")).send().await.unwrap().load_balancers()[0].clone();
-    let listeners = h.clients.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap();
-    let prod = listeners.listeners().iter().find(|l| l.port() == Some(443)).expect("a listener on 443");
+    let lb = &h
+        .clients
+        .elb
+        .describe_load_balancers()
+        .names(format!("{stack}-nlb"))
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
+    let listeners = h
+        .clients
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let prod = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .expect("a listener on 443");
     assert_eq!(prod.protocol().unwrap().as_str(), "TLS");
-    assert_eq!(prod.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
-    let origin_arn = prod.certificates()[0].certificate_arn().unwrap().to_string();
+    assert_eq!(
+        prod.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+    );
+    let origin_arn = prod.certificates()[0]
+        .certificate_arn()
+        .unwrap()
+        .to_string();
     assert_eq!(
         certificate(&h.clients.acm, &origin_arn).await,
         (origin.clone(), "ISSUED".to_string())
     );
-    assert!(listeners.listeners().iter().all(|l| l.port() != Some(80)), "no plain production listener");
+    assert!(
+        listeners.listeners().iter().all(|l| l.port() != Some(80)),
+        "no plain production listener"
+    );
 
     // The records: aliases to the distribution and the load balancer, both validation CNAMEs.
-    let dist = h.clients.cloudfront.get_distribution().id(id).send().await.unwrap();
+    let dist = h
+        .clients
+        .cloudfront
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
     let dist_domain = dist.distribution().unwrap().domain_name().to_string();
     let zone_records = records(&h, &zone_id).await;
     for want in [
@@ -138,9 +209,15 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
             lb.canonical_hosted_zone_id().unwrap()
         ),
     ] {
-        assert!(zone_records.contains(&want), "{want} not in {zone_records:#?}");
+        assert!(
+            zone_records.contains(&want),
+            "{want} not in {zone_records:#?}"
+        );
     }
-    let validation = zone_records.iter().filter(|r| r.contains(" CNAME ")).count();
+    let validation = zone_records
+        .iter()
+        .filter(|r| r.contains(" CNAME "))
+        .count();
     assert_eq!(validation, 2, "{zone_records:#?}");
 
     // plan after up: nothing to do.
@@ -154,21 +231,35 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
     assert!(changing.is_empty(), "{changing:#?}");
 
     // down: records and certificates gone with the rest.
-    let report = down::down(&h.aws, &stack, &DownOptions { delete_data: true, ..DownOptions::default() }, Output::Json, &mut |_| Ok(true))
-        .await
-        .expect("down");
+    let report = down::down(
+        &h.aws,
+        &stack,
+        &DownOptions {
+            delete_data: true,
+            ..DownOptions::default()
+        },
+        Output::Json,
+        &mut |_| Ok(true),
+    )
+    .await
+    .expect("down");
     assert!(report.complete, "{:#?}", vikunja_tests::failures(&report));
     let left = records(&h, &zone_id).await;
     assert!(
-        left.iter().all(|r| r.contains(" NS ") || r.contains(" SOA ")),
+        left.iter()
+            .all(|r| r.contains(" NS ") || r.contains(" SOA ")),
         "{left:#?}"
     );
     let census = tagged(&h, &stack).await;
-    assert!(census.iter().all(|c| !c.starts_with("certificate ")), "{census:#?}");
+    assert!(
+        census.iter().all(|c| !c.starts_with("certificate ")),
+        "{census:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_domain_outside_its_zone_or_a_zone_not_in_the_account_is_refused_before_anything_is_made() {
+async fn a_domain_outside_its_zone_or_a_zone_not_in_the_account_is_refused_before_anything_is_made()
+{
     let h = Harness::new().await;
     let stack = Harness::unique_stack("dombad");
     let apex = format!("{stack}.example.test");
@@ -177,23 +268,33 @@ async fn a_domain_outside_its_zone_or_a_zone_not_in_the_account_is_refused_befor
     let before = tagged(&h, &stack).await;
 
     let outside = h
-        .provision(&stack, json!({"domain": "tasks.elsewhere.test", "hostedZoneId": zone_id}))
+        .provision(
+            &stack,
+            json!({"domain": "tasks.elsewhere.test", "hostedZoneId": zone_id}),
+        )
         .await
         .unwrap_err();
     let message = format!("{outside:#}");
     assert!(
-        message.contains(&format!("domain tasks.elsewhere.test is not in hosted zone {zone_id} ({apex})")),
+        message.contains(&format!(
+            "domain tasks.elsewhere.test is not in hosted zone {zone_id} ({apex})"
+        )),
         "{message}"
     );
     assert_eq!(tagged(&h, &stack).await, before, "nothing made");
 
     let missing = h
-        .provision(&stack, json!({"domain": format!("tasks.{apex}"), "hostedZoneId": "Z0000000000NOSUCHZONE"}))
+        .provision(
+            &stack,
+            json!({"domain": format!("tasks.{apex}"), "hostedZoneId": "Z0000000000NOSUCHZONE"}),
+        )
         .await
         .unwrap_err();
     let message = format!("{missing:#}");
     assert!(
-        message.contains("hostedZoneId Z0000000000NOSUCHZONE: this account has no such Route 53 hosted zone"),
+        message.contains(
+            "hostedZoneId Z0000000000NOSUCHZONE: this account has no such Route 53 hosted zone"
+        ),
         "{message}"
     );
     assert_eq!(tagged(&h, &stack).await, before, "nothing made");

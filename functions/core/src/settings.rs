@@ -206,7 +206,10 @@ pub fn validate_domain(domain: &str) -> Result<String> {
             "domain {domain:?}: {why} (expected a name such as tasks.example.com)"
         )))
     };
-    let name = domain.strip_suffix('.').unwrap_or(domain).to_ascii_lowercase();
+    let name = domain
+        .strip_suffix('.')
+        .unwrap_or(domain)
+        .to_ascii_lowercase();
     if name.is_empty() || name.len() > 253 - "origin.".len() {
         return bad("must be 1 to 246 characters");
     }
@@ -228,7 +231,10 @@ pub fn validate_domain(domain: &str) -> Result<String> {
             return bad("a label must not start or end with a hyphen");
         }
     }
-    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return bad("an IP address is not a domain");
     }
     Ok(name)
@@ -239,7 +245,9 @@ pub fn validate_hosted_zone_id(zone: &str) -> Result<String> {
     let id = zone.strip_prefix("/hostedzone/").unwrap_or(zone);
     if id.is_empty()
         || id.len() > 32
-        || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Err(Error::invalid(format!(
             "hostedZoneId {zone:?}: expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"
@@ -397,7 +405,9 @@ mod tests {
             serde_json::from_value::<Settings>(json).unwrap()
         };
         assert_eq!(Settings::for_stack("v").own_domain().unwrap(), None);
-        let both = with(serde_json::json!({"domain": "Tasks.Example.com.", "hostedZoneId": "/hostedzone/Z123ABC"}));
+        let both = with(
+            serde_json::json!({"domain": "Tasks.Example.com.", "hostedZoneId": "/hostedzone/Z123ABC"}),
+        );
         both.validate().unwrap();
         let own = both.own_domain().unwrap().unwrap();
         assert_eq!(own.name, "tasks.example.com");
@@ -406,11 +416,22 @@ mod tests {
         let alone = with(serde_json::json!({"domain": "tasks.example.com"}));
         let error = alone.validate().unwrap_err();
         assert_eq!(error.name(), "InvalidInput");
-        assert!(error.to_string().contains("without hostedZoneId"), "{error}");
+        assert!(
+            error.to_string().contains("without hostedZoneId"),
+            "{error}"
+        );
         let zone_alone = with(serde_json::json!({"hostedZoneId": "Z1"}));
-        assert!(zone_alone.validate().unwrap_err().to_string().contains("without domain"));
+        assert!(zone_alone
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without domain"));
         let bad_zone = with(serde_json::json!({"domain": "a.example.com", "hostedZoneId": "z 1"}));
-        assert!(bad_zone.validate().unwrap_err().to_string().contains("hostedZoneId"));
+        assert!(bad_zone
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("hostedZoneId"));
     }
 
     #[test]
@@ -434,8 +455,14 @@ mod tests {
             assert_eq!(error.name(), "InvalidInput", "{bad}");
             assert!(error.to_string().contains("domain"), "{error}");
         }
-        assert_eq!(validate_domain("TASKS.example.com.").unwrap(), "tasks.example.com");
-        assert_eq!(validate_domain("xn--bcher-kva.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            validate_domain("TASKS.example.com.").unwrap(),
+            "tasks.example.com"
+        );
+        assert_eq!(
+            validate_domain("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
     }
 
     #[test]

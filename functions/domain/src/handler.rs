@@ -132,8 +132,14 @@ async fn status(
     ];
     let statuses = resources_domain::statuses(library, spec, &arns).await?;
     for (role, status) in &statuses {
-        if ["FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE"]
-            .contains(&status.as_str())
+        if [
+            "FAILED",
+            "VALIDATION_TIMED_OUT",
+            "REVOKED",
+            "EXPIRED",
+            "INACTIVE",
+        ]
+        .contains(&status.as_str())
         {
             return Err(Error::conflict(format!(
                 "the certificate for {} is {status}: check that zone {} is the one the domain's \
@@ -181,9 +187,10 @@ mod tests {
         let outputs = no_domain();
         assert!(outputs.issued);
         assert_eq!(outputs.domain, None);
-        let event: DomainEvent =
-            serde_json::from_value(serde_json::json!({"action": "status", "settings": {"stack": "v"}}))
-                .unwrap();
+        let event: DomainEvent = serde_json::from_value(
+            serde_json::json!({"action": "status", "settings": {"stack": "v"}}),
+        )
+        .unwrap();
         assert_eq!(event.action, Action::Status);
     }
 }

@@ -65,7 +65,9 @@ pub async fn handle(
 /// With an own domain: the name CloudFront serves with its certificate, and the origin
 /// name the API origin is reached by. The domain step's outputs must carry the site
 /// certificate, issued.
-fn own_domain(state: &ProvisionState) -> Result<Option<(resources_frontend::config::Viewer, String)>> {
+fn own_domain(
+    state: &ProvisionState,
+) -> Result<Option<(resources_frontend::config::Viewer, String)>> {
     let Some(own) = state.settings.own_domain()? else {
         return Ok(None);
     };

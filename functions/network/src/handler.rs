@@ -13,8 +13,7 @@ pub async fn handle(
 ) -> Result<NetworkOutputs> {
     state.settings.validate()?;
     let tls = state.settings.own_domain()?.is_some();
-    let outputs =
-        ensure_network(ec2, &state.settings.stack, &state.settings.vpc_cidr, tls).await?;
+    let outputs = ensure_network(ec2, &state.settings.stack, &state.settings.vpc_cidr, tls).await?;
     inventory::record(ssm, &state.settings.stack, Tier::Network, &outputs).await?;
     Ok(outputs)
 }

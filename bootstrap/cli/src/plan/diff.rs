@@ -218,10 +218,7 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("distributionArn", dist.map(|x| json!(x.arn))));
             out.push(("domainName", dist.map(|x| json!(x.domain_name))));
             let public = |x: &resources_frontend::Distribution| public_domain(d, &x.domain_name);
-            out.push((
-                "url",
-                dist.map(|x| json!(format!("https://{}", public(x)))),
-            ));
+            out.push(("url", dist.map(|x| json!(format!("https://{}", public(x))))));
             out.push((
                 "apiUrl",
                 dist.map(|x| json!(format!("https://{}/api/v1", public(x)))),

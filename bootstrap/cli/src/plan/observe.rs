@@ -111,7 +111,9 @@ async fn domain(
         return Ok(None);
     };
     let site_config = aws_sdk_acm::config::Builder::from(&aws.config)
-        .region(aws_sdk_acm::config::Region::new(resources_domain::CLOUDFRONT_REGION))
+        .region(aws_sdk_acm::config::Region::new(
+            resources_domain::CLOUDFRONT_REGION,
+        ))
         .build();
     let site_acm = aws_sdk_acm::Client::from_conf(site_config);
     let origin_acm = aws_sdk_acm::Client::new(&aws.config);

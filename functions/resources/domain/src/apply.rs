@@ -148,7 +148,9 @@ pub async fn upsert_validation(
             .name(&record.name)
             .r#type(RrType::Cname)
             .ttl(300)
-            .resource_records(built(ResourceRecord::builder().value(&record.value).build())?)
+            .resource_records(built(
+                ResourceRecord::builder().value(&record.value).build(),
+            )?)
             .build();
         change(clients, spec, ChangeAction::Upsert, built(set)?).await?;
     }
@@ -184,7 +186,12 @@ async fn change(
     set: ResourceRecordSet,
 ) -> Result<()> {
     let zone = &spec.domain.hosted_zone_id;
-    let what = format!("{} {} {}", action.as_str(), set.name(), set.r#type().as_str());
+    let what = format!(
+        "{} {} {}",
+        action.as_str(),
+        set.name(),
+        set.r#type().as_str()
+    );
     let batch = built(
         ChangeBatch::builder()
             .changes(built(

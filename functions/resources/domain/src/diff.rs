@@ -78,17 +78,26 @@ impl Spec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// DNS-validated, tagged, with the stack's idempotency token.
-    RequestCertificate { role: &'static str },
+    RequestCertificate {
+        role: &'static str,
+    },
     /// UPSERT the CNAME ACM asks for (idempotent); nothing yet while ACM has not said it.
-    UpsertValidation { role: &'static str },
+    UpsertValidation {
+        role: &'static str,
+    },
     UpsertAlias {
         name: String,
         kind: &'static str,
         target: String,
         zone: String,
     },
-    DeleteRecord { record: Box<Record> },
-    DeleteCertificate { role: &'static str, arn: String },
+    DeleteRecord {
+        record: Box<Record>,
+    },
+    DeleteCertificate {
+        role: &'static str,
+        arn: String,
+    },
 }
 
 impl Operation for Op {
@@ -254,7 +263,12 @@ pub fn retire(spec: &Spec, found: &Found) -> (PlannedTier, Vec<Op>) {
     let names = [spec.domain.name.clone(), spec.domain.origin_name()];
     let mut validation = Vec::new();
     for role in ROLES {
-        for certificate in found.certificates.get(role).map(|s| s.all()).unwrap_or_default() {
+        for certificate in found
+            .certificates
+            .get(role)
+            .map(|s| s.all())
+            .unwrap_or_default()
+        {
             validation.extend(certificate.validation.iter().cloned());
         }
     }
@@ -285,7 +299,12 @@ pub fn retire(spec: &Spec, found: &Found) -> (PlannedTier, Vec<Op>) {
         }
     }
     for role in ROLES {
-        for certificate in found.certificates.get(role).map(|s| s.all()).unwrap_or_default() {
+        for certificate in found
+            .certificates
+            .get(role)
+            .map(|s| s.all())
+            .unwrap_or_default()
+        {
             tier.delete.push(Resource {
                 kind: "certificate".into(),
                 id: certificate.arn.clone(),
@@ -400,7 +419,10 @@ mod tests {
         assert_eq!(spec.region_of("site"), "us-east-1");
         assert_eq!(spec.certificate_name("origin"), "origin.tasks.example.com");
         assert_eq!(spec.region_of("origin"), "eu-west-1");
-        assert!(spec.aliases().is_empty(), "no records before the targets exist");
+        assert!(
+            spec.aliases().is_empty(),
+            "no records before the targets exist"
+        );
     }
 
     #[test]
@@ -420,7 +442,11 @@ mod tests {
             ]
         );
         assert_eq!(plan.stop(), None);
-        assert!(plan.items[1].actions[0].contains("in us-east-1"), "{:?}", plan.items[1]);
+        assert!(
+            plan.items[1].actions[0].contains("in us-east-1"),
+            "{:?}",
+            plan.items[1]
+        );
     }
 
     #[test]
@@ -432,7 +458,12 @@ mod tests {
             .ops
             .iter()
             .map(|op| match op {
-                Op::UpsertAlias { name, kind, target, zone } => format!("{name} {kind} {target} {zone}"),
+                Op::UpsertAlias {
+                    name,
+                    kind,
+                    target,
+                    zone,
+                } => format!("{name} {kind} {target} {zone}"),
                 other => panic!("{other:?}"),
             })
             .collect();
@@ -519,6 +550,9 @@ mod tests {
         );
         assert_eq!(tier.keep.len(), 1);
         assert_eq!(tier.keep[0].id, "origin.tasks.example.com TXT");
-        assert!(matches!(ops.last(), Some(Op::DeleteCertificate { role: "origin", .. })));
+        assert!(matches!(
+            ops.last(),
+            Some(Op::DeleteCertificate { role: "origin", .. })
+        ));
     }
 }

@@ -119,10 +119,7 @@ pub fn canonical(name: &str) -> String {
 /// The zone, if this account has it. Route 53 answers a zone of another account exactly as
 /// one that does not exist (NoSuchHostedZone), or AccessDenied where a policy says so:
 /// either way it is refused before anything is made, with what to do.
-pub async fn find_zone(
-    route53: &aws_sdk_route53::Client,
-    domain: &OwnDomain,
-) -> Result<Zone> {
+pub async fn find_zone(route53: &aws_sdk_route53::Client, domain: &OwnDomain) -> Result<Zone> {
     let id = &domain.hosted_zone_id;
     let answer = route53.get_hosted_zone().id(id).send().await;
     let refuse = || {

@@ -2,11 +2,11 @@
 //! policy, the SPA-fallback function's code. Pure: `plan` compares the same values.
 
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
+    Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
     DefaultCacheBehavior, DistributionConfig, EventType, FunctionAssociation, FunctionAssociations,
-    Aliases, HttpVersion, Method, MinimumProtocolVersion, OriginProtocolPolicy,
-    OriginSslProtocols, PriceClass, S3OriginConfig, SslProtocol, SslSupportMethod,
-    ViewerCertificate, ViewerProtocolPolicy,
+    HttpVersion, Method, MinimumProtocolVersion, OriginProtocolPolicy, OriginSslProtocols,
+    PriceClass, S3OriginConfig, SslProtocol, SslSupportMethod, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 use serde_json::json;
 use vikunja_core::error::built;
@@ -188,10 +188,7 @@ pub fn distribution_config(names: &Names, origins: &Origins) -> Result<Distribut
     let (aliases, certificate) = match &origins.viewer {
         Some(viewer) => (
             Some(built(
-                Aliases::builder()
-                    .quantity(1)
-                    .items(&viewer.domain)
-                    .build(),
+                Aliases::builder().quantity(1).items(&viewer.domain).build(),
                 "aliases",
             )?),
             Some(
@@ -290,7 +287,10 @@ mod tests {
         assert_eq!(config.aliases().unwrap().items(), ["tasks.example.com"]);
         let certificate = config.viewer_certificate().unwrap();
         assert_eq!(certificate.cloud_front_default_certificate(), Some(false));
-        assert_eq!(certificate.ssl_support_method(), Some(&SslSupportMethod::SniOnly));
+        assert_eq!(
+            certificate.ssl_support_method(),
+            Some(&SslSupportMethod::SniOnly)
+        );
         assert_eq!(
             certificate.minimum_protocol_version(),
             Some(&MinimumProtocolVersion::TlSv122021)
@@ -298,7 +298,10 @@ mod tests {
         let api = &config.origins().unwrap().items()[1];
         assert_eq!(api.domain_name(), "origin.tasks.example.com");
         let custom = api.custom_origin_config().unwrap();
-        assert_eq!(custom.origin_protocol_policy(), &OriginProtocolPolicy::HttpsOnly);
+        assert_eq!(
+            custom.origin_protocol_policy(),
+            &OriginProtocolPolicy::HttpsOnly
+        );
         assert_eq!(custom.https_port(), 443);
         assert_eq!(
             custom.origin_ssl_protocols().unwrap().items(),

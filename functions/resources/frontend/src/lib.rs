@@ -54,7 +54,9 @@ pub fn viewer_of(config: Option<&DistributionConfig>) -> String {
             Some(format!(
                 "{arn} {} {}",
                 v.ssl_support_method().map(|m| m.as_str()).unwrap_or("?"),
-                v.minimum_protocol_version().map(|m| m.as_str()).unwrap_or("?")
+                v.minimum_protocol_version()
+                    .map(|m| m.as_str())
+                    .unwrap_or("?")
             ))
         })
         .unwrap_or_else(|| "CloudFront's default".into());

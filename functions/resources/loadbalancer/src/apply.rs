@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
-    ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum,
+    LoadBalancerTypeEnum, Matcher, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use tracing::info;
@@ -175,7 +175,10 @@ async fn create_nlb(elb: &Client, spec: &Spec, network: &NetworkOutputs) -> Resu
             Ok(Nlb {
                 arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
                 dns_name: lb.dns_name().unwrap_or_default().to_string(),
-                zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+                zone_id: lb
+                    .canonical_hosted_zone_id()
+                    .unwrap_or_default()
+                    .to_string(),
                 network: true,
                 ours: true,
             })
@@ -301,7 +304,11 @@ async fn create_listener(
         .load_balancer_arn(lb_arn)
         .protocol(ProtocolEnum::from(spec.protocol(port)))
         .port(port);
-    if let Some(certificate) = spec.tls_certificate.as_deref().filter(|_| port == spec.prod_port()) {
+    if let Some(certificate) = spec
+        .tls_certificate
+        .as_deref()
+        .filter(|_| port == spec.prod_port())
+    {
         request = request
             .certificates(Certificate::builder().certificate_arn(certificate).build())
             .ssl_policy(TLS_POLICY);
@@ -340,7 +347,11 @@ async fn set_listener_tls(elb: &Client, spec: &Spec, port: i32, arn: &str) -> Re
         .listener_arn(arn)
         .port(port)
         .protocol(ProtocolEnum::from(spec.protocol(port)));
-    if let Some(certificate) = spec.tls_certificate.as_deref().filter(|_| port == spec.prod_port()) {
+    if let Some(certificate) = spec
+        .tls_certificate
+        .as_deref()
+        .filter(|_| port == spec.prod_port())
+    {
         request = request
             .certificates(Certificate::builder().certificate_arn(certificate).build())
             .ssl_policy(TLS_POLICY);

@@ -197,17 +197,35 @@ pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
                 let mut check = Check::existing("listener", &name, arn);
                 check.note(format!("the {role} listener's target group (blue or green) is CodeDeploy's to switch: not compared"));
                 let tls = found.listener_tls.get(&port).cloned().unwrap_or_default();
-                let show = |protocol: &str, certificate: Option<&str>, policy: Option<&str>| match certificate {
-                    Some(c) => format!("{protocol} with {c} ({})", policy.unwrap_or("no policy")),
-                    None => protocol.to_string(),
+                let show = |protocol: &str, certificate: Option<&str>, policy: Option<&str>| {
+                    match certificate {
+                        Some(c) => {
+                            format!("{protocol} with {c} ({})", policy.unwrap_or("no policy"))
+                        }
+                        None => protocol.to_string(),
+                    }
                 };
-                let want_certificate = spec.tls_certificate.as_deref().filter(|_| port == spec.prod_port());
-                let have = show(&tls.protocol, tls.certificate.as_deref(), tls.ssl_policy.as_deref());
-                let want = show(spec.protocol(port), want_certificate, want_certificate.map(|_| TLS_POLICY));
+                let want_certificate = spec
+                    .tls_certificate
+                    .as_deref()
+                    .filter(|_| port == spec.prod_port());
+                let have = show(
+                    &tls.protocol,
+                    tls.certificate.as_deref(),
+                    tls.ssl_policy.as_deref(),
+                );
+                let want = show(
+                    spec.protocol(port),
+                    want_certificate,
+                    want_certificate.map(|_| TLS_POLICY),
+                );
                 let differs = have != want;
                 check.compare("protocol", have, want, How::InPlace, None);
                 let ops = if differs {
-                    vec![Op::SetListenerTls { port, arn: arn.clone() }]
+                    vec![Op::SetListenerTls {
+                        port,
+                        arn: arn.clone(),
+                    }]
                 } else {
                     vec![]
                 };
@@ -372,8 +390,8 @@ pub fn group_name(names: &Names, key: &str) -> String {
 mod tests {
     use super::*;
     use crate::{ListenerTls, Nlb, TargetGroup};
-    use vikunja_core::names::{PROD_PORT, PROD_TLS_PORT};
     use resources::plan::Action;
+    use vikunja_core::names::{PROD_PORT, PROD_TLS_PORT};
 
     fn spec() -> Spec {
         Spec::new(Names::new("v"))
@@ -438,18 +456,35 @@ mod tests {
     fn with_a_domain_the_production_listener_is_tls_on_443_with_the_origin_certificate() {
         let spec = spec().with_tls(Some("arn:acm:origin".into()));
         let plan = diff(&spec, "(the new VPC)", &Found::default());
-        assert!(plan.ops.contains(&Op::CreateListener { port: PROD_TLS_PORT }));
+        assert!(plan.ops.contains(&Op::CreateListener {
+            port: PROD_TLS_PORT
+        }));
         assert!(!plan.ops.contains(&Op::CreateListener { port: PROD_PORT }));
         let listener = plan.items.iter().find(|i| i.name == "v-nlb:443").unwrap();
-        assert_eq!(listener.detail.as_deref(), Some("production, TLS, forwards to blue"));
+        assert_eq!(
+            listener.detail.as_deref(),
+            Some("production, TLS, forwards to blue")
+        );
 
         let mut found = converged();
         let arn = found.listeners.remove(&PROD_PORT).unwrap();
         found.listener_tls.remove(&PROD_PORT);
         found.listeners.insert(PROD_TLS_PORT, arn);
-        found.listener_tls.insert(PROD_TLS_PORT, ListenerTls { protocol: "TCP".into(), ..ListenerTls::default() });
+        found.listener_tls.insert(
+            PROD_TLS_PORT,
+            ListenerTls {
+                protocol: "TCP".into(),
+                ..ListenerTls::default()
+            },
+        );
         let plan = diff(&spec, "vpc-1", &found);
-        assert_eq!(plan.ops, vec![Op::SetListenerTls { port: PROD_TLS_PORT, arn: "arn:l80".into() }]);
+        assert_eq!(
+            plan.ops,
+            vec![Op::SetListenerTls {
+                port: PROD_TLS_PORT,
+                arn: "arn:l80".into()
+            }]
+        );
         found.listener_tls.insert(
             PROD_TLS_PORT,
             ListenerTls {

@@ -116,7 +116,10 @@ pub async fn find_load_balancer(elb: &Client, names: &Names) -> Result<Option<Nl
         ours: is_ours(elb, &arn, names.stack()).await?,
         network: lb.r#type() == Some(&LoadBalancerTypeEnum::Network),
         dns_name: lb.dns_name().unwrap_or_default().to_string(),
-        zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+        zone_id: lb
+            .canonical_hosted_zone_id()
+            .unwrap_or_default()
+            .to_string(),
         arn,
     }))
 }
@@ -156,7 +159,10 @@ pub async fn find_listener_details(
         .iter()
         .filter_map(|l| {
             let tls = ListenerTls {
-                protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+                protocol: l
+                    .protocol()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
                 certificate: l
                     .certificates()
                     .iter()
