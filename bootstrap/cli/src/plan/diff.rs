@@ -244,6 +244,23 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("containerName", Some(json!(CONTAINER_NAME))));
             out.push(("containerPort", Some(json!(CONTAINER_PORT))));
         }
+        "domain" => {
+            let own = own_domain(d);
+            let certificate = |role: &str| {
+                o.domain
+                    .as_ref()
+                    .and_then(|f| f.certificate(role))
+                    .map(|c| json!(c.arn))
+            };
+            out.push(("domain", own.as_ref().map(|x| json!(x.name))));
+            out.push((
+                "hostedZoneId",
+                own.as_ref().map(|x| json!(x.hosted_zone_id)),
+            ));
+            out.push(("originName", own.as_ref().map(|x| json!(x.origin_name()))));
+            out.push(("siteCertificateArn", certificate("site")));
+            out.push(("originCertificateArn", certificate("origin")));
+        }
         _ => {
             out.push(("application", Some(json!(names.codedeploy_application()))));
             out.push(("deploymentGroup", Some(json!(names.deployment_group()))));
