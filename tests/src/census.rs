@@ -330,6 +330,26 @@ pub async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
     {
         add("bootstrap function", &format!("{stack}-teardown"));
     }
+    // ACM: the own domain's certificates, in us-east-1 (CloudFront's) and the stack's region.
+    for acm in [&c.acm, &c.acm_us_east_1] {
+        let listed = acm.list_certificates().send().await.unwrap();
+        for summary in listed.certificate_summary_list() {
+            let arn = summary.certificate_arn().unwrap();
+            let tags = acm
+                .list_tags_for_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let ours = tags
+                .tags()
+                .iter()
+                .any(|t| t.key() == STACK_TAG && t.value() == Some(stack));
+            if ours {
+                add("certificate", arn);
+            }
+        }
+    }
     let pages = all_pages!(c.sfn.list_state_machines());
     for m in pages.iter().flat_map(|p| p.state_machines()) {
         let tags = c
@@ -362,6 +382,7 @@ pub fn kinds(census: &BTreeSet<String>) -> BTreeMap<String, usize> {
 
 /// The kinds [`tagged`] names, longest first where one is a prefix of another.
 const KINDS: &[&str] = &[
+    "certificate",
     "bootstrap state machine",
     "bootstrap log group",
     "bootstrap function",

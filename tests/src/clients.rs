@@ -6,6 +6,10 @@ use vikunja_aws::target::Aws;
 /// (S3 path-style, as the connection's own `s3()` makes it for the local stack).
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub acm: aws_sdk_acm::Client,
+    /// ACM where CloudFront takes certificates from.
+    pub acm_us_east_1: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
@@ -26,7 +30,13 @@ pub struct Clients {
 impl Clients {
     pub fn new(aws: &Aws) -> Self {
         let config = &aws.config;
+        let us_east_1 = aws_sdk_acm::config::Builder::from(config)
+            .region(aws_sdk_acm::config::Region::new("us-east-1"))
+            .build();
         Self {
+            acm: aws_sdk_acm::Client::new(config),
+            acm_us_east_1: aws_sdk_acm::Client::from_conf(us_east_1),
+            route53: aws_sdk_route53::Client::new(config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
             cloudfront: aws_sdk_cloudfront::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),

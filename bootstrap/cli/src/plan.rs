@@ -87,7 +87,8 @@ impl Plan {
 
 /// Looks at the account and compares: the whole of `vikunja-aws plan`.
 pub async fn plan(aws: &Aws, settings: &Settings) -> Result<Plan> {
-    let observed = observe::observe(aws, &settings.stack).await?;
+    let own = settings.own_domain()?;
+    let observed = observe::observe(aws, &settings.stack, own.as_ref()).await?;
     Ok(compare(settings, &aws.account, &aws.region, &observed))
 }
 

@@ -83,6 +83,8 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("NoSuchOriginAccessControl", NotFound),
     ("NoSuchFunctionExists", NotFound),
     ("NoSuchInvalidation", NotFound),
+    // Route 53 (a zone of another account answers NoSuchHostedZone too)
+    ("NoSuchHostedZone", NotFound),
     // ECS, ECR, CloudWatch Logs, Secrets Manager, Application Auto Scaling, Lambda
     ("ServiceNotFoundException", NotFound),
     ("ServiceNotActiveException", NotFound),
@@ -181,6 +183,10 @@ pub fn class_of(code: Option<&str>, message: Option<&str>) -> Option<ErrorClass>
         return Some(*class);
     }
     if code == "ValidationError" && message.is_some_and(|m| m.contains("does not exist")) {
+        return Some(NotFound);
+    }
+    // Route 53 says a record set to delete is gone only in words, inside InvalidChangeBatch.
+    if code == "InvalidChangeBatch" && message.is_some_and(|m| m.contains("not found")) {
         return Some(NotFound);
     }
     None

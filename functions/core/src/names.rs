@@ -121,6 +121,18 @@ pub const CONTAINER_NAME: &str = "vikunja";
 pub const CONTAINER_PORT: i32 = 3456;
 pub const PROD_PORT: i32 = 80;
 pub const TEST_PORT: i32 = 8080;
+/// The production listener with the operator's own domain: TLS, on the port CloudFront's
+/// HTTPS origins may use (443 or 1024-65535 — never 80).
+pub const PROD_TLS_PORT: i32 = 443;
+
+/// The production listener's port: TLS on 443 with an own domain, plain TCP on 80 without.
+pub fn prod_port(tls: bool) -> i32 {
+    if tls {
+        PROD_TLS_PORT
+    } else {
+        PROD_PORT
+    }
+}
 pub const DB_PORT: i32 = 3306;
 /// NFS, the protocol EFS mount targets speak.
 pub const NFS_PORT: i32 = 2049;

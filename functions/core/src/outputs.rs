@@ -21,6 +21,8 @@ pub struct ProvisionState {
     pub frontend: Option<FrontendOutputs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<BackendOutputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainOutputs>,
 }
 
 impl ProvisionState {
@@ -32,6 +34,7 @@ impl ProvisionState {
             loadbalancer: None,
             frontend: None,
             backend: None,
+            domain: None,
         }
     }
 
@@ -132,6 +135,41 @@ impl DataOutputs {
     }
 }
 
+/// The operator's own domain: its certificates (site in us-east-1 for CloudFront, origin in
+/// the stack's region for the load balancer) and records. Without a domain `domain` is
+/// `None`, nothing else is set and `issued` is true, so the workflow's wait ends at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainOutputs {
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub hosted_zone_id: Option<String>,
+    /// The load balancer's name under the domain, CloudFront's HTTPS origin.
+    #[serde(default)]
+    pub origin_name: Option<String>,
+    #[serde(default)]
+    pub site_certificate_arn: Option<String>,
+    #[serde(default)]
+    pub origin_certificate_arn: Option<String>,
+    /// ACM's status of each certificate (`PENDING_VALIDATION`, `ISSUED`, ...).
+    #[serde(default)]
+    pub site_certificate_status: Option<String>,
+    #[serde(default)]
+    pub origin_certificate_status: Option<String>,
+    /// Both certificates are issued: the workflow's wait loop ends.
+    pub issued: bool,
+    /// Unix seconds when this provision first asked for the certificates, to bound the wait.
+    #[serde(default)]
+    pub waiting_since: u64,
+    /// The alias records pointing the names at the distribution and the load balancer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
+    /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancerOutputs {
@@ -143,6 +181,10 @@ pub struct LoadBalancerOutputs {
     pub green_target_group_arn: String,
     pub blue_target_group_name: String,
     pub green_target_group_name: String,
+    /// The load balancer's canonical hosted zone, for the own domain's alias record
+    /// (absent from inventories written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_hosted_zone_id: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,

@@ -54,6 +54,13 @@ pub struct Settings {
     /// read it.
     #[serde(default = "defaults::yes")]
     pub snapshot_before_upgrade: bool,
+    /// The stack's own name (e.g. `tasks.example.com`), served by CloudFront with an ACM
+    /// certificate, and TLS from CloudFront to the load balancer under `origin.<domain>`.
+    /// Needs `hostedZoneId`: the Route 53 zone of this account the domain is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
     /// Vikunja's mailer (password resets, reminders); without it Vikunja sends no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<Mail>,
@@ -300,6 +307,7 @@ impl Settings {
         if let Some(mail) = &self.mail {
             mail.validate(&self.stack)?;
         }
+        self.own_domain()?;
         Ok(())
     }
 
@@ -320,6 +328,109 @@ impl Settings {
         }
         notes
     }
+
+    /// The domain and its hosted zone, when both are set; neither is today's stack on
+    /// CloudFront's own name. One without the other is refused.
+    pub fn own_domain(&self) -> Result<Option<OwnDomain>> {
+        match (&self.domain, &self.hosted_zone_id) {
+            (None, None) => Ok(None),
+            (Some(domain), Some(zone)) => Ok(Some(OwnDomain {
+                name: validate_domain(domain)?,
+                hosted_zone_id: validate_hosted_zone_id(zone)?,
+            })),
+            (Some(_), None) => Err(Error::invalid(
+                "domain is set without hostedZoneId: give the id of the Route 53 hosted zone \
+                 the domain is in (`aws route53 list-hosted-zones-by-name`), or remove domain",
+            )),
+            (None, Some(_)) => Err(Error::invalid(
+                "hostedZoneId is set without domain: give the domain to serve (e.g. \
+                 tasks.example.com), or remove hostedZoneId",
+            )),
+        }
+    }
+}
+
+/// The operator's own domain, checked: a lowercase name without the final dot, and the
+/// hosted zone id without Route 53's `/hostedzone/` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnDomain {
+    pub name: String,
+    pub hosted_zone_id: String,
+}
+
+impl OwnDomain {
+    /// The load balancer's name under the domain: CloudFront's HTTPS origin, which its
+    /// certificate names (CloudFront checks the origin's certificate against it).
+    pub fn origin_name(&self) -> String {
+        format!("origin.{}", self.name)
+    }
+}
+
+/// A DNS name ACM can issue a certificate for and CloudFront can serve: 2 to 127 labels
+/// of 1 to 63 letters, digits and inner hyphens, 253 characters at most (the origin name
+/// adds 7). Upper case is folded and one final dot dropped; no wildcard, no IP address.
+pub fn validate_domain(domain: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Err(Error::invalid(format!(
+            "domain {domain:?}: {why} (expected a name such as tasks.example.com)"
+        )))
+    };
+    let name = domain
+        .strip_suffix('.')
+        .unwrap_or(domain)
+        .to_ascii_lowercase();
+    if name.is_empty() || name.len() > 253 - "origin.".len() {
+        return bad("must be 1 to 246 characters");
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return bad("needs at least two labels");
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > 63 {
+            return bad("every label must be 1 to 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return bad("only letters, digits, hyphens and dots are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return bad("a label must not start or end with a hyphen");
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad("an IP address is not a domain");
+    }
+    Ok(name)
+}
+
+/// A Route 53 hosted zone id (`Z…`, letters and digits), with or without `/hostedzone/`.
+pub fn validate_hosted_zone_id(zone: &str) -> Result<String> {
+    let id = zone.strip_prefix("/hostedzone/").unwrap_or(zone);
+    if id.is_empty()
+        || id.len() > 32
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Err(Error::invalid(format!(
+            "hostedZoneId {zone:?}: expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"
+        )));
+    }
+    Ok(id.to_string())
+}
+
+/// Whether `domain` is the zone's apex or a name under it (both without the final dot,
+/// compared case-insensitively): a zone serves only its own names.
+pub fn domain_in_zone(domain: &str, zone_name: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let zone = zone_name.trim_end_matches('.').to_ascii_lowercase();
+    !zone.is_empty() && (domain == zone || domain.ends_with(&format!(".{zone}")))
 }
 
 /// A stack name becomes part of every resource name, and the tightest limits are target
@@ -604,6 +715,87 @@ mod tests {
         );
         settings.max_tasks = 1;
         assert!(settings.per_task_notes().is_empty());
+    }
+
+    #[test]
+    fn a_domain_comes_with_its_zone_or_not_at_all() {
+        let with = |value: serde_json::Value| {
+            let mut json = serde_json::json!({"stack": "v"});
+            json.as_object_mut()
+                .unwrap()
+                .extend(value.as_object().unwrap().clone());
+            serde_json::from_value::<Settings>(json).unwrap()
+        };
+        assert_eq!(Settings::for_stack("v").own_domain().unwrap(), None);
+        let both = with(
+            serde_json::json!({"domain": "Tasks.Example.com.", "hostedZoneId": "/hostedzone/Z123ABC"}),
+        );
+        both.validate().unwrap();
+        let own = both.own_domain().unwrap().unwrap();
+        assert_eq!(own.name, "tasks.example.com");
+        assert_eq!(own.hosted_zone_id, "Z123ABC");
+        assert_eq!(own.origin_name(), "origin.tasks.example.com");
+        let alone = with(serde_json::json!({"domain": "tasks.example.com"}));
+        let error = alone.validate().unwrap_err();
+        assert_eq!(error.name(), "InvalidInput");
+        assert!(
+            error.to_string().contains("without hostedZoneId"),
+            "{error}"
+        );
+        let zone_alone = with(serde_json::json!({"hostedZoneId": "Z1"}));
+        assert!(zone_alone
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("without domain"));
+        let bad_zone = with(serde_json::json!({"domain": "a.example.com", "hostedZoneId": "z 1"}));
+        assert!(bad_zone
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("hostedZoneId"));
+    }
+
+    #[test]
+    fn domains_are_names_acm_and_cloudfront_take() {
+        for bad in [
+            "",
+            ".",
+            "localhost",
+            "*.example.com",
+            "tasks..example.com",
+            "-tasks.example.com",
+            "tasks-.example.com",
+            "tasks_1.example.com",
+            "tasks.example.com/",
+            "https://tasks.example.com",
+            "10.0.0.1",
+            &format!("{}.com", "a".repeat(64)),
+            &format!("{}com", "abcdefghi.".repeat(25)),
+        ] {
+            let error = validate_domain(bad).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput", "{bad}");
+            assert!(error.to_string().contains("domain"), "{error}");
+        }
+        assert_eq!(
+            validate_domain("TASKS.example.com.").unwrap(),
+            "tasks.example.com"
+        );
+        assert_eq!(
+            validate_domain("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn a_domain_is_in_its_zone_or_under_it_only() {
+        assert!(domain_in_zone("tasks.example.com", "example.com."));
+        assert!(domain_in_zone("example.com", "Example.COM."));
+        assert!(domain_in_zone("a.b.example.com", "b.example.com"));
+        assert!(!domain_in_zone("tasks.example.org", "example.com."));
+        assert!(!domain_in_zone("badexample.com", "example.com."));
+        assert!(!domain_in_zone("example.com", "tasks.example.com."));
+        assert!(!domain_in_zone("example.com", ""));
     }
 
     #[test]

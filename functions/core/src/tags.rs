@@ -13,16 +13,19 @@ pub enum Tier {
     Frontend,
     Backend,
     Delivery,
+    /// The operator's own domain: certificates and Route 53 records.
+    Domain,
 }
 
 impl Tier {
-    pub const ALL: [Tier; 6] = [
+    pub const ALL: [Tier; 7] = [
         Tier::Network,
         Tier::Data,
         Tier::LoadBalancer,
         Tier::Frontend,
         Tier::Backend,
         Tier::Delivery,
+        Tier::Domain,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Tier {
             Tier::Frontend => "frontend",
             Tier::Backend => "backend",
             Tier::Delivery => "delivery",
+            Tier::Domain => "domain",
         }
     }
 }

@@ -10,12 +10,13 @@ use crate::error::{Error, Result};
 use crate::settings::validate_stack_name;
 
 /// The order tiers are torn down in: each one only after everything that depends on it.
-pub const ORDER: [&str; 7] = [
+pub const ORDER: [&str; 8] = [
     "delivery",
     "backend",
     "frontend",
     "data",
     "loadbalancer",
+    "domain",
     "network",
     "inventory",
 ];

@@ -23,11 +23,16 @@ pub async fn handle(
     }
     let stack = &state.settings.stack;
     let names = Names::new(stack);
+    let own = own_domain(&state)?;
     let spec = resources_frontend::Spec {
         names: names.clone(),
         account: account.to_string(),
         region: region.to_string(),
-        api_domain: lb.dns_name.clone(),
+        api_domain: own
+            .as_ref()
+            .map(|(_, origin)| origin.clone())
+            .unwrap_or_else(|| lb.dns_name.clone()),
+        viewer: own.as_ref().map(|(viewer, _)| viewer.clone()),
     };
     let library = resources_frontend::Clients {
         s3: &clients.s3,
@@ -35,7 +40,11 @@ pub async fn handle(
     };
     let applied = resources_frontend::ensure(&library, &spec).await?;
 
-    let domain = &applied.domain_name;
+    // Vikunja's public URL and the app's API URL follow: the own domain when there is one.
+    let domain = own
+        .as_ref()
+        .map(|(viewer, _)| &viewer.domain)
+        .unwrap_or(&applied.domain_name);
     let outputs = FrontendOutputs {
         site_bucket: spec.bucket("site"),
         uploads_bucket: spec.bucket("uploads"),
@@ -51,4 +60,34 @@ pub async fn handle(
     inventory::record(&clients.ssm, stack, Tier::Frontend, &outputs).await?;
     info!(stack, url = outputs.url, "frontend ready");
     Ok(outputs)
+}
+
+/// With an own domain: the name CloudFront serves with its certificate, and the origin
+/// name the API origin is reached by. The domain step's outputs must carry the site
+/// certificate, issued.
+fn own_domain(
+    state: &ProvisionState,
+) -> Result<Option<(resources_frontend::config::Viewer, String)>> {
+    let Some(own) = state.settings.own_domain()? else {
+        return Ok(None);
+    };
+    let domain = ProvisionState::require(&state.domain, "domain")?;
+    let certificate_arn = domain
+        .site_certificate_arn
+        .clone()
+        .filter(|_| domain.issued)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "the certificate for {} is not issued yet: the domain step must finish first",
+                own.name
+            ))
+        })?;
+    let origin = own.origin_name();
+    Ok(Some((
+        resources_frontend::config::Viewer {
+            domain: own.name,
+            certificate_arn,
+        },
+        origin,
+    )))
 }

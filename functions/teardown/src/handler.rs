@@ -12,11 +12,16 @@ use vikunja_core::{aws::has_endpoint_override, Error, Result};
 use crate::context::{now_seconds, Ctx};
 use crate::step::Step;
 use crate::{
-    backend, data, delivery, files, frontend, inventory, loadbalancer, network, plan, summary,
+    backend, data, delivery, domain, files, frontend, inventory, loadbalancer, network, plan,
+    summary,
 };
 
 /// Every SDK client teardown uses; cheap to clone, built once per container.
 pub struct Clients {
+    /// ACM in us-east-1 (CloudFront's certificate) and in the stack's region.
+    pub site_acm: aws_sdk_acm::Client,
+    pub origin_acm: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
@@ -39,7 +44,13 @@ impl Clients {
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(has_endpoint_override(config))
             .build();
+        let site_acm = aws_sdk_acm::config::Builder::from(config)
+            .region(aws_config::Region::new(resources_domain::CLOUDFRONT_REGION))
+            .build();
         Self {
+            site_acm: aws_sdk_acm::Client::from_conf(site_acm),
+            origin_acm: aws_sdk_acm::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
             cloudfront: aws_sdk_cloudfront::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
@@ -57,6 +68,14 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(config),
         }
     }
+
+    pub fn domain(&self) -> resources_domain::Clients<'_> {
+        resources_domain::Clients {
+            site_acm: &self.site_acm,
+            origin_acm: &self.origin_acm,
+            route53: &self.route53,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -69,6 +88,7 @@ pub enum Action {
     Frontend,
     Data,
     LoadBalancer,
+    Domain,
     Network,
     /// Forget the stack's inventory (the tiers whose teardown finished).
     Inventory,
@@ -85,6 +105,7 @@ impl Action {
             Action::Frontend => "frontend",
             Action::Data => "data",
             Action::LoadBalancer => "loadbalancer",
+            Action::Domain => "domain",
             Action::Network => "network",
             Action::Inventory => "inventory",
             Action::Summary => "summary",
@@ -153,6 +174,7 @@ pub async fn handle(
                     data::tear_down(clients, &ctx, &mut step).await?
                 }
                 Action::LoadBalancer => loadbalancer::tear_down(clients, &ctx, &mut step).await?,
+                Action::Domain => domain::tear_down(clients, &ctx, &mut step).await?,
                 Action::Network => network::tear_down(clients, &ctx, &mut step).await?,
                 Action::Plan | Action::Inventory | Action::Summary => {}
             }

@@ -14,6 +14,7 @@ pub mod backend;
 pub mod context;
 pub mod data;
 pub mod delivery;
+pub mod domain;
 pub mod files;
 pub mod frontend;
 pub mod handler;

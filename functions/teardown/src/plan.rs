@@ -5,7 +5,9 @@ use vikunja_core::teardown::{Plan, PlannedTier};
 use vikunja_core::Result;
 
 use crate::handler::Clients;
-use crate::{backend, data, delivery, files, frontend, inventory, loadbalancer, network, Ctx};
+use crate::{
+    backend, data, delivery, domain, files, frontend, inventory, loadbalancer, network, Ctx,
+};
 
 /// The data tier's plan with its files (EFS) in it.
 fn with_files(mut data: PlannedTier, files: PlannedTier) -> PlannedTier {
@@ -16,13 +18,14 @@ fn with_files(mut data: PlannedTier, files: PlannedTier) -> PlannedTier {
 }
 
 pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
-    let (d, b, f, da, fi, l, mut n, parameters) = tokio::try_join!(
+    let (d, b, f, da, fi, l, dom, mut n, parameters) = tokio::try_join!(
         delivery::find(clients, ctx),
         backend::find(clients, ctx),
         frontend::find(clients, ctx, None),
         data::find(clients, ctx),
         files::find(clients, ctx),
         loadbalancer::find(clients, ctx),
+        domain::find(clients, ctx),
         network::find(clients, ctx),
         inventory::list(clients, ctx),
     )?;
@@ -45,6 +48,7 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
             frontend::plan(&f, ctx),
             with_files(data::plan(&da, ctx), files::plan(&fi, ctx)),
             loadbalancer::plan(&l, ctx),
+            domain::plan(&dom),
             network::plan(&n, ctx),
         ],
         inventory: parameters,

@@ -11,6 +11,7 @@ an error naming the patch. See local/README.md.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (importing a module registers its patches)
+    acm,
     applicationautoscaling,
     awslambda,
     cloudformation,
@@ -58,6 +59,7 @@ APPLIED_BY_APPLY_ALL = (
     elbv2.load_balancer_creation_is_idempotent,
     applicationautoscaling.deregistering_a_missing_scalable_target_is_object_not_found,
     ecr.ecr_image_digests_are_manifest_hashes,
+    acm.acm_certificates_are_issued_only_once_validated,
     awslambda.lambda_code_from_a_missing_s3_key_is_refused,
     awslambda.lambda_environment_values_are_strings,
     cloudformation.cloudformation_calls_run_one_at_a_time,

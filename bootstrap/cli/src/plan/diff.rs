@@ -8,7 +8,7 @@
 //! resource, or AWS refuses the change in place), or it stops with an error there.
 
 use serde_json::{json, Value};
-use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, PROD_PORT, TEST_PORT};
+use vikunja_core::names::{prod_port, CONTAINER_NAME, CONTAINER_PORT, DB_NAME, DB_USER, TEST_PORT};
 use vikunja_core::tags::Tier;
 use vikunja_core::{DataOutputs, FrontendOutputs, Names, Settings};
 
@@ -19,6 +19,7 @@ use resources::plan::{create, new, Check};
 mod backend;
 mod data;
 mod delivery;
+mod domain;
 mod frontend;
 mod loadbalancer;
 mod network;
@@ -26,6 +27,8 @@ mod network;
 use backend::backend;
 use data::data;
 use delivery::delivery;
+use domain::domain;
+pub(crate) use domain::{own_domain, public_domain};
 use frontend::frontend;
 use loadbalancer::loadbalancer;
 use network::{found_group, found_subnets, network};
@@ -47,6 +50,10 @@ pub fn tiers(desired: &Desired, observed: &Observed) -> Vec<TierPlan> {
         TierPlan::new(Tier::Backend, backend(desired, observed)),
         TierPlan::new(Tier::Delivery, delivery(desired, observed)),
     ];
+    // Only a stack with its own domain has the tier (and its inventory).
+    if own_domain(desired).is_some() {
+        plans.push(TierPlan::new(Tier::Domain, domain(desired, observed)));
+    }
     for plan in &mut plans {
         let record = inventory(desired, observed, plan);
         plan.items.push(record);
@@ -172,7 +179,8 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("dnsName", nlb.map(|l| json!(l.dns_name))));
             out.push((
                 "prodListenerArn",
-                nlb.and(lb.listeners.get(&PROD_PORT)).map(|a| json!(a)),
+                nlb.and(lb.listeners.get(&prod_port(own_domain(d).is_some())))
+                    .map(|a| json!(a)),
             ));
             out.push((
                 "testListenerArn",
@@ -209,13 +217,11 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("distributionId", dist.map(|x| json!(x.id))));
             out.push(("distributionArn", dist.map(|x| json!(x.arn))));
             out.push(("domainName", dist.map(|x| json!(x.domain_name))));
-            out.push((
-                "url",
-                dist.map(|x| json!(format!("https://{}", x.domain_name))),
-            ));
+            let public = |x: &resources_frontend::Distribution| public_domain(d, &x.domain_name);
+            out.push(("url", dist.map(|x| json!(format!("https://{}", public(x))))));
             out.push((
                 "apiUrl",
-                dist.map(|x| json!(format!("https://{}/api/v1", x.domain_name))),
+                dist.map(|x| json!(format!("https://{}/api/v1", public(x)))),
             ));
             out.push((
                 "originAccessControlId",
@@ -237,6 +243,23 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             ));
             out.push(("containerName", Some(json!(CONTAINER_NAME))));
             out.push(("containerPort", Some(json!(CONTAINER_PORT))));
+        }
+        "domain" => {
+            let own = own_domain(d);
+            let certificate = |role: &str| {
+                o.domain
+                    .as_ref()
+                    .and_then(|f| f.certificate(role))
+                    .map(|c| json!(c.arn))
+            };
+            out.push(("domain", own.as_ref().map(|x| json!(x.name))));
+            out.push((
+                "hostedZoneId",
+                own.as_ref().map(|x| json!(x.hosted_zone_id)),
+            ));
+            out.push(("originName", own.as_ref().map(|x| json!(x.origin_name()))));
+            out.push(("siteCertificateArn", certificate("site")));
+            out.push(("originCertificateArn", certificate("origin")));
         }
         _ => {
             out.push(("application", Some(json!(names.codedeploy_application()))));

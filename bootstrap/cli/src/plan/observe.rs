@@ -33,6 +33,8 @@ pub struct Observed {
     pub frontend: Frontend,
     pub backend: Backend,
     pub delivery: Delivery,
+    /// The own domain's zone, certificates and records, when the settings name a domain.
+    pub domain: Option<resources_domain::Found>,
     /// Each tier's recorded outputs (`/vikunja/<stack>/<tier>`), by tier name.
     pub inventory: BTreeMap<String, Value>,
 }
@@ -63,7 +65,11 @@ pub use resources_backend::{Found as Backend, ScalingPolicy, ServiceFound as Ser
 pub use resources_delivery::{Alarm, DeploymentGroup, Found as Delivery, ProbeAttachment};
 
 /// Reads everything the plan needs. The tiers are independent reads, done concurrently.
-pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
+pub async fn observe(
+    aws: &Aws,
+    stack: &str,
+    own: Option<&vikunja_core::settings::OwnDomain>,
+) -> Result<Observed> {
     let names = Names::new(stack);
     let (bootstrap, (zones, cloudfront_prefix_list, network), (data, files), loadbalancer) = tokio::try_join!(
         bootstrap_stack(aws, stack),
@@ -71,11 +77,12 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
         data(aws, &names),
         loadbalancer(aws, &names),
     )?;
-    let (frontend, backend, delivery, inventory) = tokio::try_join!(
+    let (frontend, backend, delivery, inventory, domain) = tokio::try_join!(
         frontend(aws, &names),
         backend(aws, &names),
         delivery(aws, &names),
         recorded(aws, stack),
+        domain(aws, &names, own),
     )?;
     Ok(Observed {
         bootstrap,
@@ -88,8 +95,41 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
         frontend,
         backend,
         delivery,
+        domain,
         inventory,
     })
+}
+
+/// The domain tier's own finder (`resources_domain`); a zone that is not this account's is
+/// refused here as `up` refuses it.
+async fn domain(
+    aws: &Aws,
+    names: &Names,
+    own: Option<&vikunja_core::settings::OwnDomain>,
+) -> Result<Option<resources_domain::Found>> {
+    let Some(own) = own else {
+        return Ok(None);
+    };
+    let site_config = aws_sdk_acm::config::Builder::from(&aws.config)
+        .region(aws_sdk_acm::config::Region::new(
+            resources_domain::CLOUDFRONT_REGION,
+        ))
+        .build();
+    let site_acm = aws_sdk_acm::Client::from_conf(site_config);
+    let origin_acm = aws_sdk_acm::Client::new(&aws.config);
+    let route53 = aws_sdk_route53::Client::new(&aws.config);
+    let clients = resources_domain::Clients {
+        site_acm: &site_acm,
+        origin_acm: &origin_acm,
+        route53: &route53,
+    };
+    let spec = resources_domain::Spec {
+        names: names.clone(),
+        domain: own.clone(),
+        region: aws.region.clone(),
+        targets: None,
+    };
+    Ok(Some(resources_domain::observe(&clients, &spec).await?))
 }
 
 async fn bootstrap_stack(aws: &Aws, stack: &str) -> Result<Option<BootstrapStack>> {

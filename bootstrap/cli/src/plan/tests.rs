@@ -199,6 +199,7 @@ fn provisioned() -> Observed {
     o.loadbalancer.nlb = Some(Nlb {
         arn: lb_arn.clone(),
         dns_name: "v-nlb-1.elb.eu-west-1.amazonaws.com".into(),
+        zone_id: "Z32O12XQLNTSW2".into(),
         network: true,
         ours: true,
     });
@@ -224,6 +225,13 @@ fn provisioned() -> Observed {
     o.loadbalancer
         .listeners
         .insert(8080, format!("{lb_arn}/l8080"));
+    for port in [80, 8080] {
+        let tcp = resources_loadbalancer::ListenerTls {
+            protocol: "TCP".into(),
+            ..Default::default()
+        };
+        o.loadbalancer.listener_tls.insert(port, tcp);
+    }
 
     // frontend
     let site = names.site_bucket(ACCOUNT, REGION);
@@ -281,6 +289,7 @@ fn provisioned() -> Observed {
         ]),
         default_functions: vec![function_arn],
         behaviours: BTreeMap::from([("/api/*".to_string(), "api".to_string())]),
+        viewer: "aliases none; certificate CloudFront's default; API origin http-only".into(),
     });
 
     // backend: the task definition the backend function registers from these findings

@@ -104,6 +104,7 @@ pub async fn apply(
                     api_domain: spec.api_domain.clone(),
                     origin_access_control_id: applied.origin_access_control_id.clone(),
                     spa_function_arn: applied.spa_function_arn.clone(),
+                    viewer: spec.viewer.clone(),
                 };
                 let dist = create_distribution(cloudfront, names, &origins).await?;
                 (

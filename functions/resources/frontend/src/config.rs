@@ -2,10 +2,11 @@
 //! policy, the SPA-fallback function's code. Pure: `plan` compares the same values.
 
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
+    Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
     DefaultCacheBehavior, DistributionConfig, EventType, FunctionAssociation, FunctionAssociations,
-    HttpVersion, Method, OriginProtocolPolicy, OriginSslProtocols, PriceClass, S3OriginConfig,
-    SslProtocol, ViewerProtocolPolicy,
+    HttpVersion, Method, MinimumProtocolVersion, OriginProtocolPolicy, OriginSslProtocols,
+    PriceClass, S3OriginConfig, SslProtocol, SslSupportMethod, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 use serde_json::json;
 use vikunja_core::error::built;
@@ -26,9 +27,31 @@ pub const SPA_FALLBACK_JS: &str = include_str!("spa_fallback.js");
 
 pub struct Origins {
     pub site_domain: String,
+    /// The load balancer's DNS name, or with an own domain its origin name (the name its
+    /// TLS certificate is for, which CloudFront checks).
     pub api_domain: String,
     pub origin_access_control_id: String,
     pub spa_function_arn: String,
+    /// With an own domain: the name viewers use and its certificate.
+    pub viewer: Option<Viewer>,
+}
+
+/// The operator's own domain as CloudFront serves it: an alias, and the ACM certificate
+/// (us-east-1) for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Viewer {
+    pub domain: String,
+    pub certificate_arn: String,
+}
+
+/// The API origin's port and protocol: TLS to the load balancer's 443 listener with an
+/// own domain (the certificate names the origin), plain HTTP to :80 without one.
+fn api_protocol(origins: &Origins) -> OriginProtocolPolicy {
+    if origins.viewer.is_some() {
+        OriginProtocolPolicy::HttpsOnly
+    } else {
+        OriginProtocolPolicy::HttpOnly
+    }
 }
 
 /// The bucket's regional endpoint, the origin domain CloudFront signs requests for.
@@ -100,7 +123,7 @@ pub fn distribution_config(names: &Names, origins: &Origins) -> Result<Distribut
                 CustomOriginConfig::builder()
                     .http_port(80)
                     .https_port(443)
-                    .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                    .origin_protocol_policy(api_protocol(origins))
                     .origin_ssl_protocols(built(
                         OriginSslProtocols::builder()
                             .quantity(1)
@@ -162,8 +185,27 @@ pub fn distribution_config(names: &Names, origins: &Origins) -> Result<Distribut
             .build(),
         "API behaviour",
     )?;
+    let (aliases, certificate) = match &origins.viewer {
+        Some(viewer) => (
+            Some(built(
+                Aliases::builder().quantity(1).items(&viewer.domain).build(),
+                "aliases",
+            )?),
+            Some(
+                ViewerCertificate::builder()
+                    .cloud_front_default_certificate(false)
+                    .acm_certificate_arn(&viewer.certificate_arn)
+                    .ssl_support_method(SslSupportMethod::SniOnly)
+                    .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
+                    .build(),
+            ),
+        ),
+        None => (None, None),
+    };
     built(
         DistributionConfig::builder()
+            .set_aliases(aliases)
+            .set_viewer_certificate(certificate)
             .caller_reference(format!("{}-frontend", names.stack()))
             .comment(names.distribution_comment())
             .enabled(true)
@@ -219,7 +261,56 @@ mod tests {
             api_domain: "v-nlb-123.elb.eu-west-1.amazonaws.com".into(),
             origin_access_control_id: "E2OAC".into(),
             spa_function_arn: "arn:aws:cloudfront::1:function/v-frontend-spa-fallback".into(),
+            viewer: None,
         }
+    }
+
+    #[test]
+    fn without_a_domain_the_default_certificate_and_http_to_the_origin_stay() {
+        let config = distribution_config(&Names::new("v"), &origins()).unwrap();
+        assert!(config.aliases().is_none() && config.viewer_certificate().is_none());
+        assert_eq!(
+            crate::viewer_of(Some(&config)),
+            "aliases none; certificate CloudFront's default; API origin http-only"
+        );
+    }
+
+    #[test]
+    fn with_a_domain_cloudfront_serves_it_with_its_certificate_and_tls_to_the_origin() {
+        let mut origins = origins();
+        origins.api_domain = "origin.tasks.example.com".into();
+        origins.viewer = Some(Viewer {
+            domain: "tasks.example.com".into(),
+            certificate_arn: "arn:aws:acm:us-east-1:1:certificate/c".into(),
+        });
+        let config = distribution_config(&Names::new("v"), &origins).unwrap();
+        assert_eq!(config.aliases().unwrap().items(), ["tasks.example.com"]);
+        let certificate = config.viewer_certificate().unwrap();
+        assert_eq!(certificate.cloud_front_default_certificate(), Some(false));
+        assert_eq!(
+            certificate.ssl_support_method(),
+            Some(&SslSupportMethod::SniOnly)
+        );
+        assert_eq!(
+            certificate.minimum_protocol_version(),
+            Some(&MinimumProtocolVersion::TlSv122021)
+        );
+        let api = &config.origins().unwrap().items()[1];
+        assert_eq!(api.domain_name(), "origin.tasks.example.com");
+        let custom = api.custom_origin_config().unwrap();
+        assert_eq!(
+            custom.origin_protocol_policy(),
+            &OriginProtocolPolicy::HttpsOnly
+        );
+        assert_eq!(custom.https_port(), 443);
+        assert_eq!(
+            custom.origin_ssl_protocols().unwrap().items(),
+            [SslProtocol::TlSv12]
+        );
+        assert_eq!(
+            crate::viewer_of(Some(&config)),
+            "aliases tasks.example.com; certificate arn:aws:acm:us-east-1:1:certificate/c sni-only TLSv1.2_2021; API origin https-only"
+        );
     }
 
     #[test]

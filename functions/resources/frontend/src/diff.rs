@@ -18,8 +18,10 @@ pub struct Spec {
     pub names: Names,
     pub account: String,
     pub region: String,
-    /// The load balancer's DNS name: the API origin.
+    /// The load balancer's DNS name: the API origin (with an own domain, its origin name).
     pub api_domain: String,
+    /// With an own domain: the alias and certificate CloudFront serves.
+    pub viewer: Option<crate::config::Viewer>,
 }
 
 impl Spec {
@@ -351,6 +353,7 @@ fn distribution(spec: &Spec, found: &Frontend, plan: &mut Plan) {
             .as_ref()
             .map(|f| f.arn.clone())
             .unwrap_or_else(|| new("function")),
+        viewer: spec.viewer.clone(),
     };
     let fix = format!(
         "up never updates an existing distribution: change it with `aws cloudfront update-distribution --id {}` \
@@ -381,6 +384,12 @@ fn distribution(spec: &Spec, found: &Frontend, plan: &mut Plan) {
                     oac,
                 );
             }
+            leaves(
+                &mut check,
+                "viewer".into(),
+                dist.viewer.clone(),
+                crate::viewer_of(Some(&want)),
+            );
             let want_functions = crate::default_functions_of(Some(&want));
             leaves(
                 &mut check,

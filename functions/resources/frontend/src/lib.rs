@@ -39,6 +39,36 @@ pub fn origins_of(config: Option<&DistributionConfig>) -> BTreeMap<String, (Stri
         .collect()
 }
 
+/// How a distribution meets its viewers and its API origin, as `plan` compares it: the
+/// aliases, the viewer certificate, the API origin's protocol.
+pub fn viewer_of(config: Option<&DistributionConfig>) -> String {
+    let aliases = config
+        .and_then(|c| c.aliases())
+        .map(|a| a.items().join(", "))
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "none".into());
+    let certificate = config
+        .and_then(|c| c.viewer_certificate())
+        .and_then(|v| {
+            let arn = v.acm_certificate_arn().filter(|a| !a.is_empty())?;
+            Some(format!(
+                "{arn} {} {}",
+                v.ssl_support_method().map(|m| m.as_str()).unwrap_or("?"),
+                v.minimum_protocol_version()
+                    .map(|m| m.as_str())
+                    .unwrap_or("?")
+            ))
+        })
+        .unwrap_or_else(|| "CloudFront's default".into());
+    let api = config
+        .and_then(|c| c.origins())
+        .and_then(|o| o.items().iter().find(|o| o.id() == config::API_ORIGIN))
+        .and_then(|o| o.custom_origin_config())
+        .map(|c| c.origin_protocol_policy().as_str().to_string())
+        .unwrap_or_else(|| "none".into());
+    format!("aliases {aliases}; certificate {certificate}; API origin {api}")
+}
+
 /// The functions a distribution's default behaviour runs.
 pub fn default_functions_of(config: Option<&DistributionConfig>) -> Vec<String> {
     let behaviour = config.and_then(|c| c.default_cache_behavior());

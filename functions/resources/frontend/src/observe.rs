@@ -70,6 +70,8 @@ pub struct Distribution {
     pub default_functions: Vec<String>,
     /// Path pattern → origin id of the other behaviours.
     pub behaviours: BTreeMap<String, String>,
+    /// Aliases, viewer certificate and API origin protocol ([`crate::viewer_of`]).
+    pub viewer: String,
 }
 
 pub async fn observe(
@@ -155,6 +157,7 @@ async fn find_distribution(
         .context(format!("read distribution {}", summary.id()))?;
     let config = config.distribution_config();
     let origins = crate::origins_of(config);
+    let viewer = crate::viewer_of(config);
     let default_functions = config
         .and_then(|c| c.default_cache_behavior())
         .and_then(|b| b.function_associations())
@@ -183,6 +186,7 @@ async fn find_distribution(
         origins,
         default_functions,
         behaviours,
+        viewer,
     }))
 }
 

@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
-    ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum,
+    LoadBalancerTypeEnum, Matcher, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use tracing::info;
 
-use vikunja_core::names::{CONTAINER_PORT, PROD_PORT, TEST_PORT};
+use vikunja_core::names::{CONTAINER_PORT, TEST_PORT};
 use vikunja_core::{Error, ErrorClass, LoadBalancerOutputs, NetworkOutputs, Result, SdkContext};
 
-use super::diff::{diff, Op, Spec};
+use super::diff::{diff, Op, Spec, TLS_POLICY};
 use super::{
     elb_tags, find_listeners, find_load_balancer, find_target_group, missing, observe, Found, Nlb,
     TargetGroup, DEREGISTRATION_DELAY,
@@ -94,6 +94,7 @@ pub async fn apply(
                 let arn = create_listener(elb, spec, &nlb, *port, arns.group("blue")?).await?;
                 arns.listeners.insert(*port, arn);
             }
+            Op::SetListenerTls { port, arn } => set_listener_tls(elb, spec, *port, arn).await?,
             delete_op => delete(elb, delete_op).await?,
         }
         let change = op.describe(spec);
@@ -104,12 +105,13 @@ pub async fn apply(
     Ok(LoadBalancerOutputs {
         dns_name: nlb.dns_name.clone(),
         load_balancer_arn: nlb.arn.clone(),
-        prod_listener_arn: arns.listener(PROD_PORT)?,
+        prod_listener_arn: arns.listener(spec.prod_port())?,
         test_listener_arn: arns.listener(TEST_PORT)?,
         blue_target_group_arn: arns.group("blue")?.to_string(),
         green_target_group_arn: arns.group("green")?.to_string(),
         blue_target_group_name: names.target_group("blue"),
         green_target_group_name: names.target_group("green"),
+        canonical_hosted_zone_id: Some(nlb.zone_id.clone()).filter(|z| !z.is_empty()),
         changes,
     })
 }
@@ -173,6 +175,10 @@ async fn create_nlb(elb: &Client, spec: &Spec, network: &NetworkOutputs) -> Resu
             Ok(Nlb {
                 arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
                 dns_name: lb.dns_name().unwrap_or_default().to_string(),
+                zone_id: lb
+                    .canonical_hosted_zone_id()
+                    .unwrap_or_default()
+                    .to_string(),
                 network: true,
                 ours: true,
             })
@@ -293,11 +299,21 @@ async fn create_listener(
     port: i32,
     target_group_arn: &str,
 ) -> Result<String> {
-    let created = elb
+    let mut request = elb
         .create_listener()
         .load_balancer_arn(lb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(port)
+        .protocol(ProtocolEnum::from(spec.protocol(port)))
+        .port(port);
+    if let Some(certificate) = spec
+        .tls_certificate
+        .as_deref()
+        .filter(|_| port == spec.prod_port())
+    {
+        request = request
+            .certificates(Certificate::builder().certificate_arn(certificate).build())
+            .ssl_policy(TLS_POLICY);
+    }
+    let created = request
         .default_actions(
             Action::builder()
                 .r#type(ActionTypeEnum::Forward)
@@ -321,4 +337,28 @@ async fn create_listener(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The production listener's protocol in place: TLS with the origin certificate and a TLS
+/// 1.2+ policy, or back to TCP (without the certificate) when the domain is gone.
+async fn set_listener_tls(elb: &Client, spec: &Spec, port: i32, arn: &str) -> Result<()> {
+    let mut request = elb
+        .modify_listener()
+        .listener_arn(arn)
+        .port(port)
+        .protocol(ProtocolEnum::from(spec.protocol(port)));
+    if let Some(certificate) = spec
+        .tls_certificate
+        .as_deref()
+        .filter(|_| port == spec.prod_port())
+    {
+        request = request
+            .certificates(Certificate::builder().certificate_arn(certificate).build())
+            .ssl_policy(TLS_POLICY);
+    }
+    request
+        .send()
+        .await
+        .context(format!("set listener :{port} to {}", spec.protocol(port)))?;
+    Ok(())
 }

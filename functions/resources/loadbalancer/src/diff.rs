@@ -2,7 +2,7 @@
 //! carries out, made together; and the same findings against nothing → what `down` deletes.
 //! Pure: unit-tested with made-up findings.
 
-use vikunja_core::names::{CONTAINER_PORT, PROD_PORT, TEST_PORT};
+use vikunja_core::names::{prod_port, CONTAINER_PORT, TEST_PORT};
 use vikunja_core::tags;
 use vikunja_core::teardown::{Kept, PlannedTier, Resource};
 use vikunja_core::Names;
@@ -18,7 +18,13 @@ pub struct Spec {
     pub names: Names,
     pub health_check: HealthCheck,
     pub deregistration_delay_seconds: i32,
+    /// With the operator's own domain: the origin certificate (ACM, this region), and the
+    /// production listener is TLS on 443 with it; without, TCP on 80.
+    pub tls_certificate: Option<String>,
 }
+
+/// TLS 1.2 and 1.3 only, forward-secret ciphers.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 impl Spec {
     pub fn new(names: Names) -> Self {
@@ -34,6 +40,26 @@ impl Spec {
                 matcher: "200-399".into(),
             },
             deregistration_delay_seconds: 30,
+            tls_certificate: None,
+        }
+    }
+
+    /// The spec with the own domain's origin certificate.
+    pub fn with_tls(mut self, certificate: Option<String>) -> Self {
+        self.tls_certificate = certificate;
+        self
+    }
+
+    pub fn prod_port(&self) -> i32 {
+        prod_port(self.tls_certificate.is_some())
+    }
+
+    /// A listener's protocol as `up` makes it.
+    pub fn protocol(&self, port: i32) -> &'static str {
+        if port == self.prod_port() && self.tls_certificate.is_some() {
+            "TLS"
+        } else {
+            "TCP"
         }
     }
 }
@@ -54,6 +80,11 @@ pub enum Op {
     },
     CreateListener {
         port: i32,
+    },
+    /// The production listener's protocol and certificate, set in place.
+    SetListenerTls {
+        port: i32,
+        arn: String,
     },
     /// Its listeners go with it.
     DeleteLoadBalancer {
@@ -95,9 +126,19 @@ impl Operation for Op {
                 spec.deregistration_delay_seconds
             ),
             Op::CreateListener { port } => format!(
-                "create listener {}:{port} forwarding to {}",
+                "create listener {}:{port} ({}) forwarding to {}",
                 names.load_balancer(),
+                spec.protocol(*port),
                 names.target_group("blue")
+            ),
+            Op::SetListenerTls { port, .. } => format!(
+                "set listener {}:{port} to {}{}",
+                names.load_balancer(),
+                spec.protocol(*port),
+                spec.tls_certificate
+                    .as_deref()
+                    .map(|c| format!(" with certificate {c}"))
+                    .unwrap_or_default()
             ),
             Op::DeleteLoadBalancer { .. } => format!(
                 "delete load balancer {} and its listeners",
@@ -144,9 +185,9 @@ pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
         let (item, ops) = target_group(spec, vpc, found, colour);
         plan.push(item, ops, spec);
     }
-    for port in [PROD_PORT, TEST_PORT] {
+    for port in [spec.prod_port(), TEST_PORT] {
         let name = format!("{}:{port}", names.load_balancer());
-        let role = if port == PROD_PORT {
+        let role = if port == spec.prod_port() {
             "production"
         } else {
             "test"
@@ -155,13 +196,46 @@ pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
             Some(arn) if found.nlb.is_some() => {
                 let mut check = Check::existing("listener", &name, arn);
                 check.note(format!("the {role} listener's target group (blue or green) is CodeDeploy's to switch: not compared"));
-                plan.push(check.done(), vec![], spec);
+                let tls = found.listener_tls.get(&port).cloned().unwrap_or_default();
+                let show = |protocol: &str, certificate: Option<&str>, policy: Option<&str>| {
+                    match certificate {
+                        Some(c) => {
+                            format!("{protocol} with {c} ({})", policy.unwrap_or("no policy"))
+                        }
+                        None => protocol.to_string(),
+                    }
+                };
+                let want_certificate = spec
+                    .tls_certificate
+                    .as_deref()
+                    .filter(|_| port == spec.prod_port());
+                let have = show(
+                    &tls.protocol,
+                    tls.certificate.as_deref(),
+                    tls.ssl_policy.as_deref(),
+                );
+                let want = show(
+                    spec.protocol(port),
+                    want_certificate,
+                    want_certificate.map(|_| TLS_POLICY),
+                );
+                let differs = have != want;
+                check.compare("protocol", have, want, How::InPlace, None);
+                let ops = if differs {
+                    vec![Op::SetListenerTls {
+                        port,
+                        arn: arn.clone(),
+                    }]
+                } else {
+                    vec![]
+                };
+                plan.push(check.done(), ops, spec);
             }
             _ => plan.push(
                 create(
                     "listener",
                     &name,
-                    Some(format!("{role}, TCP, forwards to blue")),
+                    Some(format!("{role}, {}, forwards to blue", spec.protocol(port))),
                 ),
                 vec![Op::CreateListener { port }],
                 spec,
@@ -315,8 +389,9 @@ pub fn group_name(names: &Names, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Nlb, TargetGroup};
+    use crate::{ListenerTls, Nlb, TargetGroup};
     use resources::plan::Action;
+    use vikunja_core::names::{PROD_PORT, PROD_TLS_PORT};
 
     fn spec() -> Spec {
         Spec::new(Names::new("v"))
@@ -328,6 +403,7 @@ mod tests {
             nlb: Some(Nlb {
                 arn: "arn:lb".into(),
                 dns_name: "v-nlb.example".into(),
+                zone_id: "Z1".into(),
                 network: true,
                 ours: true,
             }),
@@ -348,6 +424,13 @@ mod tests {
         }
         found.listeners.insert(PROD_PORT, "arn:l80".into());
         found.listeners.insert(TEST_PORT, "arn:l8080".into());
+        for port in [PROD_PORT, TEST_PORT] {
+            let tls = ListenerTls {
+                protocol: "TCP".into(),
+                ..ListenerTls::default()
+            };
+            found.listener_tls.insert(port, tls);
+        }
         found
     }
 
@@ -367,6 +450,50 @@ mod tests {
             ]
         );
         assert!(plan.items.iter().all(|i| i.action == Action::Create));
+    }
+
+    #[test]
+    fn with_a_domain_the_production_listener_is_tls_on_443_with_the_origin_certificate() {
+        let spec = spec().with_tls(Some("arn:acm:origin".into()));
+        let plan = diff(&spec, "(the new VPC)", &Found::default());
+        assert!(plan.ops.contains(&Op::CreateListener {
+            port: PROD_TLS_PORT
+        }));
+        assert!(!plan.ops.contains(&Op::CreateListener { port: PROD_PORT }));
+        let listener = plan.items.iter().find(|i| i.name == "v-nlb:443").unwrap();
+        assert_eq!(
+            listener.detail.as_deref(),
+            Some("production, TLS, forwards to blue")
+        );
+
+        let mut found = converged();
+        let arn = found.listeners.remove(&PROD_PORT).unwrap();
+        found.listener_tls.remove(&PROD_PORT);
+        found.listeners.insert(PROD_TLS_PORT, arn);
+        found.listener_tls.insert(
+            PROD_TLS_PORT,
+            ListenerTls {
+                protocol: "TCP".into(),
+                ..ListenerTls::default()
+            },
+        );
+        let plan = diff(&spec, "vpc-1", &found);
+        assert_eq!(
+            plan.ops,
+            vec![Op::SetListenerTls {
+                port: PROD_TLS_PORT,
+                arn: "arn:l80".into()
+            }]
+        );
+        found.listener_tls.insert(
+            PROD_TLS_PORT,
+            ListenerTls {
+                protocol: "TLS".into(),
+                certificate: Some("arn:acm:origin".into()),
+                ssl_policy: Some(TLS_POLICY.into()),
+            },
+        );
+        assert_eq!(diff(&spec, "vpc-1", &found).ops, vec![]);
     }
 
     #[test]

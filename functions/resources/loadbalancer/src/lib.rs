@@ -9,7 +9,7 @@ mod apply;
 mod diff;
 
 pub use apply::{apply, delete, ensure};
-pub use diff::{diff, group_name, retire, Op, Plan, Spec};
+pub use diff::{diff, group_name, retire, Op, Plan, Spec, TLS_POLICY};
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,8 @@ pub const COLOURS: [&str; 2] = ["blue", "green"];
 pub struct Nlb {
     pub arn: String,
     pub dns_name: String,
+    /// Its canonical hosted zone: an alias record to it names this zone.
+    pub zone_id: String,
     /// A Network Load Balancer (a load balancer of another type by the name is not ours).
     pub network: bool,
     pub ours: bool,
@@ -76,6 +78,8 @@ impl HealthCheck {
 pub struct Found {
     pub nlb: Option<Nlb>,
     pub listeners: BTreeMap<i32, String>,
+    /// Each listener's protocol and certificate, by port.
+    pub listener_tls: BTreeMap<i32, ListenerTls>,
     pub target_groups: BTreeMap<String, TargetGroup>,
 }
 
@@ -112,12 +116,36 @@ pub async fn find_load_balancer(elb: &Client, names: &Names) -> Result<Option<Nl
         ours: is_ours(elb, &arn, names.stack()).await?,
         network: lb.r#type() == Some(&LoadBalancerTypeEnum::Network),
         dns_name: lb.dns_name().unwrap_or_default().to_string(),
+        zone_id: lb
+            .canonical_hosted_zone_id()
+            .unwrap_or_default()
+            .to_string(),
         arn,
     }))
 }
 
+/// A listener's protocol (`TCP`, `TLS`) and its default certificate, if any.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListenerTls {
+    pub protocol: String,
+    pub certificate: Option<String>,
+    pub ssl_policy: Option<String>,
+}
+
 /// The load balancer's listeners, by port.
 pub async fn find_listeners(elb: &Client, lb_arn: &str) -> Result<BTreeMap<i32, String>> {
+    Ok(find_listener_details(elb, lb_arn)
+        .await?
+        .into_iter()
+        .map(|(port, (arn, _))| (port, arn))
+        .collect())
+}
+
+/// The load balancer's listeners, by port, with their protocol and certificate.
+pub async fn find_listener_details(
+    elb: &Client,
+    lb_arn: &str,
+) -> Result<BTreeMap<i32, (String, ListenerTls)>> {
     let listeners = elb
         .describe_listeners()
         .load_balancer_arn(lb_arn)
@@ -129,7 +157,21 @@ pub async fn find_listeners(elb: &Client, lb_arn: &str) -> Result<BTreeMap<i32, 
         .context(format!("list listeners of {lb_arn}"))?;
     Ok(listeners
         .iter()
-        .filter_map(|l| Some((l.port()?, l.listener_arn()?.to_string())))
+        .filter_map(|l| {
+            let tls = ListenerTls {
+                protocol: l
+                    .protocol()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+                certificate: l
+                    .certificates()
+                    .iter()
+                    .find_map(|c| c.certificate_arn())
+                    .map(str::to_string),
+                ssl_policy: l.ssl_policy().map(str::to_string),
+            };
+            Some((l.port()?, (l.listener_arn()?.to_string(), tls)))
+        })
         .collect())
 }
 
@@ -208,7 +250,10 @@ pub async fn observe(elb: &Client, names: &Names) -> Result<Found> {
         ..Found::default()
     };
     if let Some(nlb) = &found.nlb {
-        found.listeners = find_listeners(elb, &nlb.arn).await?;
+        for (port, (arn, tls)) in find_listener_details(elb, &nlb.arn).await? {
+            found.listeners.insert(port, arn);
+            found.listener_tls.insert(port, tls);
+        }
     }
     for colour in COLOURS {
         if let Some(group) =
@@ -383,6 +428,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_a_domain_the_production_listener_is_made_tls_with_the_certificate() {
+        let mut script = fresh_start();
+        script.extend(new_group("blue"));
+        script.extend(new_group("green"));
+        script.extend([
+            query_ok("CreateListener", "<Listeners><member><ListenerArn>arn:l443</ListenerArn><Port>443</Port></member></Listeners>"),
+            query_ok("CreateListener", "<Listeners><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port></member></Listeners>"),
+        ]);
+        let replay = Replay::new(script);
+        let spec = spec().with_tls(Some("arn:acm:origin".into()));
+        let out = ensure(&elb(&replay), &spec, &network()).await.unwrap();
+        replay.assert_done();
+        assert_eq!(out.prod_listener_arn, "arn:l443");
+        let listeners = replay.bodies("CreateListener");
+        let prod = &listeners[0];
+        assert!(
+            prod.contains("Protocol=TLS")
+                && prod.contains("Port=443")
+                && prod.contains("arn%3Aacm%3Aorigin")
+                && prod.contains("SslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06"),
+            "{prod}"
+        );
+        assert!(listeners[1].contains("Protocol=TCP") && !listeners[1].contains("SslPolicy"));
+    }
+
+    #[tokio::test]
     async fn a_delete_of_what_is_already_gone_succeeds_and_a_refusal_does_not() {
         let replay = Replay::new(vec![
             query_error("DeleteTargetGroup", 400, "TargetGroupNotFound"),
@@ -411,7 +482,7 @@ mod tests {
         let mut script = vec![
             query_ok("DescribeLoadBalancers", "<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><DNSName>v-nlb.example</DNSName><Type>network</Type></member></LoadBalancers>"),
             tags_of("arn:lb", "v"),
-            query_ok("DescribeListeners", "<Listeners><member><ListenerArn>arn:l80</ListenerArn><Port>80</Port></member><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port></member></Listeners>"),
+            query_ok("DescribeListeners", "<Listeners><member><ListenerArn>arn:l80</ListenerArn><Port>80</Port><Protocol>TCP</Protocol></member><member><ListenerArn>arn:l8080</ListenerArn><Port>8080</Port><Protocol>TCP</Protocol></member></Listeners>"),
         ];
         script.extend(found_group("blue", "/", "30"));
         script.extend(found_group("green", "/health", "300"));

@@ -20,7 +20,7 @@ pub use diff::{diff, Plan};
 pub use observe::{observe, observe_interfaces, strangers_in, zones_and_prefix_list};
 
 use aws_sdk_ec2::types::IpPermission;
-use vikunja_core::names::{CONTAINER_PORT, DB_PORT, NFS_PORT, PROD_PORT, TEST_PORT};
+use vikunja_core::names::{prod_port, CONTAINER_PORT, DB_PORT, NFS_PORT, TEST_PORT};
 use vikunja_core::settings::subnet_cidr;
 use vikunja_core::{Names, Result};
 
@@ -45,6 +45,9 @@ pub struct Spec {
     pub cidr: String,
     /// For messages about the region (zones, prefix list).
     pub region: String,
+    /// With an own domain the production listener is TLS on 443, and the load balancer's
+    /// group admits CloudFront there instead of on 80.
+    pub tls_listener: bool,
 }
 
 /// One subnet `up` wants.
@@ -90,7 +93,13 @@ impl Spec {
             names,
             cidr: cidr.to_string(),
             region: region.to_string(),
+            tls_listener: false,
         }
+    }
+
+    pub fn with_tls_listener(mut self, tls: bool) -> Self {
+        self.tls_listener = tls;
+        self
     }
 
     pub fn stack(&self) -> &str {
@@ -137,7 +146,7 @@ impl Spec {
                 vec![
                     // The API is served through CloudFront; nobody may reach the load balancer around it.
                     RuleSpec {
-                        port: PROD_PORT,
+                        port: prod_port(self.tls_listener),
                         peer: Peer::CloudFront,
                         why: "production listener: CloudFront only",
                     },

@@ -39,7 +39,7 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         files_pending: None,
         changes: vec![],
     };
-    let url = format!("https://{}", dist.domain_name);
+    let url = format!("https://{}", public_domain(d, &dist.domain_name));
     let frontend = FrontendOutputs {
         site_bucket: String::new(),
         uploads_bucket: String::new(),

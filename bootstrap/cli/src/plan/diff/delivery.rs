@@ -35,7 +35,7 @@ pub(super) fn delivery(d: &Desired, o: &Observed) -> Vec<Item> {
         names: names.clone(),
         termination_wait_minutes: d.settings.termination_wait_minutes,
         alarm_dimensions: [dimensions("blue"), dimensions("green")].into(),
-        prod_listener: listener(PROD_PORT),
+        prod_listener: listener(prod_port(own_domain(d).is_some())),
         test_listener: listener(TEST_PORT),
         service_role: role.cloned(),
         probe_subnets,

@@ -6,7 +6,8 @@ use resources_network::{Region, Spec};
 use super::*;
 
 pub(super) fn network(d: &Desired, o: &Observed) -> Vec<Item> {
-    let spec = Spec::new(d.names.clone(), &d.settings.vpc_cidr, d.region);
+    let tls = matches!(d.settings.own_domain(), Ok(Some(_)));
+    let spec = Spec::new(d.names.clone(), &d.settings.vpc_cidr, d.region).with_tls_listener(tls);
     let region = Region {
         zones: o.zones.clone(),
         cloudfront_prefix_list: o.cloudfront_prefix_list.clone(),
