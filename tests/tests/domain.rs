@@ -117,7 +117,10 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
         .await
         .unwrap();
     let config = config.distribution_config().unwrap();
-    assert_eq!(config.aliases().unwrap().items(), [domain.clone()]);
+    assert_eq!(
+        config.aliases().unwrap().items(),
+        std::slice::from_ref(&domain)
+    );
     let viewer = config.viewer_certificate().unwrap();
     let site_arn = viewer
         .acm_certificate_arn()

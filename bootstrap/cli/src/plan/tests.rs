@@ -444,6 +444,7 @@ fn provisioned() -> Observed {
         green_target_group_arn: lb.target_groups["green"].arn.clone(),
         blue_target_group_name: "v-blue".into(),
         green_target_group_name: "v-green".into(),
+        canonical_hosted_zone_id: None,
         changes: vec![],
     };
     let dist = o.frontend.distribution.as_ref().unwrap();
