@@ -662,9 +662,10 @@ fn a_stack_as_up_leaves_it_is_all_keep() {
         .iter()
         .any(|c| c == "class (dbInstanceClass)"));
     let listener = item(&plan, "listener", "v-nlb:80");
-    assert!(
-        listener.compared.is_empty(),
-        "a listener is only checked for existence"
+    assert_eq!(
+        listener.compared,
+        ["protocol"],
+        "a listener's protocol (and, with a domain, its certificate) is compared; where it forwards is not"
     );
     assert!(listener.notes[0].contains("CodeDeploy"));
 }
