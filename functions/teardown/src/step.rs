@@ -144,6 +144,12 @@ impl Step {
                 true
             }
             Err(error) if is_gone(&error) => true,
+            // Throttled or a server error past the SDK's retries: not a refusal, the
+            // workflow asks again after its wait (within the step's wait budget).
+            Err(error) if error.class() == Some(ErrorClass::Transient) => {
+                self.wait(format!("{kind} {id} (AWS answered {})", reason_of(&error)));
+                false
+            }
             Err(error) => {
                 self.refused(kind, id, &error);
                 false
@@ -291,4 +297,25 @@ mod tests {
         assert!(hint_for(&error).contains("server-side error"));
         assert_eq!(reason_of(&error), "HTTP 500 with no error code");
     }
+
+    #[test]
+    fn a_transient_error_is_a_wait_and_only_past_the_budget_a_failure() {
+        let transient = || Error::Aws {
+            context: "delete security group sg-1".into(),
+            code: Some("InternalError".into()),
+            message: "An internal error has occurred.".into(),
+            class: vikunja_core::ErrorClass::Transient,
+        };
+        let mut step = Step::new("network", None);
+        assert!(!step.record("security group", "sg-1", Err::<(), _>(transient())));
+        let report = step.finish(60, 100);
+        assert_eq!(report.status, StepStatus::Waiting, "{report:?}");
+        assert!(report.failed.is_empty(), "{report:?}");
+
+        let mut step = Step::new("network", Some(&report));
+        assert!(!step.record("security group", "sg-1", Err::<(), _>(transient())));
+        let report = step.finish(60, 100 + 61 * 60);
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+    }
 }
+
