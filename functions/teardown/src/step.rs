@@ -318,4 +318,3 @@ mod tests {
         assert_eq!(report.failed.len(), 1, "{report:?}");
     }
 }
-
