@@ -87,3 +87,21 @@ impl Harness {
         }
     }
 }
+
+impl Harness {
+    /// The operator's step before `up` with `mail`: the SMTP password stored as
+    /// `<stack>/mail/smtp-password`; its ARN.
+    pub async fn store_mail_password(&self, stack: &str, password: &str) -> String {
+        self.clients
+            .secrets
+            .create_secret()
+            .name(format!("{stack}/mail/smtp-password"))
+            .secret_string(password)
+            .send()
+            .await
+            .expect("create the mail secret")
+            .arn()
+            .expect("an ARN")
+            .to_string()
+    }
+}

@@ -11,21 +11,6 @@ use vikunja_tests::{census, find, Harness};
 
 const PASSWORD: &str = "smtp-password-for-the-mail-test";
 
-/// The operator's step before `up`: the SMTP password stored as `<stack>/…`.
-async fn store_password(h: &Harness, stack: &str) -> String {
-    h.clients
-        .secrets
-        .create_secret()
-        .name(format!("{stack}/mail/smtp-password"))
-        .secret_string(PASSWORD)
-        .send()
-        .await
-        .expect("create the mail secret")
-        .arn()
-        .expect("an ARN")
-        .to_string()
-}
-
 fn mail(arn: &str, port: u16) -> Value {
     json!({"mail": {
         "host": "email-smtp.us-east-1.amazonaws.com",
@@ -78,7 +63,7 @@ async fn latest_task_definition(
 async fn up_with_mail_configures_the_mailer_and_plan_then_has_nothing_to_do() {
     let h = Harness::new().await;
     let stack = h.bootstrapped("mail").await;
-    let arn = store_password(&h, &stack).await;
+    let arn = h.store_mail_password(&stack, PASSWORD).await;
     let settings = mail(&arn, 587);
     let outputs = h.provision(&stack, settings.clone()).await.expect("up");
 

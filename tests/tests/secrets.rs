@@ -171,18 +171,7 @@ async fn no_secret_is_readable_in_anything_a_run_leaves_behind() {
     let h = Harness::new().await;
     let stack = Harness::unique_stack("secrets");
     let bootstrapped = h.bootstrap(&stack).await.expect("bootstrap");
-    let mail_secret = h
-        .clients
-        .secrets
-        .create_secret()
-        .name(format!("{stack}/mail/smtp-password"))
-        .secret_string(MAIL_PASSWORD)
-        .send()
-        .await
-        .expect("the mail secret")
-        .arn()
-        .unwrap()
-        .to_string();
+    let mail_secret = h.store_mail_password(&stack, MAIL_PASSWORD).await;
     let settings = json!({"mail": {
         "host": "email-smtp.us-east-1.amazonaws.com",
         "fromAddress": "vikunja@example.com",

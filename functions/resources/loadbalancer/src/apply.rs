@@ -304,11 +304,7 @@ async fn create_listener(
         .load_balancer_arn(lb_arn)
         .protocol(ProtocolEnum::from(spec.protocol(port)))
         .port(port);
-    if let Some(certificate) = spec
-        .tls_certificate
-        .as_deref()
-        .filter(|_| port == spec.prod_port())
-    {
+    if let Some(certificate) = spec.certificate_for(port) {
         request = request
             .certificates(Certificate::builder().certificate_arn(certificate).build())
             .ssl_policy(TLS_POLICY);
@@ -347,11 +343,7 @@ async fn set_listener_tls(elb: &Client, spec: &Spec, port: i32, arn: &str) -> Re
         .listener_arn(arn)
         .port(port)
         .protocol(ProtocolEnum::from(spec.protocol(port)));
-    if let Some(certificate) = spec
-        .tls_certificate
-        .as_deref()
-        .filter(|_| port == spec.prod_port())
-    {
+    if let Some(certificate) = spec.certificate_for(port) {
         request = request
             .certificates(Certificate::builder().certificate_arn(certificate).build())
             .ssl_policy(TLS_POLICY);

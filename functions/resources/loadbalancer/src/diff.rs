@@ -54,9 +54,16 @@ impl Spec {
         prod_port(self.tls_certificate.is_some())
     }
 
+    /// The certificate a listener serves: the origin's, on the production port only.
+    pub fn certificate_for(&self, port: i32) -> Option<&str> {
+        self.tls_certificate
+            .as_deref()
+            .filter(|_| port == self.prod_port())
+    }
+
     /// A listener's protocol as `up` makes it.
     pub fn protocol(&self, port: i32) -> &'static str {
-        if port == self.prod_port() && self.tls_certificate.is_some() {
+        if self.certificate_for(port).is_some() {
             "TLS"
         } else {
             "TCP"
@@ -205,10 +212,7 @@ pub fn diff(spec: &Spec, vpc: &str, found: &Found) -> Plan {
                         None => protocol.to_string(),
                     }
                 };
-                let want_certificate = spec
-                    .tls_certificate
-                    .as_deref()
-                    .filter(|_| port == spec.prod_port());
+                let want_certificate = spec.certificate_for(port);
                 let have = show(
                     &tls.protocol,
                     tls.certificate.as_deref(),
