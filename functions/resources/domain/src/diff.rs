@@ -261,17 +261,18 @@ pub fn retire(spec: &Spec, found: &Found) -> (PlannedTier, Vec<Op>) {
     };
     let mut ops = Vec::new();
     let names = [spec.domain.name.clone(), spec.domain.origin_name()];
-    let mut validation = Vec::new();
-    for role in ROLES {
-        for certificate in found
-            .certificates
-            .get(role)
-            .map(|s| s.all())
-            .unwrap_or_default()
-        {
-            validation.extend(certificate.validation.iter().cloned());
-        }
-    }
+    // Every certificate of the stack's, by role: their validation records are ours too.
+    let certificates: Vec<_> = ROLES
+        .into_iter()
+        .flat_map(|role| {
+            let all = found.certificates.get(role).map(|s| s.all());
+            all.unwrap_or_default().into_iter().map(move |c| (role, c))
+        })
+        .collect();
+    let validation: Vec<_> = certificates
+        .iter()
+        .flat_map(|(_, c)| c.validation.iter().cloned())
+        .collect();
     for record in found.records.values() {
         let ours = if names.contains(&record.name) {
             record.alias.is_some() && ["A", "AAAA"].contains(&record.kind.as_str())
@@ -298,22 +299,15 @@ pub fn retire(spec: &Spec, found: &Found) -> (PlannedTier, Vec<Op>) {
             });
         }
     }
-    for role in ROLES {
-        for certificate in found
-            .certificates
-            .get(role)
-            .map(|s| s.all())
-            .unwrap_or_default()
-        {
-            tier.delete.push(Resource {
-                kind: "certificate".into(),
-                id: certificate.arn.clone(),
-            });
-            ops.push(Op::DeleteCertificate {
-                role,
-                arn: certificate.arn.clone(),
-            });
-        }
+    for (role, certificate) in certificates {
+        tier.delete.push(Resource {
+            kind: "certificate".into(),
+            id: certificate.arn.clone(),
+        });
+        ops.push(Op::DeleteCertificate {
+            role,
+            arn: certificate.arn.clone(),
+        });
     }
     (tier, ops)
 }
