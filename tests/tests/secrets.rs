@@ -85,21 +85,30 @@ async fn function_logs(h: &Harness, stack: &str) -> String {
 }
 
 async fn execution_histories(h: &Harness, stack: &str) -> String {
+    // Every earlier test's stacks share this local stack: read every page, or ours may be past
+    // the first one.
     let sfn = &h.clients.sfn;
-    let machines = sfn.list_state_machines().send().await.unwrap();
+    let machines: Vec<_> = sfn
+        .list_state_machines()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
     let mut text = String::new();
-    let ours = machines
-        .state_machines()
-        .iter()
-        .filter(|m| m.name().starts_with(stack));
+    let ours = machines.iter().filter(|m| m.name().starts_with(stack));
     for machine in ours {
-        let runs = sfn
+        let runs: Vec<_> = sfn
             .list_executions()
             .state_machine_arn(machine.state_machine_arn())
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .unwrap();
-        for run in runs.executions() {
+        for run in runs {
             let history = sfn
                 .get_execution_history()
                 .execution_arn(run.execution_arn())
