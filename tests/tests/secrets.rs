@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
+use vikunja_aws::deploy;
 use vikunja_aws::follow;
 use vikunja_aws::plan;
 use vikunja_aws::target::Target;
@@ -159,20 +160,17 @@ async fn task_definitions(h: &Harness, stack: &str) -> String {
 }
 
 async fn bootstrap_outputs(h: &Harness, stack: &str) -> String {
+    // By name: a listing of every stack is paged, and earlier tests' stacks come first.
     let stacks = h
         .aws
         .cloudformation()
         .describe_stacks()
+        .stack_name(deploy::stack_name(stack))
         .send()
         .await
         .unwrap();
-    let ours = stacks
-        .stacks()
-        .iter()
-        .filter(|s| s.stack_name().unwrap_or_default().contains(stack));
-    ours.map(|s| format!("{:?}", s.outputs()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let outputs = stacks.stacks().iter().map(|s| format!("{:?}", s.outputs()));
+    outputs.collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]
