@@ -235,3 +235,95 @@ pub async fn delete(clients: &Clients<'_>, spec: &Spec, op: &Op) -> Result<()> {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resources::replay::{json_error, ok, Replay};
+    use vikunja_core::settings::OwnDomain;
+    use vikunja_core::Names;
+
+    resources::replayed_client!(acm, aws_sdk_acm);
+    resources::replayed_client!(route53, aws_sdk_route53);
+
+    fn spec() -> Spec {
+        Spec {
+            names: Names::new("v"),
+            domain: OwnDomain {
+                name: "tasks.example.com".into(),
+                hosted_zone_id: "Z1".into(),
+            },
+            region: "eu-west-1".into(),
+            targets: None,
+        }
+    }
+
+    async fn applied(replay: &Replay, ops: &[Op]) -> Result<DomainOutputs> {
+        let (acm, route53) = (acm(replay), route53(&Replay::new(vec![])));
+        let clients = Clients {
+            site_acm: &acm,
+            origin_acm: &acm,
+            route53: &route53,
+        };
+        apply(&clients, &spec(), Found::default(), ops).await
+    }
+
+    #[tokio::test]
+    async fn a_request_answered_500_after_it_took_effect_is_retried_as_the_same_certificate() {
+        // ACM answers a repeated idempotency token with the certificate the first attempt
+        // made: the retry must carry the very token the first attempt did.
+        let replay = Replay::new(vec![
+            json_error("RequestCertificate", 500, "InternalFailure"),
+            ok("RequestCertificate", r#"{"CertificateArn":"arn:acm:site"}"#),
+        ]);
+        let outputs = applied(&replay, &[Op::RequestCertificate { role: "site" }])
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert_eq!(
+            outputs.site_certificate_arn.as_deref(),
+            Some("arn:acm:site")
+        );
+        let token = request_token("v", "site", "tasks.example.com");
+        let bodies = replay.bodies("RequestCertificate");
+        assert_eq!(bodies.len(), 2);
+        for body in &bodies {
+            assert!(
+                body.contains(&format!(r#""IdempotencyToken":"{token}""#)),
+                "{body}"
+            );
+        }
+        assert_eq!(token.len(), 32);
+        assert_ne!(
+            token,
+            request_token("v", "origin", "origin.tasks.example.com")
+        );
+    }
+
+    async fn delete_answered(code: &str) -> Result<()> {
+        let replay = Replay::new(vec![json_error("DeleteCertificate", 400, code)]);
+        let (acm, route53) = (acm(&replay), route53(&Replay::new(vec![])));
+        let clients = Clients {
+            site_acm: &acm,
+            origin_acm: &acm,
+            route53: &route53,
+        };
+        let op = Op::DeleteCertificate {
+            role: "site",
+            arn: "arn:acm:site".into(),
+        };
+        let deleted = delete(&clients, &spec(), &op).await;
+        replay.assert_done();
+        deleted
+    }
+
+    #[tokio::test]
+    async fn a_certificate_already_gone_is_deleted_and_one_in_use_is_a_wait() {
+        delete_answered("ResourceNotFoundException")
+            .await
+            .expect("gone is deleted");
+        let in_use = delete_answered("ResourceInUseException").await.unwrap_err();
+        assert!(in_use.is(ErrorClass::InUse), "{in_use:?}");
+        assert!(in_use.to_string().contains("arn:acm:site"), "{in_use}");
+    }
+}

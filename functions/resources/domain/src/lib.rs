@@ -377,3 +377,188 @@ pub(crate) fn missing(what: &str) -> Error {
         format!("answered without {what}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resources::replay::{json_error, ok, query_error, Replay};
+
+    resources::replayed_client!(acm, aws_sdk_acm);
+    resources::replayed_client!(route53, aws_sdk_route53);
+
+    const NAME: &str = "tasks.example.com";
+
+    fn listed(certificates: &[(&str, &str)], next: Option<&str>) -> String {
+        let summaries: Vec<String> = certificates
+            .iter()
+            .map(|(arn, domain)| format!(r#"{{"CertificateArn":"{arn}","DomainName":"{domain}"}}"#))
+            .collect();
+        let next = next.map_or(String::new(), |t| format!(r#","NextToken":"{t}""#));
+        format!(
+            r#"{{"CertificateSummaryList":[{}]{next}}}"#,
+            summaries.join(",")
+        )
+    }
+
+    fn tags(stack: &str, role: &str) -> String {
+        format!(
+            r#"{{"Tags":[{{"Key":"vikunja:stack","Value":"{stack}"}},{{"Key":"{ROLE_TAG}","Value":"{role}"}}]}}"#
+        )
+    }
+
+    fn described(arn: &str, status: &str) -> String {
+        format!(
+            r#"{{"Certificate":{{"CertificateArn":"{arn}","DomainName":"{NAME}","Status":"{status}","DomainValidationOptions":[{{"DomainName":"{NAME}","ResourceRecord":{{"Name":"_a.{NAME}.","Type":"CNAME","Value":"_b.acm-validations.aws."}}}}],"InUseBy":[]}}}}"#
+        )
+    }
+
+    fn arns(seen: &Seen<Certificate>) -> Vec<&str> {
+        seen.all().iter().map(|c| c.arn.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn the_stacks_certificate_on_a_later_page_is_found() {
+        let replay = Replay::new(vec![
+            ok(
+                "ListCertificates",
+                listed(&[("arn:other", "other.example.com")], Some("page-2")),
+            ),
+            ok("ListCertificates", listed(&[("arn:site", NAME)], None)),
+            ok("ListTagsForCertificate", tags("v", "site")),
+            ok("DescribeCertificate", described("arn:site", "ISSUED")),
+        ]);
+        let seen = find_certificate(&acm(&replay), "v", "site", NAME)
+            .await
+            .unwrap();
+        replay.assert_done();
+        let found = seen.found().expect("found on the second page");
+        assert_eq!(found.arn, "arn:site");
+        assert_eq!(found.status, "ISSUED");
+        assert_eq!(
+            found.validation,
+            vec![ValidationRecord {
+                name: format!("_a.{NAME}"),
+                value: "_b.acm-validations.aws".into(),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn two_certificates_of_one_role_are_both_seen_and_others_are_not_ours() {
+        let replay = Replay::new(vec![
+            ok(
+                "ListCertificates",
+                listed(
+                    &[
+                        ("arn:one", NAME),
+                        ("arn:foreign", NAME),
+                        ("arn:origin", NAME),
+                        ("arn:two", NAME),
+                    ],
+                    None,
+                ),
+            ),
+            ok("ListTagsForCertificate", tags("v", "site")),
+            ok("DescribeCertificate", described("arn:one", "ISSUED")),
+            ok("ListTagsForCertificate", tags("another-stack", "site")),
+            ok("ListTagsForCertificate", tags("v", "origin")),
+            ok("ListTagsForCertificate", tags("v", "site")),
+            ok(
+                "DescribeCertificate",
+                described("arn:two", "PENDING_VALIDATION"),
+            ),
+        ]);
+        let seen = find_certificate(&acm(&replay), "v", "site", NAME)
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert!(matches!(seen, Seen::Many(_)), "{seen:?}");
+        assert_eq!(arns(&seen), ["arn:one", "arn:two"]);
+        let refused = seen.at_most_one("site certificate").unwrap_err();
+        let message = refused.to_string();
+        assert!(
+            message.contains("arn:one") && message.contains("arn:two"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_certificate_deleted_while_listed_is_absent_not_an_error() {
+        // ACM's list is eventually consistent: a certificate `down` just deleted can still be
+        // listed, then answer ResourceNotFoundException to the next call.
+        let replay = Replay::new(vec![
+            ok(
+                "ListCertificates",
+                listed(&[("arn:gone", NAME), ("arn:late", NAME)], None),
+            ),
+            json_error("ListTagsForCertificate", 400, "ResourceNotFoundException"),
+            ok("ListTagsForCertificate", tags("v", "site")),
+            json_error("DescribeCertificate", 400, "ResourceNotFoundException"),
+        ]);
+        let seen = find_certificate(&acm(&replay), "v", "site", NAME)
+            .await
+            .unwrap();
+        replay.assert_done();
+        assert!(matches!(seen, Seen::Absent), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_zone_this_account_does_not_have_is_refused_with_what_to_do() {
+        let replay = Replay::new(vec![query_error(
+            "GET /2013-04-01/hostedzone/Z1",
+            404,
+            "NoSuchHostedZone",
+        )]);
+        let domain = OwnDomain {
+            name: NAME.into(),
+            hosted_zone_id: "Z1".into(),
+        };
+        let refused = find_zone(&route53(&replay), &domain).await.unwrap_err();
+        replay.assert_done();
+        assert_eq!(refused.name(), "InvalidInput", "{refused:?}");
+        let message = refused.to_string();
+        assert!(
+            message.contains("hostedZoneId Z1")
+                && message.contains("list-hosted-zones-by-name --dns-name example.com"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn records_past_one_page_at_the_same_name_are_all_read() {
+        let page = |sets: &str, next: Option<(&str, &str)>| {
+            let more = match next {
+                Some((name, kind)) => format!(
+                    "<IsTruncated>true</IsTruncated><NextRecordName>{name}</NextRecordName><NextRecordType>{kind}</NextRecordType>"
+                ),
+                None => "<IsTruncated>false</IsTruncated>".into(),
+            };
+            format!(
+                r#"<?xml version="1.0"?><ListResourceRecordSetsResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ResourceRecordSets>{sets}</ResourceRecordSets>{more}<MaxItems>20</MaxItems></ListResourceRecordSetsResponse>"#
+            )
+        };
+        let alias = |kind: &str| {
+            format!(
+                "<ResourceRecordSet><Name>{NAME}.</Name><Type>{kind}</Type><AliasTarget><HostedZoneId>{CLOUDFRONT_ZONE_ID}</HostedZoneId><DNSName>d1.cloudfront.net.</DNSName><EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet>"
+            )
+        };
+        let other = "<ResourceRecordSet><Name>z.example.com.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet>";
+        let list = "GET /2013-04-01/hostedzone/Z1/rrset";
+        let replay = Replay::new(vec![
+            ok(list, page(&alias("A"), Some((NAME, "AAAA")))),
+            ok(list, page(&format!("{}{other}", alias("AAAA")), None)),
+        ]);
+        let records = find_records(&route53(&replay), "Z1", NAME).await.unwrap();
+        replay.assert_done();
+        let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+        assert_eq!(kinds, ["A", "AAAA"], "the next name's records are not ours");
+        assert!(records
+            .iter()
+            .all(|r| r.alias == Some(("d1.cloudfront.net".into(), CLOUDFRONT_ZONE_ID.into()))));
+        let second = &replay.bodies(list)[1];
+        assert!(
+            second.contains("type=AAAA"),
+            "the second page starts where the first ended: {second}"
+        );
+    }
+}
