@@ -26,6 +26,8 @@ STACK_ENV = {
     "RUST_LOG": "debug",
     "VIKUNJA_LOCAL_TERMINATION_WAIT_SECONDS": "1",
     "VIKUNJA_LOCAL_HOOK_TIMEOUT_SECONDS": "10",
+    # Lambda's 10 s Init limit, shortened so a test can pass it.
+    "VIKUNJA_LOCAL_LAMBDA_INIT_TIMEOUT": "1",
 }
 
 

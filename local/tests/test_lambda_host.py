@@ -157,6 +157,24 @@ def test_runtime_crash_and_init_error_answer_like_lambda(lam, unique):
     assert answer["errorType"] == "Custom.InitBroken"
 
 
+def test_an_init_past_the_init_limit_runs_on_within_the_function_timeout(lam, unique):
+    # The stack's Init limit is 1 s here (conftest); Lambda's is 10 s.
+    create_function(lam, f"slowinit-{unique}", timeout=5, env={"INIT_SLEEP": "1.5"})
+    response, answer = invoke(lam, f"slowinit-{unique}", {"n": 1}, LogType="Tail")
+    assert "FunctionError" not in response, answer
+    assert answer["input"] == {"n": 1}
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: timeout" in log, log
+
+    create_function(lam, f"stuckinit-{unique}", timeout=2, env={"INIT_SLEEP": "30"})
+    began = time.monotonic()
+    response, answer = invoke(lam, f"stuckinit-{unique}")
+    assert response["FunctionError"] == "Unhandled"
+    assert answer["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 2.00 seconds" in answer["errorMessage"]
+    assert time.monotonic() - began < 10
+
+
 def test_code_without_a_runnable_bootstrap_is_an_invalid_entrypoint(lam, unique):
     import io
     import zipfile
