@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
+.PHONY: help tools build build-tools build-local up demo bench bench-tools plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -96,8 +96,13 @@ test-crashes: tools build-local ## the crash soak: each provisioning step of CRA
 test-local-stack: tools ## the local stack's own tests (router, Lambda host, moto fixes)
 	@"$(VIKUNJA_LOCAL_VENV)/bin/python" -m pytest local/tests -q
 
-bench: build-local ## wall times of the workflows on a fresh local AWS stack
-	@tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
+BENCH_VENV ?= $(CURDIR)/.local/bench-venv
+
+bench-tools: ## the AWS CLI the bench compares the frontend publish with (a venv of its own: its botocore pin must not move moto's)
+	@test -x "$(BENCH_VENV)/bin/aws" || { python3 -m venv "$(BENCH_VENV)" && "$(BENCH_VENV)/bin/pip" install -q awscli; }
+
+bench: tools bench-tools build-local ## one run on a fresh local AWS stack: per workflow time, transitions, GB-seconds and cost; publish vs aws s3 sync; per function init, memory, zip (JSON in BENCH_OUT)
+	@BENCH_AWS_CLI="$(BENCH_VENV)/bin/aws" tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
 
 # The bolero targets (a `fuzz` module next to each parser of untrusted input) run for 1 s each
 # inside `make test-unit`; this is the long run of the same targets, with bolero's own knobs.

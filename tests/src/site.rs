@@ -212,3 +212,71 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// [`build`] grown to about `bytes` in all, the way a real build is heavy: chunks, their
+/// source maps (three times the code), fonts and wasm padded with text that compresses
+/// about as minified code does (a fifth random letters, the rest repeats). Names stay as
+/// `build` makes them, so everything that reads names sees the same build.
+pub fn large(generation: u32, bytes: usize) -> Vec<File> {
+    let mut files = build(generation);
+    let weight = |key: &str| -> usize {
+        match key.rsplit('.').next().unwrap_or_default() {
+            "map" => 3,
+            "js" | "mjs" | "css" | "woff" | "woff2" | "wasm" => 1,
+            _ => 0,
+        }
+    };
+    let total: usize = files.iter().map(|f| weight(&f.key)).sum();
+    let unit = bytes / total.max(1);
+    for file in &mut files {
+        let size = unit * weight(&file.key);
+        if size == 0 {
+            continue;
+        }
+        // Seeded by the name, which carries the content's hash: a file `build` leaves
+        // unchanged between generations stays byte-identical here too.
+        let mut seed = file.key.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        }) | 1;
+        let padding = text_like(size, &mut seed);
+        if file.key.ends_with(".map") {
+            let json = String::from_utf8_lossy(&file.content).replacen(
+                "\"mappings\":\"",
+                &format!("\"mappings\":\"{padding}"),
+                1,
+            );
+            file.content = json.into_bytes();
+        } else if file.key.ends_with(".js")
+            || file.key.ends_with(".mjs")
+            || file.key.ends_with(".css")
+        {
+            file.content
+                .extend_from_slice(format!("\n/*{padding}*/").as_bytes());
+        } else {
+            file.content.extend_from_slice(padding.as_bytes());
+        }
+    }
+    files
+}
+
+/// VLQ-safe letters (they may stand in a source map's `mappings`).
+fn text_like(size: usize, seed: &mut u64) -> String {
+    const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const REPEATED: &[u8] = b"AAAAACAAA;IACA,OAAO,SAAS,KAAK,EAAE";
+    let mut out = String::with_capacity(size);
+    while out.len() < size {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        if *seed % 5 == 0 {
+            for i in 0..8 {
+                out.push(LETTERS[((*seed >> (i * 6)) & 63) as usize] as char);
+            }
+        } else {
+            let start = (*seed % 20) as usize;
+            out.push_str(std::str::from_utf8(&REPEATED[start..start + 12]).unwrap());
+        }
+    }
+    out.truncate(size);
+    out
+}

@@ -1,0 +1,153 @@
+//! What a workflow run costs on AWS, from what it used: state transitions (Step Functions
+//! Standard) and Lambda requests and GB-seconds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// us-east-1 list prices (the ones docs/aws.md quotes), without the free tier.
+pub const PRICES: &str = "us-east-1 list prices, 2026-12: Step Functions Standard $0.025 per 1,000 state transitions; Lambda x86 $0.0000166667 per GB-second and $0.20 per million requests; free tiers left out";
+const PER_TRANSITION: f64 = 0.025 / 1000.0;
+const PER_GB_SECOND: f64 = 0.000_016_666_7;
+const PER_REQUEST: f64 = 0.20 / 1_000_000.0;
+
+/// One invocation's REPORT figures, as the local Lambda host serves them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Report {
+    pub request_id: String,
+    pub function: String,
+    pub billed_ms: u64,
+    pub memory_size_mb: u64,
+    pub max_memory_mb: u64,
+}
+
+impl Report {
+    pub fn gb_seconds(&self) -> f64 {
+        self.billed_ms as f64 / 1000.0 * self.memory_size_mb as f64 / 1024.0
+    }
+}
+
+/// Every REPORT the local Lambda host keeps, of the stack's functions.
+pub async fn reports(stack: &str) -> anyhow::Result<Vec<Report>> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")?;
+    let answer: Value = reqwest::get(format!("{endpoint}/_vikunja_local/lambda/reports"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let mut out = Vec::new();
+    let functions = answer["functions"].as_object().cloned().unwrap_or_default();
+    for (name, reports) in functions {
+        if !name.starts_with(&format!("{stack}-")) {
+            continue;
+        }
+        out.extend(serde_json::from_value::<Vec<Report>>(reports)?);
+    }
+    Ok(out)
+}
+
+/// What one run used, and what that costs.
+#[derive(Debug, Default, Clone)]
+pub struct Usage {
+    pub executions: usize,
+    pub transitions: u64,
+    pub invocations: usize,
+    pub gb_seconds: f64,
+    /// Peak `Max Memory Used` per function in this run.
+    pub peak_memory_mb: BTreeMap<String, u64>,
+}
+
+impl Usage {
+    pub fn add_reports(&mut self, reports: &[Report]) {
+        for report in reports {
+            self.invocations += 1;
+            self.gb_seconds += report.gb_seconds();
+            let peak = self
+                .peak_memory_mb
+                .entry(report.function.clone())
+                .or_default();
+            *peak = (*peak).max(report.max_memory_mb);
+        }
+    }
+
+    pub fn dollars(&self) -> f64 {
+        self.transitions as f64 * PER_TRANSITION
+            + self.gb_seconds * PER_GB_SECOND
+            + self.invocations as f64 * PER_REQUEST
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "executions": self.executions,
+            "stateTransitions": self.transitions,
+            "lambdaInvocations": self.invocations,
+            "lambdaGbSeconds": round(self.gb_seconds, 3),
+            "dollars": round(self.dollars(), 6),
+            "peakMemoryMb": self.peak_memory_mb,
+        })
+    }
+}
+
+/// The reports that are new since `before` (by request id).
+pub fn new_since(before: &[Report], now: Vec<Report>) -> Vec<Report> {
+    let seen: BTreeSet<&str> = before.iter().map(|r| r.request_id.as_str()).collect();
+    now.into_iter()
+        .filter(|r| !seen.contains(r.request_id.as_str()))
+        .collect()
+}
+
+/// Step Functions bills a transition for every state entered and for every retry of a task.
+pub fn transitions<'a>(event_types: impl IntoIterator<Item = &'a str>) -> u64 {
+    let (mut entered, mut tasks_entered, mut scheduled) = (0u64, 0u64, 0u64);
+    for kind in event_types {
+        if kind.ends_with("StateEntered") {
+            entered += 1;
+            if kind == "TaskStateEntered" {
+                tasks_entered += 1;
+            }
+        } else if kind == "LambdaFunctionScheduled" || kind == "TaskScheduled" {
+            scheduled += 1;
+        }
+    }
+    entered + scheduled.saturating_sub(tasks_entered)
+}
+
+pub fn round(value: f64, places: i32) -> f64 {
+    let factor = 10f64.powi(places);
+    (value * factor).round() / factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retried_task_is_one_more_transition() {
+        let history = [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionFailed",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionSucceeded",
+            "TaskStateExited",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "SucceedStateEntered",
+            "ExecutionSucceeded",
+        ];
+        assert_eq!(transitions(history), 4);
+    }
+
+    #[test]
+    fn cost_adds_transitions_gigabyte_seconds_and_requests() {
+        let usage = Usage {
+            transitions: 1000,
+            invocations: 1_000_000,
+            gb_seconds: 1.0,
+            ..Usage::default()
+        };
+        assert!((usage.dollars() - (0.025 + 0.000_016_666_7 + 0.20)).abs() < 1e-9);
+    }
+}
