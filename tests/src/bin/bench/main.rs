@@ -12,6 +12,7 @@
 
 mod cost;
 mod functions;
+mod readme;
 mod sync;
 mod workflows;
 
@@ -55,8 +56,54 @@ impl Bench {
     }
 }
 
+/// `bench readme <bench.json> <README.md>`: the README's section from a run's JSON.
+fn render_readme(json: &str, readme: &str) -> Result<()> {
+    let document: Value = serde_json::from_str(
+        &std::fs::read_to_string(json).with_context(|| format!("read {json} (run make bench)"))?,
+    )?;
+    let text = std::fs::read_to_string(readme).with_context(|| format!("read {readme}"))?;
+    let updated = readme::replace_section(&text, &readme::render(&document))?;
+    std::fs::write(readme, updated)?;
+    println!("{readme}: performance section rendered from {json}");
+    Ok(())
+}
+
+/// Which build the run deployed: a figure of a debug build is not one of a release build.
+fn binaries_label(binaries: &std::path::Path) -> String {
+    let path = binaries.display().to_string();
+    if path.contains("/lambda") {
+        format!("release, make build ({path})")
+    } else if path.ends_with("/debug") {
+        "debug, make build-local".into()
+    } else {
+        path
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores, {model}")
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, json, readme] = args.as_slice() {
+        anyhow::ensure!(
+            command == "readme",
+            "usage: bench [readme <bench.json> <README.md>]"
+        );
+        return render_readme(json, readme);
+    }
     let h = Harness::new().await;
     let stack = Harness::unique_stack("bench");
     let mut bench = Bench {
@@ -221,8 +268,13 @@ async fn main() -> Result<()> {
         let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         format!("{target}/bench.json")
     });
+    let today = vikunja_core::time::compact_utc(vikunja_core::time::now_seconds());
     let document = json!({
-        "binaries": h.binaries.display().to_string(),
+        "measured": format!("{}-{}-{}", &today[0..4], &today[4..6], &today[6..8]),
+        "machine": machine(),
+        // What else ran meanwhile, as the one who ran it says (`BENCH_NOTE`).
+        "note": std::env::var("BENCH_NOTE").ok().filter(|n| !n.is_empty()),
+        "binaries": binaries_label(&h.binaries),
         "prices": cost::PRICES,
         "workflows": bench.runs.iter().map(workflows::Run::json).collect::<Vec<_>>(),
         "frontendPublish": sync,
