@@ -172,6 +172,32 @@ impl Harness {
 }
 
 impl Harness {
+    /// A public Route 53 hosted zone of the account (`name` with its final dot); its id.
+    pub async fn hosted_zone(&self, name: &str) -> String {
+        let made = self
+            .clients
+            .route53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("{name}-{}", std::process::id()))
+            .send()
+            .await
+            .expect("create hosted zone");
+        made.hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    }
+
+    /// The settings of an own domain for `stack`, in a zone of its own:
+    /// `tasks.<stack>.example.test`.
+    pub async fn own_domain(&self, stack: &str) -> Value {
+        let apex = format!("{stack}.example.test");
+        let zone = self.hosted_zone(&format!("{apex}.")).await;
+        serde_json::json!({"domain": format!("tasks.{apex}"), "hostedZoneId": zone, "pollSeconds": 1})
+    }
+
     /// The loopback address that stands for a load balancer listener on the local stack
     /// (the map the local stack publishes; on AWS it would be the DNS name itself).
     pub async fn listener_address(&self, stack: &str, port: i32) -> Result<String> {

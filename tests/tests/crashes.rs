@@ -12,7 +12,8 @@
 //! nothing tagged with the stack.
 //!
 //! A soak (`make test-crashes`, `CRASH_STEPS=network,data,…`, `TEARDOWN_CRASH_STEPS=…`): each
-//! crash point is a bootstrap and a provision (and a teardown).
+//! crash point is a bootstrap and a provision (and a teardown). The `domain` step and tier are
+//! crashed on stacks with an own domain (a hosted zone each), the others on default settings.
 
 use serde_json::{json, Value};
 use vikunja_aws::down::{self, DownOptions};
@@ -37,6 +38,16 @@ fn listed(variable: &str, default: &str) -> Vec<String> {
         .collect()
 }
 
+/// What `up` is given for a crash of `step`: the domain step makes calls only for a stack
+/// with its own domain (a zone of its own each time).
+async fn settings_for(h: &Harness, stack: &str, step: &str) -> Value {
+    if step == "domain" {
+        h.own_domain(stack).await
+    } else {
+        json!({})
+    }
+}
+
 fn crashed(report: &Value) -> i64 {
     report["crashes"]["total"].as_i64().unwrap_or(0)
 }
@@ -56,23 +67,25 @@ async fn remove(h: &Harness, stack: &str) {
 async fn every_provisioning_step_killed_after_each_of_its_calls_converges() {
     let _turn = faults::one_at_a_time().await;
     let h = Harness::new().await.one_bootstrap_at_a_time();
-    let reference = Harness::unique_stack("cref");
-    h.bootstrap(&reference).await.unwrap();
-    h.provision(&reference, json!({})).await.unwrap();
-    let expected = kinds(&tagged(&h, &reference).await);
-    remove(&h, &reference).await;
-
     let mut summary = Vec::new();
     for step in steps() {
+        // What an uncrashed `up` with the same kind of settings leaves.
+        let reference = Harness::unique_stack("cref");
+        h.bootstrap(&reference).await.unwrap();
+        let settings = settings_for(&h, &reference, &step).await;
+        h.provision(&reference, settings).await.unwrap();
+        let expected = kinds(&tagged(&h, &reference).await);
+        remove(&h, &reference).await;
         let mut points = 0;
         for after_calls in 1.. {
             let stack = Harness::unique_stack("crash");
             h.bootstrap(&stack).await.unwrap();
+            let settings = settings_for(&h, &stack, &step).await;
             let rule = json!({"function": format!("{stack}-{step}"), "after_calls": after_calls, "times": 1});
             faults::inject(&json!({"rate": 0, "crash": rule}))
                 .await
                 .unwrap();
-            let first = h.provision(&stack, json!({})).await;
+            let first = h.provision(&stack, settings).await;
             let report = faults::stop().await.unwrap();
             let where_ = format!("{step} killed after call {after_calls}");
             if crashed(&report) == 0 {
@@ -113,7 +126,8 @@ async fn every_teardown_step_killed_after_each_of_its_calls_still_leaves_nothing
         for after_calls in 1.. {
             let stack = Harness::unique_stack("tcrash");
             h.bootstrap(&stack).await.unwrap();
-            h.provision(&stack, json!({})).await.unwrap();
+            let settings = settings_for(&h, &stack, &tier).await;
+            h.provision(&stack, settings).await.unwrap();
             let rule = json!({
                 "function": format!("{stack}-teardown"),
                 "after_calls": after_calls,

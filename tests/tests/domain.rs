@@ -16,23 +16,6 @@ use vikunja_core::Settings;
 use vikunja_tests::census::tagged;
 use vikunja_tests::Harness;
 
-async fn zone(h: &Harness, name: &str) -> String {
-    let made = h
-        .clients
-        .route53
-        .create_hosted_zone()
-        .name(name)
-        .caller_reference(format!("{name}-{}", std::process::id()))
-        .send()
-        .await
-        .expect("create hosted zone");
-    made.hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string()
-}
-
 /// Every record set of the zone, as "name type target".
 async fn records(h: &Harness, zone: &str) -> Vec<String> {
     let listed = h
@@ -99,7 +82,7 @@ async fn an_own_domain_is_served_with_tls_end_to_end_and_down_removes_it() {
     let apex = format!("{stack}.example.test");
     let domain = format!("tasks.{apex}");
     let origin = format!("origin.{domain}");
-    let zone_id = zone(&h, &format!("{apex}.")).await;
+    let zone_id = h.hosted_zone(&format!("{apex}.")).await;
     h.bootstrap(&stack).await.expect("bootstrap");
     let overrides = json!({"domain": domain, "hostedZoneId": zone_id, "pollSeconds": 1});
     let outputs = h.provision(&stack, overrides.clone()).await.expect("up");
@@ -266,7 +249,7 @@ async fn a_domain_outside_its_zone_or_a_zone_not_in_the_account_is_refused_befor
     let h = Harness::new().await;
     let stack = Harness::unique_stack("dombad");
     let apex = format!("{stack}.example.test");
-    let zone_id = zone(&h, &format!("{apex}.")).await;
+    let zone_id = h.hosted_zone(&format!("{apex}.")).await;
     h.bootstrap(&stack).await.expect("bootstrap");
     let before = tagged(&h, &stack).await;
 
