@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
+.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme diagram plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -105,6 +105,10 @@ BENCH_OUT ?= $(CARGO_TARGET_DIR)/bench.json
 
 bench: tools bench-tools build-local $(if $(BENCH_RELEASE),build) ## one run on a fresh local AWS stack: per workflow time, transitions, GB-seconds and cost; publish vs aws s3 sync; per function init, memory, zip (JSON in BENCH_OUT; BENCH_RELEASE=1: make build's binaries)
 	@BENCH_OUT="$(BENCH_OUT)" BENCH_NOTE="$(BENCH_NOTE)" BENCH_AWS_CLI="$(BENCH_VENV)/bin/aws" $(if $(BENCH_RELEASE),VIKUNJA_BINARIES="$(LAMBDA_BIN)") tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
+
+diagram: build-local ## draw each state machine from its ASL into docs/diagrams (DOT and SVG; installs Graphviz if missing)
+	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }
+	@$(CLI) diagram
 
 bench-readme: ## render the README's performance section from BENCH_OUT (a make bench run's JSON)
 	@cargo run -q -p vikunja-tests --bin bench -- readme "$(BENCH_OUT)" README.md

@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod deploy;
+pub mod diagram;
 pub mod down;
 pub mod follow;
 pub mod package;

@@ -99,6 +99,12 @@ enum Command {
     },
     /// Show what the stack's inventory records, the live version and the last deployments.
     Status,
+    /// Draw each state machine from its ASL: DOT files, and SVGs when Graphviz is installed.
+    Diagram {
+        /// Where the drawings go.
+        #[arg(long, default_value = "docs/diagrams")]
+        out: PathBuf,
+    },
     /// Delete everything the stack created (and nothing else), then its bootstrap stack.
     Down {
         /// Do not ask for confirmation (scripts).
@@ -160,6 +166,17 @@ async fn run(cli: Cli) -> Result<()> {
     vikunja_core::settings::validate_stack_name(&cli.stack)?;
     let root = repository_root()?;
     match cli.command {
+        Command::Diagram { out } => {
+            let out = if out.is_absolute() {
+                out
+            } else {
+                root.join(out)
+            };
+            for file in vikunja_aws::diagram::write_all(&root, &out)? {
+                println!("wrote {file}");
+            }
+            Ok(())
+        }
         Command::Package {
             binaries,
             out,
