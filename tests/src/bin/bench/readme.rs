@@ -88,6 +88,22 @@ pub fn render(document: &Value) -> String {
             ),
         );
     }
+    let critical = &document["criticalPath"];
+    if critical.is_object() {
+        line(
+            &mut out,
+            format!(
+                "\nProvision against its critical path: RDS creation, the one wait on `up`'s path, modelled at {} s (AWS's ~600 s scaled down {}×, the workflow polling every {} s for AWS's 15 s): the first `up` took {} s, an orchestration overhead of {} (the other steps before and after the database branch, debug builds).",
+                text(&critical["rdsCreateSeconds"]),
+                text(&critical["scale"]),
+                text(&critical["pollSeconds"]),
+                text(&critical["provisionSeconds"]),
+                critical["overhead"]
+                    .as_f64()
+                    .map_or("–".into(), |o| format!("{:.0} %", o * 100.0))
+            ),
+        );
+    }
     line(
         &mut out,
         "\nPer function (cold start: spawn to the runtime's first `next`, what Lambda reports as Init Duration):\n".into(),
