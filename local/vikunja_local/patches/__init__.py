@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (importing a module registers its patches)
     cloudformation,
     cloudformation_change_sets,
     cloudfront,
+    ec2,
     ecr,
     ecs,
     efs,
@@ -74,6 +75,7 @@ APPLIED_BY_APPLY_ALL = (
     efs.efs_mount_target_security_groups_like_aws,
     efs.efs_access_points_like_aws,
     efs.deleting_an_efs_file_system_deletes_its_access_points,
+    ec2.deleting_a_subnet_drops_its_route_table_associations,
 )
 
 _applied = False
