@@ -37,6 +37,8 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         files: found_files(o),
         snapshot_before_upgrade: None,
         files_pending: None,
+        cache: None,
+        cache_pending: None,
         changes: vec![],
     };
     let url = format!("https://{}", public_domain(d, &dist.domain_name));
