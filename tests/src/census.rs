@@ -90,6 +90,52 @@ pub async fn tagged(h: &Harness, stack: &str) -> BTreeSet<String> {
         }
     }
 
+    // ElastiCache: the shared cache and its subnet group (tags are read by ARN)
+    let groups = all_pages!(c.elasticache.describe_replication_groups());
+    let subnet_groups = all_pages!(c.elasticache.describe_cache_subnet_groups());
+    let arns: Vec<(&str, &str, &str)> = groups
+        .iter()
+        .flat_map(|p| p.replication_groups())
+        .map(|g| {
+            (
+                "elasticache replication group",
+                g.replication_group_id().unwrap(),
+                g.arn().unwrap(),
+            )
+        })
+        .chain(
+            subnet_groups
+                .iter()
+                .flat_map(|p| p.cache_subnet_groups())
+                .map(|g| {
+                    (
+                        "elasticache subnet group",
+                        g.cache_subnet_group_name().unwrap(),
+                        g.arn().unwrap(),
+                    )
+                }),
+        )
+        .collect();
+    for (kind, id, arn) in arns {
+        // Another test's teardown may delete it between the listing and this call.
+        let Ok(tags) = c
+            .elasticache
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let ours = tags
+            .tag_list()
+            .iter()
+            .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack));
+        if ours {
+            add(kind, id);
+        }
+    }
+
     // S3
     for bucket in c.s3.list_buckets().send().await.unwrap().buckets() {
         let name = bucket.name().unwrap();
@@ -382,6 +428,8 @@ pub fn kinds(census: &BTreeSet<String>) -> BTreeMap<String, usize> {
 
 /// The kinds [`tagged`] names, longest first where one is a prefix of another.
 const KINDS: &[&str] = &[
+    "elasticache replication group",
+    "elasticache subnet group",
     "certificate",
     "bootstrap state machine",
     "bootstrap log group",

@@ -507,7 +507,7 @@ async fn before_up_everything_is_to_create_after_it_everything_is_kept_and_plan_
         "{}",
         plan::render(&nothing)
     );
-    assert_eq!(nothing.summary.create, 48);
+    assert_eq!(nothing.summary.create, 49);
 
     h.bootstrap(&stack).await.expect("bootstrap");
     let before_up = plan_with(&aws, &stack, json!({})).await;
@@ -523,7 +523,7 @@ async fn before_up_everything_is_to_create_after_it_everything_is_kept_and_plan_
             before_up.summary.cannot_change_in_place,
             before_up.summary.keep
         ),
-        (49, 0, 0, 0),
+        (50, 0, 0, 0),
         "{}",
         plan::render(&before_up)
     );
@@ -545,10 +545,10 @@ async fn before_up_everything_is_to_create_after_it_everything_is_kept_and_plan_
         "{}",
         plan::render(&after_up)
     );
-    assert_eq!(after_up.summary.keep, 49);
+    assert_eq!(after_up.summary.keep, 50);
     assert!(!after_up.has_changes());
     assert!(plan::render(&after_up)
-        .ends_with("plan: 0 to create, 0 to change, 0 cannot change in place, 49 unchanged\n"));
+        .ends_with("plan: 0 to create, 0 to change, 0 cannot change in place, 50 unchanged\n"));
     // It found what up made, by the ids up reported.
     let distribution = item(
         &after_up,
@@ -852,7 +852,7 @@ async fn the_command_reports_exit_codes_and_refuses_bad_settings_like_up() {
     let (code, text, _) = run(&["plan"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("not deployed") && text.contains("plan: 48 to create"),
+        text.contains("not deployed") && text.contains("plan: 49 to create"),
         "{text}"
     );
     let (code, _, _) = run(&["plan", "--detailed-exitcode"]);

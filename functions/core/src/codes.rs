@@ -69,6 +69,9 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("MountTargetNotFound", NotFound),
     ("AccessPointNotFound", NotFound),
     ("PolicyNotFound", NotFound),
+    // ElastiCache
+    ("ReplicationGroupNotFoundFault", NotFound),
+    ("CacheSubnetGroupNotFoundFault", NotFound),
     // S3
     ("NoSuchBucket", NotFound),
     ("NoSuchKey", NotFound),
@@ -119,6 +122,10 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("DBInstanceAlreadyExistsFault", AlreadyExists),
     ("DBSubnetGroupAlreadyExists", AlreadyExists),
     ("DBSubnetGroupAlreadyExistsFault", AlreadyExists),
+    ("ReplicationGroupAlreadyExists", AlreadyExists),
+    ("ReplicationGroupAlreadyExistsFault", AlreadyExists),
+    ("CacheSubnetGroupAlreadyExists", AlreadyExists),
+    ("CacheSubnetGroupAlreadyExistsFault", AlreadyExists),
     ("DBSnapshotAlreadyExists", AlreadyExists),
     ("BucketAlreadyOwnedByYou", AlreadyExists),
     ("OriginAccessControlAlreadyExists", AlreadyExists),
@@ -151,6 +158,9 @@ const CODES: &[(&str, ErrorClass)] = &[
     ("FileSystemInUse", InUse),
     ("IncorrectFileSystemLifeCycleState", InUse),
     ("IncorrectMountTargetState", InUse),
+    ("CacheSubnetGroupInUse", InUse),
+    ("InvalidReplicationGroupState", InUse),
+    ("InvalidReplicationGroupStateFault", InUse),
     // -- throttling and faults ------------------------------------------------------------
     ("Throttling", Transient),
     ("ThrottlingException", Transient),

@@ -136,6 +136,8 @@ pub fn prod_port(tls: bool) -> i32 {
 pub const DB_PORT: i32 = 3306;
 /// NFS, the protocol EFS mount targets speak.
 pub const NFS_PORT: i32 = 2049;
+/// Valkey (and Redis), the shared keyvalue store's protocol.
+pub const CACHE_PORT: i32 = 6379;
 /// Where Vikunja keeps attachments, avatars and backgrounds in its image (`files.basepath`).
 pub const FILES_PATH: &str = "/app/vikunja/files";
 /// The task definition volume that holds them (EFS).

@@ -68,6 +68,10 @@ pub struct NetworkOutputs {
     /// The EFS mount targets' group (absent from inventories written before it existed).
     #[serde(default)]
     pub files_security_group_id: Option<String>,
+    /// The shared cache's group: Valkey 6379 from the API tasks only (absent from
+    /// inventories written before it existed).
+    #[serde(default)]
+    pub cache_security_group_id: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it
     /// beforehand (each item's `actions`); empty when it changed nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -105,9 +109,33 @@ pub struct DataOutputs {
     /// made: the workflow waits and asks again, as it does for the database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files_pending: Option<String>,
+    /// The shared keyvalue store (setting `sharedCache`), once it is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheOutputs>,
+    /// What the shared cache must finish before the tasks can use it: the workflow waits
+    /// and asks again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_pending: Option<String>,
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+}
+
+/// The shared Valkey the tasks use as Vikunja's keyvalue store and cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheOutputs {
+    pub replication_group_id: String,
+    /// The primary endpoint's address.
+    pub endpoint: String,
+    pub port: i32,
+}
+
+impl CacheOutputs {
+    /// `host:port`, as Vikunja's `redis.host` takes it.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.endpoint, self.port)
+    }
 }
 
 impl DataOutputs {
@@ -131,7 +159,7 @@ pub struct FilesOutputs {
 impl DataOutputs {
     /// The database available and its files complete: the workflow's wait loop ends.
     pub fn is_available(&self) -> bool {
-        self.status == "available" && self.files_pending.is_none()
+        self.status == "available" && self.files_pending.is_none() && self.cache_pending.is_none()
     }
 }
 

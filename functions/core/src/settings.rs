@@ -64,7 +64,18 @@ pub struct Settings {
     /// Vikunja's mailer (password resets, reminders); without it Vikunja sends no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<Mail>,
+    /// A shared Valkey (ElastiCache, one node, in the isolated subnets, reachable from the
+    /// API tasks only) as Vikunja's keyvalue store and cache, so that failed-login counters,
+    /// OpenID login state and caches are one for all tasks. Needs `maxTasks` > 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_cache: bool,
+    /// The shared cache's node type (default `cache.t4g.micro`); only with `sharedCache`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_node_type: Option<String>,
 }
+
+/// The shared cache's node type when `cacheNodeType` is not set: the smallest Graviton node.
+pub const DEFAULT_CACHE_NODE_TYPE: &str = "cache.t4g.micro";
 
 /// An SMTP server Vikunja sends through (SES's SMTP endpoint, say). The password is never
 /// in the settings: it is a Secrets Manager secret the task reads as an ECS secret.
@@ -307,8 +318,46 @@ impl Settings {
         if let Some(mail) = &self.mail {
             mail.validate(&self.stack)?;
         }
+        self.validate_cache()?;
         self.own_domain()?;
         Ok(())
+    }
+
+    fn validate_cache(&self) -> Result<()> {
+        if let Some(node_type) = &self.cache_node_type {
+            if !self.shared_cache {
+                return Err(Error::invalid(format!(
+                    "cacheNodeType {node_type:?} is set without sharedCache: set \"sharedCache\": true to have a shared cache, or remove cacheNodeType"
+                )));
+            }
+            let name_ok = node_type.strip_prefix("cache.").is_some_and(|rest| {
+                rest.split('.').count() == 2
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
+            });
+            if !name_ok {
+                return Err(Error::invalid(format!(
+                    "cacheNodeType {node_type:?}: expected an ElastiCache node type such as {DEFAULT_CACHE_NODE_TYPE}"
+                )));
+            }
+        }
+        if self.shared_cache && self.max_tasks <= 1 {
+            return Err(Error::invalid(format!(
+                "sharedCache with maxTasks {}: one task keeps one keyvalue store already, so the cache would cost without helping; raise maxTasks above 1 or remove sharedCache",
+                self.max_tasks
+            )));
+        }
+        Ok(())
+    }
+
+    /// The shared cache's node type, when the stack has one.
+    pub fn cache_node_type(&self) -> Option<&str> {
+        self.shared_cache.then(|| {
+            self.cache_node_type
+                .as_deref()
+                .unwrap_or(DEFAULT_CACHE_NODE_TYPE)
+        })
     }
 
     /// What runs once per task rather than once per stack when the service may scale past
@@ -318,9 +367,12 @@ impl Settings {
             return vec![];
         }
         let n = self.max_tasks;
-        let mut notes = vec![format!(
-            "with up to {n} tasks, Vikunja's keyvalue store is per task (keyvalue.type memory): failed-login counters, OpenID login state and caches are kept by each task alone, so a login attempt limit is counted per task and an OpenID login can fail when its callback reaches another task; set minTasks and maxTasks to 1 to have one of each"
-        )];
+        let mut notes = Vec::new();
+        if !self.shared_cache {
+            notes.push(format!(
+                "with up to {n} tasks, Vikunja's keyvalue store is per task (keyvalue.type memory): failed-login counters, OpenID login state and caches are kept by each task alone, so a login attempt limit is counted per task and an OpenID login can fail when its callback reaches another task; set \"sharedCache\": true for one shared Valkey (ElastiCache), or minTasks and maxTasks to 1"
+            ));
+        }
         if self.mail.is_some() {
             notes.push(format!(
                 "Vikunja runs its cron jobs in every task, so each reminder mail is sent once per running task (up to {n} copies); set minTasks and maxTasks to 1 to send each once"
@@ -715,6 +767,57 @@ mod tests {
         );
         settings.max_tasks = 1;
         assert!(settings.per_task_notes().is_empty());
+    }
+
+    fn cache_settings(value: serde_json::Value) -> Result<Settings> {
+        let mut json = serde_json::json!({"stack": "v"});
+        json.as_object_mut()
+            .unwrap()
+            .extend(value.as_object().unwrap().clone());
+        let settings: Settings =
+            serde_json::from_value(json).map_err(|e| Error::invalid(e.to_string()))?;
+        settings.validate().map(|_| settings)
+    }
+
+    #[test]
+    fn the_shared_cache_is_opt_in_and_only_with_more_than_one_task() {
+        let none = Settings::for_stack("v");
+        assert_eq!(none.cache_node_type(), None);
+        // Off: the keys are not written, so older functions read the settings as before.
+        let json = serde_json::to_value(&none).unwrap();
+        assert!(json.get("sharedCache").is_none() && json.get("cacheNodeType").is_none());
+
+        let on = cache_settings(serde_json::json!({"sharedCache": true})).unwrap();
+        assert_eq!(on.cache_node_type(), Some("cache.t4g.micro"));
+        // The keyvalue store is shared: only what stays per task is said.
+        assert!(on.per_task_notes().is_empty(), "{:?}", on.per_task_notes());
+        let bigger = cache_settings(
+            serde_json::json!({"sharedCache": true, "cacheNodeType": "cache.t4g.small"}),
+        )
+        .unwrap();
+        assert_eq!(bigger.cache_node_type(), Some("cache.t4g.small"));
+
+        for (value, says) in [
+            (
+                serde_json::json!({"sharedCache": true, "maxTasks": 1}),
+                "raise maxTasks above 1 or remove sharedCache",
+            ),
+            (
+                serde_json::json!({"cacheNodeType": "cache.t4g.micro"}),
+                "set without sharedCache",
+            ),
+            (
+                serde_json::json!({"sharedCache": true, "cacheNodeType": "t4g.micro"}),
+                "expected an ElastiCache node type such as cache.t4g.micro",
+            ),
+            (
+                serde_json::json!({"sharedCache": true, "cacheNodeType": "cache.T4G micro"}),
+                "expected an ElastiCache node type",
+            ),
+        ] {
+            let error = cache_settings(value.clone()).unwrap_err().to_string();
+            assert!(error.contains(says), "{value}: {error}");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@ use vikunja_core::names::{DB_NAME, DB_USER};
 use vikunja_core::tags::Tier;
 use vikunja_core::time::now_seconds as now;
 use vikunja_core::{
-    inventory, DataOutputs, Error, FilesOutputs, Names, NetworkOutputs, ProvisionState, Result,
+    inventory, CacheOutputs, DataOutputs, Error, FilesOutputs, Names, NetworkOutputs,
+    ProvisionState, Result,
 };
 
 use resources_data::{Database, Spec};
@@ -31,6 +32,7 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub efs: aws_sdk_efs::Client,
+    pub cache: aws_sdk_elasticache::Client,
     pub ssm: aws_sdk_ssm::Client,
 }
 
@@ -48,6 +50,29 @@ pub fn files_spec(names: &Names, network: &NetworkOutputs) -> Result<resources_f
     })
 }
 
+/// The shared cache (setting `sharedCache`): one node in the isolated subnets, in the
+/// network's `cache` group. `None` without the setting.
+pub fn cache_spec(
+    names: &Names,
+    settings: &vikunja_core::Settings,
+    network: &NetworkOutputs,
+) -> Result<Option<resources_cache::Spec>> {
+    let Some(node_type) = settings.cache_node_type() else {
+        return Ok(None);
+    };
+    let security_group = network.cache_security_group_id.clone().ok_or_else(|| {
+        Error::invalid(
+            "the network tier's outputs have no cache security group: run the network step again",
+        )
+    })?;
+    Ok(Some(resources_cache::Spec {
+        names: names.clone(),
+        subnets: network.isolated_subnet_ids.clone(),
+        security_group,
+        node_type: node_type.to_string(),
+    }))
+}
+
 pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> {
     let settings = &event.state.settings;
     settings.validate()?;
@@ -62,6 +87,7 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
                 outputs_from(&names, &applied.database, applied.service_secret_arn, now())?;
             outputs.changes = applied.changes;
             ensure_files(clients, &names, network, &mut outputs).await?;
+            ensure_cache(clients, &names, settings, network, &mut outputs).await?;
             outputs
         }
         Action::Status => {
@@ -87,6 +113,11 @@ pub async fn handle(clients: &Clients, event: DataEvent) -> Result<DataOutputs> 
             if previous.files_pending.is_some() {
                 let network = ProvisionState::require(&event.state.network, "network")?;
                 ensure_files(clients, &names, network, &mut outputs).await?;
+            }
+            outputs.cache = previous.cache.clone();
+            if previous.cache_pending.is_some() {
+                let network = ProvisionState::require(&event.state.network, "network")?;
+                ensure_cache(clients, &names, settings, network, &mut outputs).await?;
             }
             check_wait_budget(&outputs, settings.db_wait_minutes)?;
             outputs
@@ -125,6 +156,29 @@ async fn ensure_files(
     Ok(())
 }
 
+/// The shared cache, when the settings ask for one: a new one is `creating` for minutes, so
+/// the wait loop asks again until it is available and has its endpoint.
+async fn ensure_cache(
+    clients: &Clients,
+    names: &Names,
+    settings: &vikunja_core::Settings,
+    network: &NetworkOutputs,
+    outputs: &mut DataOutputs,
+) -> Result<()> {
+    let Some(spec) = cache_spec(names, settings, network)? else {
+        return Ok(());
+    };
+    let cache = resources_cache::ensure(&clients.cache, &spec).await?;
+    outputs.changes.extend(cache.changes);
+    outputs.cache_pending = cache.pending;
+    outputs.cache = cache.endpoint.map(|(endpoint, port)| CacheOutputs {
+        replication_group_id: cache.replication_group_id,
+        endpoint,
+        port,
+    });
+    Ok(())
+}
+
 fn outputs_from(
     names: &Names,
     database: &Database,
@@ -150,6 +204,8 @@ fn outputs_from(
         files: None,
         snapshot_before_upgrade: None,
         files_pending: None,
+        cache: None,
+        cache_pending: None,
         changes: vec![],
     })
 }
@@ -167,9 +223,13 @@ fn check_wait_budget(outputs: &DataOutputs, budget_minutes: u32) -> Result<()> {
     let waited = now().saturating_sub(outputs.waiting_since);
     if !outputs.is_available() && waited > u64::from(budget_minutes) * 60 {
         let minutes = waited / 60;
-        if let (Some(pending), "available") = (&outputs.files_pending, outputs.status.as_str()) {
+        let pending = outputs
+            .files_pending
+            .as_ref()
+            .or(outputs.cache_pending.as_ref());
+        if let (Some(pending), "available") = (pending, outputs.status.as_str()) {
             return Err(Error::conflict(format!(
-                "still waiting for {pending} after {minutes} minutes; look at the file system in the EFS console, then run provision again"
+                "still waiting for {pending} after {minutes} minutes; look at it in the EFS or ElastiCache console, then run provision again"
             )));
         }
         return Err(Error::conflict(format!(
@@ -199,6 +259,8 @@ mod tests {
             files: None,
             snapshot_before_upgrade: None,
             files_pending: None,
+            cache: None,
+            cache_pending: None,
             changes: vec![],
         }
     }

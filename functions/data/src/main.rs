@@ -10,6 +10,7 @@ async fn main() -> Result<(), Error> {
         rds: aws_sdk_rds::Client::new(&config),
         secrets: aws_sdk_secretsmanager::Client::new(&config),
         efs: aws_sdk_efs::Client::new(&config),
+        cache: aws_sdk_elasticache::Client::new(&config),
         ssm: aws_sdk_ssm::Client::new(&config),
     };
     lambda::serve("a data event", |event: data::DataEvent, _| {

@@ -31,6 +31,7 @@ pub fn network_outputs() -> vikunja_core::NetworkOutputs {
         db_security_group_id: "sg-db".into(),
         probe_security_group_id: Some("sg-probe".into()),
         files_security_group_id: Some("sg-files".into()),
+        cache_security_group_id: Some("sg-cache".into()),
         changes: vec![],
     }
 }

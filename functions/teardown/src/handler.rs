@@ -12,8 +12,8 @@ use vikunja_core::{aws::has_endpoint_override, Error, Result};
 use crate::context::{now_seconds, Ctx};
 use crate::step::Step;
 use crate::{
-    backend, data, delivery, domain, files, frontend, inventory, loadbalancer, network, plan,
-    summary,
+    backend, cache, data, delivery, domain, files, frontend, inventory, loadbalancer, network,
+    plan, summary,
 };
 
 /// Every SDK client teardown uses; cheap to clone, built once per container.
@@ -30,6 +30,7 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub efs: aws_sdk_efs::Client,
+    pub cache: aws_sdk_elasticache::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -65,6 +66,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             efs: aws_sdk_efs::Client::new(config),
+            cache: aws_sdk_elasticache::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
         }
     }
@@ -171,6 +173,7 @@ pub async fn handle(
                 Action::Frontend => frontend::tear_down(clients, &ctx, &mut step).await?,
                 Action::Data => {
                     files::tear_down(clients, &ctx, &mut step).await?;
+                    cache::tear_down(clients, &ctx, &mut step).await?;
                     data::tear_down(clients, &ctx, &mut step).await?
                 }
                 Action::LoadBalancer => loadbalancer::tear_down(clients, &ctx, &mut step).await?,

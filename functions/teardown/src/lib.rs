@@ -11,6 +11,7 @@
 //! a second run, or a run after a crash, finishes the job.
 
 pub mod backend;
+pub mod cache;
 pub mod context;
 pub mod data;
 pub mod delivery;

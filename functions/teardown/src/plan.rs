@@ -6,24 +6,27 @@ use vikunja_core::Result;
 
 use crate::handler::Clients;
 use crate::{
-    backend, data, delivery, domain, files, frontend, inventory, loadbalancer, network, Ctx,
+    backend, cache, data, delivery, domain, files, frontend, inventory, loadbalancer, network, Ctx,
 };
 
-/// The data tier's plan with its files (EFS) in it.
-fn with_files(mut data: PlannedTier, files: PlannedTier) -> PlannedTier {
-    data.delete.extend(files.delete);
-    data.keep.extend(files.keep);
-    data.refuse.extend(files.refuse);
+/// The data tier's plan with its files (EFS) and its shared cache in it.
+fn with_files(mut data: PlannedTier, parts: [PlannedTier; 2]) -> PlannedTier {
+    for part in parts {
+        data.delete.extend(part.delete);
+        data.keep.extend(part.keep);
+        data.refuse.extend(part.refuse);
+    }
     data
 }
 
 pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
-    let (d, b, f, da, fi, l, dom, mut n, parameters) = tokio::try_join!(
+    let (d, b, f, da, fi, ca, l, dom, mut n, parameters) = tokio::try_join!(
         delivery::find(clients, ctx),
         backend::find(clients, ctx),
         frontend::find(clients, ctx, None),
         data::find(clients, ctx),
         files::find(clients, ctx),
+        cache::find(clients, ctx),
         loadbalancer::find(clients, ctx),
         domain::find(clients, ctx),
         network::find(clients, ctx),
@@ -46,7 +49,10 @@ pub async fn plan(clients: &Clients, ctx: &Ctx) -> Result<Plan> {
             delivery::plan(&d, ctx),
             backend::plan(&b, ctx),
             frontend::plan(&f, ctx),
-            with_files(data::plan(&da, ctx), files::plan(&fi, ctx)),
+            with_files(
+                data::plan(&da, ctx),
+                [files::plan(&fi, ctx), cache::plan(&ca)],
+            ),
             loadbalancer::plan(&l, ctx),
             domain::plan(&dom),
             network::plan(&n, ctx),

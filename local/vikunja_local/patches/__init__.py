@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (importing a module registers its patches)
     ecr,
     ecs,
     efs,
+    elasticache,
     elbv2,
     events,
     iam,
@@ -76,6 +77,8 @@ APPLIED_BY_APPLY_ALL = (
     efs.efs_access_points_like_aws,
     efs.deleting_an_efs_file_system_deletes_its_access_points,
     ec2.deleting_a_subnet_drops_its_route_table_associations,
+    elasticache.elasticache_deleted_replication_groups_go,
+    elasticache.elasticache_cache_subnet_groups_can_be_deleted,
 )
 
 _applied = False

@@ -29,6 +29,8 @@ pub struct Observed {
     pub data: Data,
     /// Vikunja's files on EFS (the data tier's).
     pub files: resources_files::Found,
+    /// The shared cache (the data tier's), whether or not `sharedCache` is on.
+    pub cache: resources_cache::Found,
     pub loadbalancer: LoadBalancer,
     pub frontend: Frontend,
     pub backend: Backend,
@@ -71,12 +73,13 @@ pub async fn observe(
     own: Option<&vikunja_core::settings::OwnDomain>,
 ) -> Result<Observed> {
     let names = Names::new(stack);
-    let (bootstrap, (zones, cloudfront_prefix_list, network), (data, files), loadbalancer) = tokio::try_join!(
-        bootstrap_stack(aws, stack),
-        network(aws, &names),
-        data(aws, &names),
-        loadbalancer(aws, &names),
-    )?;
+    let (bootstrap, (zones, cloudfront_prefix_list, network), (data, files, cache), loadbalancer) =
+        tokio::try_join!(
+            bootstrap_stack(aws, stack),
+            network(aws, &names),
+            data(aws, &names),
+            loadbalancer(aws, &names),
+        )?;
     let (frontend, backend, delivery, inventory, domain) = tokio::try_join!(
         frontend(aws, &names),
         backend(aws, &names),
@@ -91,6 +94,7 @@ pub async fn observe(
         network,
         data,
         files,
+        cache,
         loadbalancer,
         frontend,
         backend,
@@ -184,15 +188,20 @@ async fn network(aws: &Aws, names: &Names) -> Result<(Vec<String>, Option<String
 }
 
 /// The data tier's own finder (`resources_data`).
-async fn data(aws: &Aws, names: &Names) -> Result<(Data, resources_files::Found)> {
+async fn data(
+    aws: &Aws,
+    names: &Names,
+) -> Result<(Data, resources_files::Found, resources_cache::Found)> {
     let rds = aws_sdk_rds::Client::new(&aws.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws.config);
     let efs = aws_sdk_efs::Client::new(&aws.config);
-    let (data, files) = tokio::try_join!(
+    let cache = aws_sdk_elasticache::Client::new(&aws.config);
+    let (data, files, cache) = tokio::try_join!(
         resources_data::observe(&rds, &secrets, names),
         resources_files::observe(&efs, names),
+        resources_cache::observe(&cache, names),
     )?;
-    Ok((data, files))
+    Ok((data, files, cache))
 }
 
 /// The load-balancer tier's own finder (`resources_loadbalancer`).

@@ -121,6 +121,7 @@ fn provisioned() -> Observed {
         ("app", "sg-app", vec![rule(3456, "sg-lb")]),
         ("db", "sg-db", vec![rule(3306, "sg-app")]),
         ("files", "sg-files", vec![rule(2049, "sg-app")]),
+        ("cache", "sg-cache", vec![rule(6379, "sg-app")]),
     ] {
         n.security_groups.insert(
             role.into(),
@@ -415,6 +416,7 @@ fn provisioned() -> Observed {
         db_security_group_id: "sg-db".into(),
         probe_security_group_id: Some("sg-probe".into()),
         files_security_group_id: Some("sg-files".into()),
+        cache_security_group_id: Some("sg-cache".into()),
         changes: vec![],
     };
     let db = o.data.database.as_ref().unwrap();
@@ -432,6 +434,8 @@ fn provisioned() -> Observed {
         files: None,
         snapshot_before_upgrade: None,
         files_pending: None,
+        cache: None,
+        cache_pending: None,
         changes: vec![],
     };
     let lb = &o.loadbalancer;
@@ -536,6 +540,8 @@ fn diff_inputs(desired: &diff::Desired, o: &Observed) -> resources_backend::task
             }),
             snapshot_before_upgrade: None,
             files_pending: None,
+            cache: None,
+            cache_pending: None,
             changes: vec![],
         },
         &FrontendOutputs {
@@ -597,7 +603,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         render(&plan)
     );
     assert_eq!(plan.summary.create, actions.len());
-    assert_eq!(plan.summary.create, 48, "{}", render(&plan));
+    assert_eq!(plan.summary.create, 49, "{}", render(&plan));
     assert!(plan.has_changes());
     let vpc = item(&plan, "vpc", "v-network-vpc");
     assert_eq!(vpc.detail.as_deref(), Some("10.42.0.0/16"));
@@ -612,7 +618,7 @@ fn a_stack_never_provisioned_is_all_create_and_needs_its_bootstrap_stack() {
         "{text}"
     );
     assert!(
-        text.ends_with("plan: 48 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
+        text.ends_with("plan: 49 to create, 0 to change, 0 cannot change in place, 0 unchanged\n"),
         "{text}"
     );
 }
@@ -651,7 +657,7 @@ fn a_region_without_two_zones_or_cloudfronts_prefix_list_stops_up() {
 fn a_stack_as_up_leaves_it_is_all_keep() {
     let plan = plan_of(&settings(), &provisioned());
     assert_eq!(not_kept(&plan), Vec::<String>::new(), "{}", render(&plan));
-    assert_eq!(plan.summary.keep, 49);
+    assert_eq!(plan.summary.keep, 50);
     assert!(plan.bootstrap.deployed);
     assert!(!plan.has_changes());
     assert_eq!(plan.up_stops_at, None);

@@ -100,6 +100,9 @@ impl TaskInputs {
         if let Some(mail) = &settings.mail {
             environment.extend(mail_environment(mail));
         }
+        if let Some(cache) = &data.cache {
+            environment.extend(cache_environment(cache));
+        }
         environment.sort();
         let mut secrets = vec![
             // The RDS-managed secret is JSON; ECS extracts one key with `arn:key::`.
@@ -144,6 +147,22 @@ impl TaskInputs {
             ..self.clone()
         }
     }
+}
+
+/// Vikunja's `redis.*` and `keyvalue.type` keys (`pkg/config/config.go`) for the shared
+/// cache: every task keeps its keyvalue store (failed-login counters, OpenID login state,
+/// caches) there. No password: Vikunja's Redis client cannot speak TLS, and ElastiCache
+/// takes an AUTH token only with TLS; the cache's security group admits the tasks only.
+fn cache_environment(cache: &vikunja_core::CacheOutputs) -> Vec<(String, String)> {
+    [
+        ("VIKUNJA_REDIS_ENABLED", "true".to_string()),
+        ("VIKUNJA_REDIS_HOST", cache.address()),
+        ("VIKUNJA_REDIS_DB", "0".to_string()),
+        ("VIKUNJA_KEYVALUE_TYPE", "redis".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// Vikunja's `mailer.*` keys as its environment variables (`VIKUNJA_` + the key with `.` as
@@ -425,6 +444,13 @@ mod tests {
     }
 
     fn inputs_for(settings: &Settings) -> TaskInputs {
+        inputs_with_cache(settings, None)
+    }
+
+    fn inputs_with_cache(
+        settings: &Settings,
+        cache: Option<vikunja_core::CacheOutputs>,
+    ) -> TaskInputs {
         let data = DataOutputs {
             db_instance_id: "v-data-mysql".into(),
             status: "available".into(),
@@ -440,6 +466,8 @@ mod tests {
             files: None,
             snapshot_before_upgrade: None,
             files_pending: None,
+            cache,
+            cache_pending: None,
             changes: vec![],
         };
         let frontend = FrontendOutputs {
@@ -467,6 +495,35 @@ mod tests {
             "eu-west-1",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_shared_cache_reaches_the_task_as_vikunjas_redis_and_keyvalue_settings() {
+        let cache = vikunja_core::CacheOutputs {
+            replication_group_id: "v-data-cache".into(),
+            endpoint: "master.v-data-cache.x.euw1.cache.amazonaws.com".into(),
+            port: 6379,
+        };
+        let settings = Settings::for_stack("v");
+        let container = container_definition(&inputs_with_cache(&settings, Some(cache))).unwrap();
+        let env: std::collections::BTreeMap<&str, &str> = container
+            .environment()
+            .iter()
+            .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+            .collect();
+        assert_eq!(env["VIKUNJA_REDIS_ENABLED"], "true");
+        assert_eq!(
+            env["VIKUNJA_REDIS_HOST"],
+            "master.v-data-cache.x.euw1.cache.amazonaws.com:6379"
+        );
+        assert_eq!(env["VIKUNJA_REDIS_DB"], "0");
+        assert_eq!(env["VIKUNJA_KEYVALUE_TYPE"], "redis");
+        assert!(!env.contains_key("VIKUNJA_REDIS_PASSWORD"));
+        // Without the cache, none of it: Vikunja keeps its keyvalue store in memory.
+        let container = container_definition(&inputs_for(&settings)).unwrap();
+        assert!(!container.environment().iter().any(|kv| kv
+            .name()
+            .is_some_and(|n| n.starts_with("VIKUNJA_REDIS") || n == "VIKUNJA_KEYVALUE_TYPE")));
     }
 
     #[test]
@@ -670,6 +727,8 @@ mod tests {
             files: None,
             snapshot_before_upgrade: None,
             files_pending: None,
+            cache: None,
+            cache_pending: None,
             changes: vec![],
         };
         let frontend_url = FrontendOutputs {

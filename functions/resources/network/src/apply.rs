@@ -165,6 +165,7 @@ pub async fn apply(
         db_security_group_id: ids.group("db")?.to_string(),
         probe_security_group_id: Some(ids.group("probe")?.to_string()),
         files_security_group_id: Some(ids.group("files")?.to_string()),
+        cache_security_group_id: Some(ids.group("cache")?.to_string()),
         changes: changes.clone(),
     };
     info!(

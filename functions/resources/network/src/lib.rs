@@ -20,7 +20,7 @@ pub use diff::{diff, Plan};
 pub use observe::{observe, observe_interfaces, strangers_in, zones_and_prefix_list};
 
 use aws_sdk_ec2::types::IpPermission;
-use vikunja_core::names::{prod_port, CONTAINER_PORT, DB_PORT, NFS_PORT, TEST_PORT};
+use vikunja_core::names::{prod_port, CACHE_PORT, CONTAINER_PORT, DB_PORT, NFS_PORT, TEST_PORT};
 use vikunja_core::settings::subnet_cidr;
 use vikunja_core::{Names, Result};
 
@@ -30,7 +30,7 @@ use resources::found::{Identified, Seen};
 pub const PUBLIC_BLOCKS: [u32; 2] = [0, 1];
 pub const ISOLATED_BLOCKS: [u32; 2] = [8, 9];
 pub const SUBNET_ROLES: [&str; 2] = ["public", "isolated"];
-pub const GROUP_ROLES: [&str; 5] = ["lb", "app", "db", "files", "probe"];
+pub const GROUP_ROLES: [&str; 6] = ["lb", "app", "db", "files", "cache", "probe"];
 
 /// AWS's managed list of CloudFront's origin-facing addresses (it counts as 55 rules
 /// against the security group's quota of 60).
@@ -184,6 +184,18 @@ impl Spec {
                 "vikunja files (EFS mount targets): NFS 2049 from the API tasks only",
                 vec![RuleSpec {
                     port: NFS_PORT,
+                    peer: Peer::Group("app"),
+                    why: "from the API tasks",
+                }],
+                None,
+            ),
+            // Made whether or not `sharedCache` is on (a group costs nothing), so the network
+            // does not depend on that setting and turning it on later changes no group.
+            group(
+                "cache",
+                "vikunja shared cache (ElastiCache Valkey): 6379 from the API tasks only",
+                vec![RuleSpec {
+                    port: CACHE_PORT,
                     peer: Peer::Group("app"),
                     why: "from the API tasks",
                 }],

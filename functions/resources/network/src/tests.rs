@@ -141,7 +141,7 @@ fn rest_of_a_fresh_network() -> Vec<Answer> {
         response("AssociateRouteTable", "<associationId>a3</associationId>"),
         response("AssociateRouteTable", "<associationId>a4</associationId>"),
     ];
-    for (group, rules) in [("lb", 2), ("app", 1), ("db", 1), ("files", 1)] {
+    for (group, rules) in [("lb", 2), ("app", 1), ("db", 1), ("files", 1), ("cache", 1)] {
         answers.push(response(
             "CreateSecurityGroup",
             &format!("<groupId>sg-{group}</groupId>"),
@@ -190,6 +190,7 @@ async fn a_fresh_account_gets_every_resource_once() {
     assert_eq!(out.public_subnet_ids, ["subnet-pa", "subnet-pb"]);
     assert_eq!(out.isolated_subnet_ids, ["subnet-ia", "subnet-ib"]);
     assert_eq!(out.probe_security_group_id.as_deref(), Some("sg-probe"));
+    assert_eq!(out.cache_security_group_id.as_deref(), Some("sg-cache"));
     let subnets = replay.bodies("CreateSubnet");
     assert!(
         subnets[0].contains("CidrBlock=10.42.0.0%2F20")
@@ -220,14 +221,21 @@ async fn a_fresh_account_gets_every_resource_once() {
         "files admits NFS from app: {}",
         lb_rules[4]
     );
-    // 26 before the files group, its create and its one rule.
-    assert_eq!(applied.changes.len(), 28, "{:#?}", applied.changes);
+    assert!(
+        lb_rules[5].contains("sg-app")
+            && lb_rules[5].contains("GroupId=sg-cache")
+            && lb_rules[5].contains("6379"),
+        "cache admits Valkey from app: {}",
+        lb_rules[5]
+    );
+    // 26 before the files group, its create and its one rule, the cache group's the same.
+    assert_eq!(applied.changes.len(), 30, "{:#?}", applied.changes);
     assert_eq!(
         applied.changes[0],
         "create VPC v-network-vpc (10.42.0.0/16)"
     );
     assert_eq!(
-        applied.changes[27],
+        applied.changes[29],
         "revoke egress -1 -1--1 to 0.0.0.0/0 of v-network-probe"
     );
 }
@@ -496,6 +504,7 @@ fn converged() -> Network {
             "app" => (vec![Rule::tcp(3456, "sg-lb")], vec![diff::allow_all()]),
             "db" => (vec![Rule::tcp(3306, "sg-app")], vec![diff::allow_all()]),
             "files" => (vec![Rule::tcp(2049, "sg-app")], vec![diff::allow_all()]),
+            "cache" => (vec![Rule::tcp(6379, "sg-app")], vec![diff::allow_all()]),
             _ => (vec![], vec![Rule::tcp(8080, CIDR)]),
         };
         found.groups.push(SecurityGroup {

@@ -17,6 +17,19 @@ pub(super) fn found_files(o: &Observed) -> Option<vikunja_core::FilesOutputs> {
     })
 }
 
+/// The shared cache the data step records, when the settings ask for one and it is found
+/// with its endpoint.
+pub(super) fn found_cache(d: &Desired, o: &Observed) -> Option<vikunja_core::CacheOutputs> {
+    d.settings.cache_node_type()?;
+    let group = o.cache.replication_group.as_ref()?;
+    let (endpoint, port) = group.endpoint.clone()?;
+    Some(vikunja_core::CacheOutputs {
+        replication_group_id: group.id.clone(),
+        endpoint,
+        port,
+    })
+}
+
 /// The task definition the backend function would register, when every input is known.
 fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
     let db = o.data.database.as_ref()?;
@@ -37,6 +50,8 @@ fn desired_task_inputs(d: &Desired, o: &Observed) -> Option<TaskInputs> {
         files: found_files(o),
         snapshot_before_upgrade: None,
         files_pending: None,
+        cache: found_cache(d, o),
+        cache_pending: None,
         changes: vec![],
     };
     let url = format!("https://{}", public_domain(d, &dist.domain_name));
