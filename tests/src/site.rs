@@ -268,7 +268,7 @@ fn text_like(size: usize, seed: &mut u64) -> String {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;
-        if *seed % 5 == 0 {
+        if seed.is_multiple_of(5) {
             for i in 0..8 {
                 out.push(LETTERS[((*seed >> (i * 6)) & 63) as usize] as char);
             }
