@@ -75,7 +75,7 @@ async fn the_operations_up_performs_are_the_ones_plan_listed() {
         before[0].starts_with(&format!("create VPC {stack}-network-vpc")),
         "{before:#?}"
     );
-    assert_eq!(before.len(), 28, "{before:#?}");
+    assert_eq!(before.len(), 30, "{before:#?}");
     let lb_before = planned(&first, "loadbalancer");
     assert_eq!(
         lb_before[0],

@@ -75,6 +75,18 @@ pub async fn handle(clients: &Clients, region: &str, event: DomainEvent) -> Resu
     let library = clients.library();
     let outputs = match event.action {
         Action::Request => {
+            // `down` finds the certificates through the domain the inventory names: it is
+            // recorded before anything is requested (once the zone is known to serve it),
+            // so a run that fails half-way leaves nothing `down` cannot find.
+            let zone = resources_domain::find_zone(&clients.route53, &domain).await?;
+            resources_domain::check_zone(&domain, &zone)?;
+            let intent = DomainOutputs {
+                domain: Some(domain.name.clone()),
+                hosted_zone_id: Some(domain.hosted_zone_id.clone()),
+                origin_name: Some(domain.origin_name()),
+                ..DomainOutputs::default()
+            };
+            inventory::record(&clients.ssm, &settings.stack, Tier::Domain, &intent).await?;
             let mut outputs = resources_domain::ensure(&library, &spec).await?;
             outputs.waiting_since = now();
             outputs
