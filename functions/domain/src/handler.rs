@@ -76,10 +76,11 @@ pub async fn handle(clients: &Clients, region: &str, event: DomainEvent) -> Resu
     let outputs = match event.action {
         Action::Request => {
             // `down` finds the certificates through the domain the inventory names: it is
-            // recorded before anything is requested (once the zone is known to serve it),
-            // so a run that fails half-way leaves nothing `down` cannot find.
-            let zone = resources_domain::find_zone(&clients.route53, &domain).await?;
-            resources_domain::check_zone(&domain, &zone)?;
+            // recorded before anything is requested (once the plan says the zone serves
+            // it), so a run that fails half-way leaves nothing `down` cannot find.
+            let found = resources_domain::observe(&library, &spec).await?;
+            let plan = resources_domain::diff(&spec, &found);
+            let ops = &plan.runnable()?.ops;
             let intent = DomainOutputs {
                 domain: Some(domain.name.clone()),
                 hosted_zone_id: Some(domain.hosted_zone_id.clone()),
@@ -87,7 +88,7 @@ pub async fn handle(clients: &Clients, region: &str, event: DomainEvent) -> Resu
                 ..DomainOutputs::default()
             };
             inventory::record(&clients.ssm, &settings.stack, Tier::Domain, &intent).await?;
-            let mut outputs = resources_domain::ensure(&library, &spec).await?;
+            let mut outputs = resources_domain::apply(&library, &spec, found, ops).await?;
             outputs.waiting_since = now();
             outputs
         }

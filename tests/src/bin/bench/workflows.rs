@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::Result;
+use aws_sdk_sfn::types::HistoryEvent;
 use serde_json::{json, Value};
 
 use crate::cost::{self, Report, Usage};
@@ -67,9 +68,9 @@ async fn executions(h: &Harness, stack: &str) -> Result<BTreeSet<String>> {
     Ok(all)
 }
 
-async fn transitions_of(h: &Harness, execution: &str) -> Result<u64> {
-    let events: Vec<_> = h
-        .clients
+/// Every event of one execution, however many pages.
+async fn history(h: &Harness, execution: &str) -> Result<Vec<HistoryEvent>> {
+    Ok(h.clients
         .sfn
         .get_execution_history()
         .execution_arn(execution)
@@ -77,7 +78,11 @@ async fn transitions_of(h: &Harness, execution: &str) -> Result<u64> {
         .items()
         .send()
         .try_collect()
-        .await?;
+        .await?)
+}
+
+async fn transitions_of(h: &Harness, execution: &str) -> Result<u64> {
+    let events = history(h, execution).await?;
     Ok(cost::transitions(
         events.iter().map(|e| e.r#type().as_str()),
     ))
@@ -112,17 +117,8 @@ pub async fn after(h: &Harness, stack: &str, label: &'static str, before: Before
 /// Seconds spent in each state of one execution, in the order entered (a state entered
 /// twice, as a wait loop does, is summed), and the execution's own start-to-stop time.
 pub async fn state_seconds(h: &Harness, execution: &str) -> Result<(Vec<(String, f64)>, f64)> {
-    let events: Vec<_> = h
-        .clients
-        .sfn
-        .get_execution_history()
-        .execution_arn(execution)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await?;
-    let seconds = |e: &aws_sdk_sfn::types::HistoryEvent| e.timestamp().as_secs_f64();
+    let events = history(h, execution).await?;
+    let seconds = |e: &HistoryEvent| e.timestamp().as_secs_f64();
     let mut states: Vec<(String, f64)> = Vec::new();
     let mut entered: Vec<(String, f64)> = Vec::new();
     for event in &events {
