@@ -105,8 +105,8 @@ BENCH_OUT ?= $(CARGO_TARGET_DIR)/bench.json
 # The latency model: RDS creation (AWS ~600 s) scaled down 15×; the bench polls 15× as often.
 BENCH_RDS_SECONDS ?= 40
 
-bench: tools bench-tools build-local $(if $(BENCH_RELEASE),build) ## one run on a fresh local AWS stack: per workflow time, transitions, GB-seconds and cost; publish vs aws s3 sync; per function init, memory, zip (JSON in BENCH_OUT; BENCH_RELEASE=1: make build's binaries)
-	@VIKUNJA_LOCAL_RDS_CREATE_SECONDS=$(BENCH_RDS_SECONDS) BENCH_OUT="$(BENCH_OUT)" BENCH_NOTE="$(BENCH_NOTE)" BENCH_AWS_CLI="$(BENCH_VENV)/bin/aws" $(if $(BENCH_RELEASE),VIKUNJA_BINARIES="$(LAMBDA_BIN)") tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
+bench: tools bench-tools build-local $(if $(BENCH_RELEASE),build) ## one run on a fresh local AWS stack: per workflow time, transitions, GB-seconds and cost; publish vs aws s3 sync; per function init, memory, zip (JSON in BENCH_OUT; BENCH_RELEASE=1: make build's binaries; BENCH_BUILD=1: cold and warm build times)
+	@VIKUNJA_LOCAL_RDS_CREATE_SECONDS=$(BENCH_RDS_SECONDS) BENCH_OUT="$(BENCH_OUT)" BENCH_NOTE="$(BENCH_NOTE)" BENCH_BUILD="$(BENCH_BUILD)" BENCH_AWS_CLI="$(BENCH_VENV)/bin/aws" $(if $(BENCH_RELEASE),VIKUNJA_BINARIES="$(LAMBDA_BIN)") tests/with-local-stack cargo run -q -p vikunja-tests --bin bench
 
 diagram: build-local ## draw each state machine from its ASL into docs/diagrams (DOT and SVG; installs Graphviz if missing)
 	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }

@@ -8,8 +8,10 @@
 //!   the same build on the same endpoint;
 //! - per function: cold starts (spawn → first `next`), resident memory then and at the
 //!   peak of the run's invocations, and the zip's size — of the binaries the run deploys
-//!   (`VIKUNJA_BINARIES`: the debug builds unless pointed at `make build`'s).
+//!   (`VIKUNJA_BINARIES`: the debug builds unless pointed at `make build`'s);
+//! - with `BENCH_BUILD=1`, the cold and warm times of `make build-local` and `make build`.
 
+mod build;
 mod cost;
 mod functions;
 mod readme;
@@ -93,6 +95,16 @@ fn render_readme(json: &str, readme: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where `BENCH_BUILD=1` builds from nothing: beside the build cache, never in it.
+fn build_directory() -> std::path::PathBuf {
+    std::env::var_os("BENCH_BUILD_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+            std::path::Path::new(&home).join(".cache/vikunja-aws/bench-build")
+        })
+}
+
 /// Which build the run deployed: a figure of a debug build is not one of a release build.
 fn binaries_label(binaries: &std::path::Path) -> String {
     let path = binaries.display().to_string();
@@ -130,6 +142,10 @@ async fn main() -> Result<()> {
         return render_readme(json, readme);
     }
     let h = Harness::new().await;
+    let builds = match std::env::var("BENCH_BUILD").ok().filter(|v| v == "1") {
+        Some(_) => Some(build::timings(&h.root, &build_directory())?),
+        None => None,
+    };
     let stack = Harness::unique_stack("bench");
     let mut bench = Bench {
         stack: stack.clone(),
@@ -329,6 +345,7 @@ async fn main() -> Result<()> {
         "frontendPublish": sync,
         "criticalPath": critical,
         "functions": functions,
+        "builds": builds,
     });
     std::fs::write(&out, serde_json::to_string_pretty(&document)?)
         .with_context(|| format!("write {out}"))?;

@@ -124,6 +124,21 @@ pub fn render(document: &Value) -> String {
             ),
         );
     }
+    let builds = &document["builds"];
+    if builds.is_object() {
+        line(
+            &mut out,
+            format!(
+                "\nBuilds (`make bench BENCH_BUILD=1`: an empty build directory, then again after {}): `make build-local` {} s cold, {} s warm; `make build`'s release part {} s cold, {} s warm; {} GB of build directory.",
+                text(&builds["warmAfter"]),
+                text(&builds["buildLocalColdSeconds"]),
+                text(&builds["buildLocalWarmSeconds"]),
+                text(&builds["buildReleaseColdSeconds"]),
+                text(&builds["buildReleaseWarmSeconds"]),
+                text(&builds["targetDirGb"])
+            ),
+        );
+    }
     out.push_str(END);
     out
 }
