@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme diagram plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
+.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme cost-docs diagram plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -78,6 +78,7 @@ test: lint-templates tools build-local test-unit test-integration test-local-sta
 
 test-unit: ## pure logic, no AWS
 	cargo test --workspace --lib --bins
+	@python3 -m unittest discover -s bootstrap/cli/prices -q
 
 test-integration: build-local ## the workflows end to end on a fresh local stack of their own
 	@# --workspace, as build-local: the same feature set, so the SDK crates are not rebuilt.
@@ -111,6 +112,9 @@ bench: tools bench-tools build-local $(if $(BENCH_RELEASE),build) ## one run on 
 diagram: build-local ## draw each state machine from its ASL into docs/diagrams (DOT and SVG; installs Graphviz if missing)
 	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }
 	@$(CLI) diagram
+
+cost-docs: ## render docs/aws.md's cost section from the price table (bootstrap/cli/prices/aws-prices.json) for the defaults
+	@cargo run -q -p vikunja-aws -- cost --write-docs
 
 bench-readme: ## render the README's performance section from BENCH_OUT (a make bench run's JSON)
 	@cargo run -q -p vikunja-tests --bin bench -- readme "$(BENCH_OUT)" README.md

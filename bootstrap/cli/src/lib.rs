@@ -3,6 +3,7 @@
 //! exactly what an operator runs.
 
 pub mod binary;
+pub mod cost;
 pub mod deploy;
 pub mod diagram;
 pub mod down;

@@ -99,6 +99,19 @@ enum Command {
     },
     /// Show what the stack's inventory records, the live version and the last deployments.
     Status,
+    /// Estimate the monthly cost at the settings, what cheaper options save, and what each
+    /// workflow run costs, from the price table in the repository (nothing is fetched).
+    Cost {
+        /// JSON file of settings, as for `up`.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// `make bench`'s JSON: each run's transitions and GB-seconds from it.
+        #[arg(long)]
+        bench: Option<PathBuf>,
+        /// Rewrite docs/aws.md's cost section (the defaults) instead.
+        #[arg(long, conflicts_with_all = ["settings", "bench"])]
+        write_docs: bool,
+    },
     /// Draw each state machine from its ASL: DOT files, and SVGs when Graphviz is installed.
     Diagram {
         /// Where the drawings go.
@@ -177,6 +190,20 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Cost {
+            settings,
+            bench,
+            write_docs,
+        } => cost(
+            &cli.stack,
+            cli.target,
+            cli.region.as_deref(),
+            cli.output,
+            &root,
+            settings,
+            bench,
+            write_docs,
+        ),
         Command::Package {
             binaries,
             out,
@@ -340,6 +367,45 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cost(
+    stack: &str,
+    target: Target,
+    region: Option<&str>,
+    output: Output,
+    root: &std::path::Path,
+    settings: Option<PathBuf>,
+    bench: Option<PathBuf>,
+    write_docs: bool,
+) -> Result<()> {
+    use vikunja_aws::cost;
+    if write_docs {
+        let path = root.join("docs/aws.md");
+        let docs = std::fs::read_to_string(&path)?;
+        std::fs::write(&path, cost::replace_section(&docs, &cost::docs_section()?)?)?;
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
+    let settings = follow::load_settings(stack, settings.as_deref(), target)?;
+    let prices = cost::Prices::for_region(region.unwrap_or(cost::DOCS_REGION))?;
+    let bench = match &bench {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)?;
+            Some((path.display().to_string(), serde_json::from_str(&text)?))
+        }
+        None => None,
+    };
+    let bench = bench
+        .as_ref()
+        .map(|(file, document)| (file.as_str(), document));
+    let estimate = cost::estimate(&settings, &prices, bench)?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&estimate)?),
+        Output::Text => print!("{}", cost::render(&estimate, false)),
+    }
+    Ok(())
 }
 
 /// `--yes`, or the operator types the stack's name; without a terminal, `--yes` is required.

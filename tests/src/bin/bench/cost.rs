@@ -5,12 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use vikunja_aws::cost::{Prices, DOCS_REGION};
 
-/// us-east-1 list prices (the ones docs/aws.md quotes), without the free tier.
-pub const PRICES: &str = "us-east-1 list prices, 2026-12: Step Functions Standard $0.025 per 1,000 state transitions; Lambda x86 $0.0000166667 per GB-second and $0.20 per million requests; free tiers left out";
-const PER_TRANSITION: f64 = 0.025 / 1000.0;
-const PER_GB_SECOND: f64 = 0.000_016_666_7;
-const PER_REQUEST: f64 = 0.20 / 1_000_000.0;
+/// us-east-1 list prices from the CLI's price table (the one `vikunja-aws cost` and
+/// docs/aws.md use), without the free tier.
+fn prices() -> Prices {
+    Prices::for_region(DOCS_REGION).expect("the price table has us-east-1")
+}
+
+pub fn prices_note() -> String {
+    prices()
+        .workflow_prices_note()
+        .expect("the price table has the workflow prices")
+}
 
 /// One invocation's REPORT figures, as the local Lambda host serves them.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,9 +79,13 @@ impl Usage {
     }
 
     pub fn dollars(&self) -> f64 {
-        self.transitions as f64 * PER_TRANSITION
-            + self.gb_seconds * PER_GB_SECOND
-            + self.invocations as f64 * PER_REQUEST
+        prices()
+            .workflow_usd(
+                self.transitions as f64,
+                self.invocations as f64,
+                self.gb_seconds,
+            )
+            .expect("the price table has the workflow prices")
     }
 
     pub fn json(&self) -> Value {

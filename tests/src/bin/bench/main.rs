@@ -340,7 +340,7 @@ async fn main() -> Result<()> {
         // What else ran meanwhile, as the one who ran it says (`BENCH_NOTE`).
         "note": std::env::var("BENCH_NOTE").ok().filter(|n| !n.is_empty()),
         "binaries": binaries_label(&h.binaries),
-        "prices": cost::PRICES,
+        "prices": cost::prices_note(),
         "workflows": bench.runs.iter().map(workflows::Run::json).collect::<Vec<_>>(),
         "frontendPublish": sync,
         "criticalPath": critical,
@@ -416,7 +416,7 @@ async fn cold_starts(
 fn print_workflows(stack: &str, runs: &[workflows::Run]) {
     println!(
         "\nworkflows on the local stack (stack {stack}); cost at {}",
-        cost::PRICES
+        cost::prices_note()
     );
     println!(
         "{:<42} {:>8} {:>6} {:>11} {:>8} {:>8} {:>10}",
