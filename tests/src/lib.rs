@@ -13,6 +13,7 @@ pub mod release;
 pub mod site;
 pub mod stacks;
 pub mod wait;
+pub mod waits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -136,6 +136,7 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
     check_backend(clients, &stack, url).await;
     check_frontend(clients, &stack, &outputs).await;
     check_delivery(clients, &stack).await;
+    check_wait_progress(&h, &stack).await;
 
     let before = census(&h, &stack).await;
     assert!(
@@ -151,6 +152,28 @@ async fn provision_builds_every_tier_and_a_second_run_creates_nothing() {
         census(&h, &stack).await,
         before,
         "a second run creates nothing"
+    );
+}
+
+/// What `up` shows while the workflow waits, replayed over this run's real history: the
+/// local stack's database reports `creating` for a few seconds, so the data branch loops.
+async fn check_wait_progress(h: &Harness, stack: &str) {
+    let lines = vikunja_tests::waits::replayed(h, stack, "ProvisionStateMachineArn").await;
+    println!(
+        "the provision's waits, as plain lines:\n  {}",
+        lines.join("\n  ")
+    );
+    assert!(
+        lines.first().is_some_and(|l| {
+            l.starts_with(&format!("data: waiting for the database {stack}"))
+                && l.ends_with("(creating)")
+        }),
+        "{lines:?}"
+    );
+    let ended = lines.last().expect("lines");
+    assert!(
+        ended.starts_with("data: waited ") && ended.ends_with(" for the database and files"),
+        "{lines:?}"
     );
 }
 

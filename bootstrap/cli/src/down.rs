@@ -14,6 +14,7 @@ use vikunja_core::teardown::{Plan, Summary, TeardownOptions};
 
 use crate::deploy::stack_name;
 use crate::follow;
+use crate::progress::{Reason, Waiting};
 use crate::target::{Aws, Target};
 use crate::Output;
 
@@ -251,6 +252,7 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
         .await
         .with_context(|| format!("delete stack {name}"))?;
     let clock = Instant::now();
+    let mut waiting = Waiting::new(output);
     loop {
         let status = crate::deploy::describe_stack(aws, &name)
             .await?
@@ -258,6 +260,7 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
             .unwrap_or_else(|| "DELETE_COMPLETE".into());
         match status.as_str() {
             "DELETE_COMPLETE" => {
+                waiting.finish();
                 if output == Output::Text {
                     println!(
                         "bootstrap stack {name} deleted in {:.1}s",
@@ -273,8 +276,20 @@ pub async fn delete_bootstrap(aws: &Aws, stack: &str, output: Output) -> Result<
                 "{name} is still {status} after {} minutes; look at its events",
                 BOOTSTRAP_DELETE_TIMEOUT.as_secs() / 60
             ),
-            _ => tokio::time::sleep(aws.poll_interval()).await,
+            _ => {
+                waiting.show(&[bootstrap_deletion(&name, &status)]);
+                tokio::time::sleep(aws.poll_interval()).await
+            }
         }
+    }
+}
+
+fn bootstrap_deletion(name: &str, status: &str) -> Reason {
+    Reason {
+        wait: "bootstrap-delete".into(),
+        subject: "bootstrap".into(),
+        awaited: format!("{name} to be deleted"),
+        detail: format!("{name} to be deleted ({status})"),
     }
 }
 

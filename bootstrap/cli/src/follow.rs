@@ -13,6 +13,7 @@ use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, ErrorClass, ProvisionState, Settings};
 
 use crate::deploy::stack_name;
+use crate::progress::{self, Waiting};
 use crate::target::{Aws, Target};
 
 const LOCAL_POLL_SECONDS: u32 = 2;
@@ -113,14 +114,18 @@ pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value>
     let clock = Instant::now();
     let mut seen = 0usize;
     let mut steps = Steps::default();
+    let mut waiting = Waiting::new(output);
     loop {
         let events = history(aws, execution).await?;
-        for event in events.iter().skip(seen) {
-            if output == Output::Text {
-                steps.report(event, clock.elapsed().as_secs_f64());
+        waiting.suspend(|| {
+            for event in events.iter().skip(seen) {
+                if output == Output::Text {
+                    steps.report(event, clock.elapsed().as_secs_f64());
+                }
             }
-        }
+        });
         seen = events.len();
+        waiting.show(&progress::waits(&events));
         let described = watching(aws, "describe execution", || {
             sfn.describe_execution().execution_arn(execution).send()
         })
@@ -129,6 +134,7 @@ pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value>
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {}
             ExecutionStatus::Succeeded => {
                 let output_text = described.output().unwrap_or("{}");
+                waiting.finish();
                 if output == Output::Text {
                     println!("succeeded in {:.1}s", clock.elapsed().as_secs_f64());
                 }
@@ -136,6 +142,7 @@ pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value>
                     .context("the execution's output is not JSON");
             }
             status => {
+                waiting.finish();
                 bail!(
                     "{execution} ended {}: {}: {}\nEverything made so far is tagged and kept; run the same command again to continue.",
                     status.as_str(),
@@ -180,7 +187,7 @@ where
     }
 }
 
-async fn history(aws: &Aws, execution: &str) -> Result<Vec<HistoryEvent>> {
+pub async fn history(aws: &Aws, execution: &str) -> Result<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut token = None;
     loop {

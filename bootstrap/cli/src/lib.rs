@@ -10,6 +10,7 @@ pub mod down;
 pub mod follow;
 pub mod package;
 pub mod plan;
+pub mod progress;
 pub mod release_backend;
 pub mod release_frontend;
 pub mod target;

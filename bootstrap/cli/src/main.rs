@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use vikunja_core::settings::DEFAULT_STACK;
 
 use vikunja_aws::target::{self, Target};
-use vikunja_aws::{deploy, down, follow, package, plan, Output};
+use vikunja_aws::{deploy, down, follow, package, plan, progress, Output};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +33,10 @@ struct Cli {
     /// Output format of the result.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// How long waits are shown on stderr: a spinner on a terminal, plain lines otherwise
+    /// (auto; nothing with --output json), or always tty / plain / off.
+    #[arg(long, global = true, value_enum, default_value_t = progress::Style::Auto, env = "VIKUNJA_PROGRESS")]
+    progress: progress::Style,
     #[command(subcommand)]
     command: Command,
 }
@@ -177,6 +181,7 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     vikunja_core::settings::validate_stack_name(&cli.stack)?;
+    progress::choose(cli.progress);
     let root = repository_root()?;
     match cli.command {
         Command::Diagram { out } => {

@@ -327,6 +327,7 @@ pub async fn follow_release(
     let clock = Instant::now();
     let mut seen = 0usize;
     let mut state = Value::Null;
+    let mut waiting = crate::progress::Waiting::new(output);
     loop {
         // The status first, then the history: once the status says it ended, the history
         // read after it holds every step's output (the other order races the last step).
@@ -343,30 +344,42 @@ pub async fn follow_release(
         .await?;
         let events = history.events();
         let mut published = false;
-        for event in events.iter().skip(seen) {
-            if event.r#type() != &HistoryEventType::TaskStateExited {
-                continue;
+        waiting.suspend(|| {
+            for event in events.iter().skip(seen) {
+                if event.r#type() != &HistoryEventType::TaskStateExited {
+                    continue;
+                }
+                let Some(details) = event.state_exited_event_details() else {
+                    continue;
+                };
+                if let Some(out) = details.output() {
+                    state = serde_json::from_str(out).unwrap_or(Value::Null);
+                }
+                if output == Output::Text {
+                    println!(
+                        "  {:7.1}s  ✓ {}",
+                        clock.elapsed().as_secs_f64(),
+                        details.name()
+                    );
+                }
+                published |= details.name() == "Publish";
             }
-            let Some(details) = event.state_exited_event_details() else {
-                continue;
-            };
-            if let Some(out) = details.output() {
-                state = serde_json::from_str(out).unwrap_or(Value::Null);
-            }
-            if output == Output::Text {
-                println!(
-                    "  {:7.1}s  ✓ {}",
-                    clock.elapsed().as_secs_f64(),
-                    details.name()
-                );
-            }
-            published |= details.name() == "Publish";
-        }
+        });
+        // Returning at `Publish`, the grace period after it is not this command's wait.
+        let open: Vec<_> = crate::progress::waits(events)
+            .into_iter()
+            .filter(|r| to_the_end || r.wait != "KeepPrevious")
+            .collect();
+        waiting.show(&open);
         seen = events.len();
         match described.status() {
-            ExecutionStatus::Succeeded => return Ok(summary(&state, true)),
+            ExecutionStatus::Succeeded => {
+                waiting.finish();
+                return Ok(summary(&state, true));
+            }
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
                 if published && !to_the_end {
+                    waiting.finish();
                     return Ok(summary(&state, false));
                 }
             }

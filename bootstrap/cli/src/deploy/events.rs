@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, Result};
 
+use crate::progress::{Reason, Waiting};
 use crate::target::Aws;
 use crate::Output;
 
@@ -111,6 +112,43 @@ pub fn rollback_failures(newest_first: &[StackEvent], stack_name: &str) -> Vec<S
     }
     failures.reverse();
     failures
+}
+
+/// What CloudFormation is still working on, from the operation's events (oldest first):
+/// the resources whose latest event is `_IN_PROGRESS`, else the stack itself.
+pub fn in_progress(events: &[StackEvent], stack_name: &str) -> Option<Reason> {
+    let mut latest: Vec<&StackEvent> = Vec::new();
+    for event in events.iter().filter(|e| !e.is_stack(stack_name)) {
+        latest.retain(|e| e.logical_id != event.logical_id);
+        latest.push(event);
+    }
+    let busy: Vec<&str> = latest
+        .iter()
+        .filter(|e| e.status.ends_with("_IN_PROGRESS"))
+        .map(|e| e.logical_id.as_str())
+        .collect();
+    let stack = events.iter().rev().find(|e| e.is_stack(stack_name))?;
+    if !stack.status.ends_with("_IN_PROGRESS") {
+        return None;
+    }
+    let detail = match busy.len() {
+        0 => format!("{stack_name} ({})", stack.status),
+        n => {
+            let named = busy.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let more = if n > 3 {
+                format!(" and {} more", n - 3)
+            } else {
+                String::new()
+            };
+            format!("{stack_name} ({}: {named}{more})", stack.status)
+        }
+    };
+    Some(Reason {
+        wait: "cloudformation".into(),
+        subject: "bootstrap".into(),
+        awaited: stack_name.to_string(),
+        detail,
+    })
 }
 
 /// The stack's final status once a stack-level event says the operation is over.
@@ -233,17 +271,22 @@ pub async fn follow(
     output: Output,
 ) -> Result<(String, Vec<StackEvent>)> {
     let mut events = Vec::new();
+    let mut waiting = Waiting::new(output);
     loop {
         let fresh = new_events(aws, stack_id, &mut seen).await?;
         if output == Output::Text {
-            for event in &fresh {
-                println!("  {}", format_event(event));
-            }
+            waiting.suspend(|| {
+                for event in &fresh {
+                    println!("  {}", format_event(event));
+                }
+            });
         }
         events.extend(fresh);
         if let Some(status) = finished(&events, stack_name) {
+            waiting.finish();
             return Ok((status, events));
         }
+        waiting.show(Vec::from_iter(in_progress(&events, stack_name)).as_slice());
         tokio::time::sleep(aws.poll_interval()).await;
     }
 }
@@ -272,6 +315,34 @@ mod tests {
             status: status.into(),
             reason: reason.map(Into::into),
         }
+    }
+
+    #[test]
+    fn the_wait_names_the_resources_still_in_progress_until_the_stack_ends() {
+        let mut events = vec![
+            event("1", STACK, "UPDATE_IN_PROGRESS", None),
+            event("2", "NetworkFunction", "UPDATE_IN_PROGRESS", None),
+            event("3", "DataFunction", "UPDATE_IN_PROGRESS", None),
+            event("4", "NetworkFunction", "UPDATE_COMPLETE", None),
+        ];
+        let open = in_progress(&events, STACK).unwrap();
+        assert_eq!(
+            open.waiting(),
+            "bootstrap: waiting for vikunja-bootstrap (UPDATE_IN_PROGRESS: DataFunction)"
+        );
+        events.push(event("5", "DataFunction", "UPDATE_COMPLETE", None));
+        events.push(event(
+            "6",
+            STACK,
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            None,
+        ));
+        assert_eq!(
+            in_progress(&events, STACK).unwrap().detail,
+            "vikunja-bootstrap (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS)"
+        );
+        events.push(event("7", STACK, "UPDATE_COMPLETE", None));
+        assert_eq!(in_progress(&events, STACK), None);
     }
 
     #[test]
