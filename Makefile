@@ -113,8 +113,9 @@ diagram: build-local ## draw each state machine from its ASL into docs/diagrams 
 	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }
 	@$(CLI) diagram
 
-cost-docs: ## render docs/aws.md's cost section from the price table (bootstrap/cli/prices/aws-prices.json) for the defaults
-	@cargo run -q -p vikunja-aws -- cost --write-docs
+# build-local's CLI, not `cargo run -p`: the workspace's feature set, so no SDK crate is rebuilt.
+cost-docs: build-local ## render docs/aws.md's cost section from the price table (bootstrap/cli/prices/aws-prices.json) for the defaults
+	@$(CLI) cost --write-docs
 
 bench-readme: ## render the README's performance section from BENCH_OUT (a make bench run's JSON)
 	@cargo run -q -p vikunja-tests --bin bench -- readme "$(BENCH_OUT)" README.md
