@@ -59,14 +59,15 @@ demo: up ## a good backend release, then a broken one that is rolled back, end t
 	  $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag
 	@tag=2.5.2-broken.$$(date +%s); echo "== releasing $$tag (its green answers 500: the hook fails, CodeDeploy rolls back)"; \
 	  if $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag; then echo "the broken release was not rolled back" >&2; exit 1; fi
-	@echo "== production still serves the good release:"
-	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
+	@echo "== production still serves the good release (status exits 1 while the frontend serves no build):"
+	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) || true
+	@{ $(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json || true; } | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
 
 plan: ## what `up` would create, change or leave on the local stack, changing nothing (SETTINGS=file as for up)
 	@test -x $(CLI) || cargo build -p vikunja-aws
 	@$(LOCAL_ENV) $(CLI) plan --stack $(STACK) $(if $(SETTINGS),--settings $(SETTINGS))
 
-status: ## the stack's inventory
+status: ## is the stack healthy: a verdict per tier, target health, last releases, alarms (exits 1 when not)
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK)
 
 DOWN_ARGS ?=

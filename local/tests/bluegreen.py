@@ -246,6 +246,17 @@ def listener_address(stack, dns_name: str, port: int) -> str:
         return json.loads(answer.read())[f"{dns_name}:{port}"]
 
 
+def crash_stand_in(stack, target: str) -> tuple[int, str | None]:
+    """Crashes the stand-in serving `target` (`ip:port`): (status, the target it crashed)."""
+    request = urllib.request.Request(f"{stack.endpoint}/_vikunja_local/stand-ins/crash", method="POST",
+                                     data=json.dumps({"target": target}).encode())
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())["crashed"]
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
 def fetch(address: str, path: str) -> tuple[int, str]:
     """One request on a new connection, as a fresh client would make it."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -122,6 +122,22 @@ def test_target_health_follows_the_stand_in(stack, unique, clients):
     assert bg.fetch(bg.listener_address(stack, broken.dns_name, 80), "/api/v1/info")[0] == 500
 
 
+def test_a_crashed_stand_in_fails_its_health_checks_and_stays_registered(stack, unique, clients):
+    crashing = bg.provision(stack, f"cr{unique}", bg.image("v1"))
+    [target] = targets(clients, crashing.blue_target_group)
+    address = f"{target['Target']['Id']}:{target['Target']['Port']}"
+    assert bg.crash_stand_in(stack, address) == (200, address)
+    [after] = targets(clients, crashing.blue_target_group)
+    assert after["Target"] == target["Target"]
+    assert after["TargetHealth"]["State"] == "unhealthy"
+    assert after["TargetHealth"]["Reason"] == "Target.Timeout"
+    # A background sync does not bring it back: only a new task set does.
+    time.sleep(1.5)
+    [still] = targets(clients, crashing.blue_target_group)
+    assert still["TargetHealth"]["State"] == "unhealthy"
+    assert bg.crash_stand_in(stack, "127.9.9.9:1")[0] == 404
+
+
 def test_any_task_set_gets_a_stand_in_and_listeners_follow_any_modify_listener(stack, env, clients):
     task_definition = bg.register_task_definition(clients["ecs"], f"{env.name}-api", bg.image("v9"))
     clients["ecs"].create_task_set(

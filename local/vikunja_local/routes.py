@@ -19,6 +19,8 @@ from .settings import Settings
 
 HEALTH_PATH = "/_vikunja_local/health"
 LISTENERS_PATH = "/_vikunja_local/listeners"
+# POST {"target": "ip:port"}: that stand-in crashes (stops answering, stays registered).
+CRASH_STAND_IN_PATH = "/_vikunja_local/stand-ins/crash"
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
 
 
@@ -37,6 +39,7 @@ class Stack:
 def install(router: Router, stack: Stack) -> None:
     router.add_route("health", _is_health_check, lambda call: _health(stack))
     router.add_route("listeners", _is_listener_map, lambda call: json_reply(200, stack.data_plane.listener_map()))
+    router.add_route("crash-stand-in", _is_stand_in_crash, lambda call: _crash_stand_in(stack, call))
     if stack.faults is not None:
         router.add_route("faults", FaultInjector.is_control, stack.faults.handle_control)
     if stack.iam is not None:
@@ -60,6 +63,25 @@ def _is_health_check(call: CallView) -> bool:
 
 def _is_listener_map(call: CallView) -> bool:
     return call.method == "GET" and call.path == LISTENERS_PATH
+
+
+def _is_stand_in_crash(call: CallView) -> bool:
+    return call.method == "POST" and call.path == CRASH_STAND_IN_PATH
+
+
+def _crash_stand_in(stack: Stack, call: CallView) -> Reply:
+    import json
+
+    try:
+        target = json.loads(call.body or b"{}").get("target")
+    except (ValueError, AttributeError):
+        target = None
+    if not isinstance(target, str):
+        return json_reply(400, {"error": 'expected {"target": "ip:port"}'})
+    task_set = stack.data_plane.crash_stand_in(target)
+    if task_set is None:
+        return json_reply(404, {"error": f"no stand-in serves {target}"})
+    return json_reply(200, {"crashed": target, "taskSet": task_set})
 
 
 def _changes_ecs_or_elbv2(call: CallView) -> bool:

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod progress;
 pub mod release_backend;
 pub mod release_frontend;
+pub mod status;
 pub mod target;
 
 /// Output format of a command's result.

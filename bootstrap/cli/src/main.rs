@@ -2,6 +2,7 @@
 //! `up` would do, starts the workflows and follows them, and reads the stack's inventory.
 //! The same code path serves the local stack and AWS: only the endpoint and credentials differ.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -101,8 +102,14 @@ enum Command {
         #[command(subcommand)]
         what: ReleaseWhat,
     },
-    /// Show what the stack's inventory records, the live version and the last deployments.
-    Status,
+    /// Is the stack healthy? A verdict per tier (with the command that shows more for
+    /// anything wrong), the live colour and version, both target groups' health, the last
+    /// releases and alarms in ALARM; exits 1 when anything is wrong.
+    Status {
+        /// Refresh every 5 s until interrupted (JSON: one document per refresh).
+        #[arg(long)]
+        watch: bool,
+    },
     /// Estimate the monthly cost at the settings, what cheaper options save, and what each
     /// workflow run costs, from the price table in the repository (nothing is fetched).
     Cost {
@@ -329,20 +336,33 @@ async fn run(cli: Cli) -> Result<()> {
             print_result(cli.output, &result);
             Ok(())
         }
-        Command::Status => {
+        Command::Status { watch } => {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
-            let mut status = follow::status(&aws, &cli.stack).await?;
-            if let Some(map) = status.as_object_mut() {
-                let backend =
-                    vikunja_aws::release_backend::backend_status(&aws, &cli.stack).await?;
-                map.insert("backendRelease".into(), backend);
-                let frontend =
-                    vikunja_aws::release_frontend::frontend_status(&aws, &cli.stack).await?;
-                map.insert("frontendRelease".into(), frontend);
+            loop {
+                let observed = vikunja_aws::status::observe(&aws, &cli.stack).await?;
+                let report = vikunja_aws::status::judge(&observed);
+                match cli.output {
+                    Output::Json if watch => println!("{}", serde_json::to_string(&report)?),
+                    Output::Json => print_result(
+                        cli.output,
+                        &vikunja_aws::status::to_json(&aws, &cli.stack, &report).await?,
+                    ),
+                    Output::Text => {
+                        if watch && std::io::stdout().is_terminal() {
+                            print!("\x1b[2J\x1b[H"); // clear, home: the report in place
+                        }
+                        print!("{}", vikunja_aws::status::render(&report));
+                    }
+                }
+                if !watch {
+                    if !report.healthy {
+                        std::process::exit(1);
+                    }
+                    return Ok(());
+                }
+                tokio::time::sleep(vikunja_aws::status::WATCH_EVERY).await;
             }
-            print_result(cli.output, &status);
-            Ok(())
         }
         Command::Down {
             yes,

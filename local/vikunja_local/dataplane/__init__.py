@@ -53,6 +53,10 @@ class DataPlane:
         self.sync()
         return self.listeners.listener_map()
 
+    def crash_stand_in(self, target: str) -> str | None:
+        with self._lock:
+            return self.task_sets.crash(target)
+
     def close(self) -> None:
         with self._lock:
             self._closed.set()

@@ -79,13 +79,25 @@ class StandIn:
     def stop(self) -> None:
         """Like a stopped task: no new connections, and the open ones (keep-alive
         clients, flows an NLB still holds) are cut rather than served on."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections()
+        self.crash()
         if self._owns_storage:
             attachments.forget_tables_under(self.storage.directory)
             shutil.rmtree(self.storage.directory, ignore_errors=True)
         log.info("stand-in for %s on %s stopped", self.task_set_arn, self.address)
+
+
+    def crash(self) -> None:
+        """Like a task whose container died: it stops answering (health checks fail) but
+        stays registered, and its files stay. Idempotent; `stop` follows at retirement."""
+        if self.crashed:
+            return
+        self.crashed = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        log.info("stand-in for %s on %s crashed", self.task_set_arn, self.address)
+
+    crashed = False
 
 
 class _TrackingServer(ThreadingHTTPServer):

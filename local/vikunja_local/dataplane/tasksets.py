@@ -62,6 +62,17 @@ class TaskSetStandIns:
         placement = self._placements.get(task_set_arn)
         return placement.stand_in if placement else None
 
+    def crash(self, target: str) -> str | None:
+        """Crashes the stand-in serving `target` (`ip:port`), as a failed task: it stays a
+        registered target that fails its health checks. The local stack does not replace it
+        (ECS would start a new task): a release or `up` that makes a new task set does.
+        Returns the task set's ARN, or None when no stand-in serves there."""
+        for arn, placement in self._placements.items():
+            if placement.stand_in.address == target:
+                placement.stand_in.crash()
+                return arn
+        return None
+
     def close(self) -> None:
         for arn in list(self._placements):
             self._retire(arn, deregister=False)

@@ -265,6 +265,94 @@ pub async fn observe(elb: &Client, names: &Names) -> Result<Found> {
     Ok(found)
 }
 
+/// One registered target and its health, as ELBv2 reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    /// `ip:port`.
+    pub target: String,
+    /// `healthy`, `unhealthy`, `initial`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+    /// ELBv2's reason code and description when not healthy (`Target.Timeout`, …).
+    pub reason: Option<String>,
+}
+
+impl TargetHealth {
+    pub fn is_healthy(&self) -> bool {
+        self.state == "healthy"
+    }
+}
+
+/// The targets registered in a group and their health; `None` when the group is gone.
+pub async fn find_target_health(elb: &Client, arn: &str) -> Result<Option<Vec<TargetHealth>>> {
+    let described = elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .context(format!("read the target health of {arn}"));
+    let Some(described) = absent_if_not_found(described)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        described
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let target = d.target();
+                let health = d.target_health();
+                let reason = health.and_then(|h| {
+                    let code = h.reason().map(|r| r.as_str().to_string());
+                    match (code, h.description()) {
+                        (Some(code), Some(text)) => Some(format!("{code}: {text}")),
+                        (code, text) => code.or(text.map(str::to_string)),
+                    }
+                });
+                TargetHealth {
+                    target: format!(
+                        "{}:{}",
+                        target.and_then(|t| t.id()).unwrap_or_default(),
+                        target.and_then(|t| t.port()).unwrap_or_default()
+                    ),
+                    state: health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    reason,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The target group a listener forwards to (its default action); `None` when the listener
+/// is gone or forwards nowhere.
+pub async fn forwarded_group(elb: &Client, listener_arn: &str) -> Result<Option<String>> {
+    let described = elb
+        .describe_listeners()
+        .listener_arns(listener_arn)
+        .send()
+        .await
+        .context(format!("read listener {listener_arn}"));
+    let Some(described) = absent_if_not_found(described)? else {
+        return Ok(None);
+    };
+    Ok(described.listeners().first().and_then(|l| {
+        l.default_actions().iter().find_map(|a| {
+            a.target_group_arn().map(str::to_string).or_else(|| {
+                // A weighted forward names its groups in the forward config: the one with
+                // the traffic is the one that serves.
+                a.forward_config()?
+                    .target_groups()
+                    .iter()
+                    .filter(|g| g.weight().unwrap_or(1) > 0)
+                    .max_by_key(|g| g.weight().unwrap_or(1))
+                    .and_then(|g| g.target_group_arn())
+                    .map(str::to_string)
+            })
+        })
+    }))
+}
+
 pub(crate) fn elb_tags(stack: &str) -> Vec<Tag> {
     tags::standard(stack, Tier::LoadBalancer)
         .into_iter()
@@ -342,6 +430,68 @@ mod tests {
 
     fn spec() -> Spec {
         Spec::new(Names::new("v"))
+    }
+
+    #[tokio::test]
+    async fn target_health_names_each_target_with_its_reason() {
+        let replay = Replay::new(vec![query_ok(
+            "DescribeTargetHealth",
+            "<TargetHealthDescriptions><member><Target><Id>10.0.1.5</Id><Port>3456</Port></Target><TargetHealth><State>healthy</State></TargetHealth></member><member><Target><Id>10.0.2.7</Id><Port>3456</Port></Target><TargetHealth><State>unhealthy</State><Reason>Target.Timeout</Reason><Description>Request timed out</Description></TargetHealth></member></TargetHealthDescriptions>",
+        )]);
+        let found = find_target_health(&elb(&replay), "arn:tg-blue")
+            .await
+            .unwrap()
+            .unwrap();
+        replay.assert_done();
+        assert_eq!(
+            found,
+            vec![
+                TargetHealth {
+                    target: "10.0.1.5:3456".into(),
+                    state: "healthy".into(),
+                    reason: None
+                },
+                TargetHealth {
+                    target: "10.0.2.7:3456".into(),
+                    state: "unhealthy".into(),
+                    reason: Some("Target.Timeout: Request timed out".into())
+                },
+            ]
+        );
+        assert!(found[0].is_healthy() && !found[1].is_healthy());
+    }
+
+    #[tokio::test]
+    async fn a_gone_group_has_no_target_health_and_a_gone_listener_forwards_nowhere() {
+        let replay = Replay::new(vec![
+            query_error("DescribeTargetHealth", 400, "TargetGroupNotFound"),
+            query_error("DescribeListeners", 400, "ListenerNotFound"),
+        ]);
+        let client = elb(&replay);
+        assert_eq!(find_target_health(&client, "arn:tg").await.unwrap(), None);
+        assert_eq!(forwarded_group(&client, "arn:l80").await.unwrap(), None);
+        replay.assert_done();
+    }
+
+    #[tokio::test]
+    async fn a_listener_forwards_to_its_default_action_or_the_weighted_group_with_traffic() {
+        let plain = "<Listeners><member><ListenerArn>arn:l80</ListenerArn><DefaultActions><member><Type>forward</Type><TargetGroupArn>arn:tg-green</TargetGroupArn></member></DefaultActions></member></Listeners>";
+        let weighted = "<Listeners><member><ListenerArn>arn:l80</ListenerArn><DefaultActions><member><Type>forward</Type><ForwardConfig><TargetGroups><member><TargetGroupArn>arn:tg-blue</TargetGroupArn><Weight>0</Weight></member><member><TargetGroupArn>arn:tg-green</TargetGroupArn><Weight>100</Weight></member></TargetGroups></ForwardConfig></member></DefaultActions></member></Listeners>";
+        let replay = Replay::new(vec![
+            query_ok("DescribeListeners", plain),
+            query_ok("DescribeListeners", weighted),
+        ]);
+        let client = elb(&replay);
+        for _ in 0..2 {
+            assert_eq!(
+                forwarded_group(&client, "arn:l80")
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("arn:tg-green")
+            );
+        }
+        replay.assert_done();
     }
 
     #[tokio::test]
