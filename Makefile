@@ -15,7 +15,7 @@ CLI         := $(BIN)/vikunja-aws
 SETTINGS    ?=
 LOCAL_ENV   := AWS_ENDPOINT_URL=$(ENDPOINT) VIKUNJA_BINARIES=$(BIN)
 
-.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme cost-docs diagram plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
+.PHONY: help tools build build-tools build-local up demo bench bench-tools bench-readme cost-docs diagram diagram-live plan status down down-local local-up local-down test test-unit test-integration test-faults test-crashes test-local-stack lint fmt fuzz
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,14 +54,16 @@ up: tools build-local local-up ## local stack + bootstrap stack + provision work
 	@$(LOCAL_ENV) $(CLI) up --stack $(STACK) $(if $(SETTINGS),--settings $(SETTINGS))
 	@echo "The local AWS stack keeps running at $(ENDPOINT) (make down-local stops it)."
 
-demo: up ## a good backend release, then a broken one that is rolled back, end to end on the local stack
+demo: up ## a good backend release, a broken one that is rolled back, a frontend build published, then status, end to end on the local stack
 	@tag=2.5.1-demo.$$(date +%s); echo "== releasing $$tag (passes the smoke test)"; \
 	  $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag
 	@tag=2.5.2-broken.$$(date +%s); echo "== releasing $$tag (its green answers 500: the hook fails, CodeDeploy rolls back)"; \
 	  if $(LOCAL_ENV) $(CLI) release backend --stack $(STACK) --image vikunja/vikunja:$$tag; then echo "the broken release was not rolled back" >&2; exit 1; fi
-	@echo "== production still serves the good release (status exits 1 while the frontend serves no build):"
-	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) || true
-	@{ $(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json || true; } | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
+	@echo "== publishing the demo frontend build (local/demo-site)"
+	@$(LOCAL_ENV) $(CLI) release frontend --stack $(STACK) local/demo-site --release-version demo.$$(date +%s) --keep-previous-seconds 0 --wait-prune
+	@echo "== production still serves the good release:"
+	@$(LOCAL_ENV) $(CLI) status --stack $(STACK)
+	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
 
 plan: ## what `up` would create, change or leave on the local stack, changing nothing (SETTINGS=file as for up)
 	@test -x $(CLI) || cargo build -p vikunja-aws
@@ -113,6 +115,10 @@ bench: tools bench-tools build-local $(if $(BENCH_RELEASE),build) ## one run on 
 diagram: build-local ## draw each state machine from its ASL into docs/diagrams (DOT and SVG; installs Graphviz if missing)
 	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }
 	@$(CLI) diagram
+
+diagram-live: build-local ## draw the running stack as status reads it into docs/diagrams/live-stack.svg (after make up or make demo)
+	@command -v dot >/dev/null || { echo "installing Graphviz (Debian package graphviz)"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q graphviz >/dev/null; }
+	@$(LOCAL_ENV) $(CLI) diagram --live --stack $(STACK)
 
 # build-local's CLI, not `cargo run -p`: the workspace's feature set, so no SDK crate is rebuilt.
 cost-docs: build-local ## render docs/aws.md's cost section from the price table (bootstrap/cli/prices/aws-prices.json) for the defaults

@@ -138,6 +138,21 @@ def test_a_crashed_stand_in_fails_its_health_checks_and_stays_registered(stack, 
     assert bg.crash_stand_in(stack, "127.9.9.9:1")[0] == 404
 
 
+def test_the_service_counts_the_tasks_whose_stand_in_answers(stack, unique, clients):
+    counted = bg.provision(stack, f"ct{unique}", bg.image("v1"))
+
+    def counts():
+        [service] = clients["ecs"].describe_services(cluster=counted.cluster, services=[counted.service])["services"]
+        [task_set] = service["taskSets"]
+        return (service["runningCount"], service["pendingCount"], task_set["runningCount"],
+                task_set["computedDesiredCount"])
+
+    assert wait_for(lambda: counts() == (1, 0, 1, 1)), counts()
+    [target] = targets(clients, counted.blue_target_group)
+    bg.crash_stand_in(stack, f"{target['Target']['Id']}:{target['Target']['Port']}")
+    assert wait_for(lambda: counts() == (0, 1, 0, 1)), counts()
+
+
 def test_any_task_set_gets_a_stand_in_and_listeners_follow_any_modify_listener(stack, env, clients):
     task_definition = bg.register_task_definition(clients["ecs"], f"{env.name}-api", bg.image("v9"))
     clients["ecs"].create_task_set(

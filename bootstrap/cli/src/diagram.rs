@@ -12,6 +12,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+pub mod live;
+
 /// The state machines of the repository, by file stem.
 pub const STATE_MACHINES: [&str; 4] = [
     "provision",
@@ -310,19 +312,44 @@ pub fn write_all(root: &Path, out: &Path) -> Result<Vec<String>> {
         std::fs::write(&dot_path, dot(name, &asl))?;
         written.push(dot_path.display().to_string());
         let svg_path = out.join(format!("{name}.svg"));
-        match std::process::Command::new("dot")
-            .arg("-Tsvg")
-            .arg(&dot_path)
-            .arg("-o")
-            .arg(&svg_path)
-            .status()
-        {
-            Ok(status) if status.success() => written.push(svg_path.display().to_string()),
-            Ok(status) => anyhow::bail!("dot -Tsvg {}: {status}", dot_path.display()),
-            Err(_) => eprintln!(
-                "Graphviz's dot is not installed: wrote {name}.dot only (make diagram installs it)"
-            ),
+        if svg(&dot_path, &svg_path)? {
+            written.push(svg_path.display().to_string());
         }
+    }
+    Ok(written)
+}
+
+/// Draws `dot_path` into `svg_path` with Graphviz's `dot`; false when it is not installed.
+fn svg(dot_path: &Path, svg_path: &Path) -> Result<bool> {
+    match std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .arg(dot_path)
+        .arg("-o")
+        .arg(svg_path)
+        .status()
+    {
+        Ok(status) if status.success() => Ok(true),
+        Ok(status) => anyhow::bail!("dot -Tsvg {}: {status}", dot_path.display()),
+        Err(_) => {
+            eprintln!(
+                "Graphviz's dot is not installed: wrote {} only (make diagram installs it)",
+                dot_path.display()
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Writes `<out>/live-stack.dot` (and `.svg`): the stack as `status` reads it now.
+pub async fn write_live(aws: &crate::target::Aws, stack: &str, out: &Path) -> Result<Vec<String>> {
+    std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let observed = crate::status::observe(aws, stack).await?;
+    let dot_path = out.join("live-stack.dot");
+    std::fs::write(&dot_path, live::dot(&observed))?;
+    let mut written = vec![dot_path.display().to_string()];
+    let svg_path = out.join("live-stack.svg");
+    if svg(&dot_path, &svg_path)? {
+        written.push(svg_path.display().to_string());
     }
     Ok(written)
 }

@@ -123,11 +123,15 @@ enum Command {
         #[arg(long, conflicts_with_all = ["settings", "bench"])]
         write_docs: bool,
     },
-    /// Draw each state machine from its ASL: DOT files, and SVGs when Graphviz is installed.
+    /// Draw each state machine from its ASL (or, with --live, the stack as it is now): DOT
+    /// files, and SVGs when Graphviz is installed.
     Diagram {
         /// Where the drawings go.
         #[arg(long, default_value = "docs/diagrams")]
         out: PathBuf,
+        /// Draw the stack itself as `status` reads it (live-stack.dot and .svg) instead.
+        #[arg(long)]
+        live: bool,
     },
     /// Delete everything the stack created (and nothing else), then its bootstrap stack.
     Down {
@@ -191,13 +195,21 @@ async fn run(cli: Cli) -> Result<()> {
     progress::choose(cli.progress);
     let root = repository_root()?;
     match cli.command {
-        Command::Diagram { out } => {
+        Command::Diagram { out, live } => {
             let out = if out.is_absolute() {
                 out
             } else {
                 root.join(out)
             };
-            for file in vikunja_aws::diagram::write_all(&root, &out)? {
+            let written = if live {
+                let aws =
+                    target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref())
+                        .await?;
+                vikunja_aws::diagram::write_live(&aws, &cli.stack, &out).await?
+            } else {
+                vikunja_aws::diagram::write_all(&root, &out)?
+            };
+            for file in written {
                 println!("wrote {file}");
             }
             Ok(())

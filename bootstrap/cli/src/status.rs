@@ -36,6 +36,8 @@ pub struct Observed {
     pub load_balancer: Option<LoadBalancerOutputs>,
     /// The target group the production listener forwards to.
     pub live_group: Option<String>,
+    /// The target group the test listener forwards to.
+    pub test_group: Option<String>,
     /// Blue, then green: each group's ARN and its targets (`None`: the group is gone).
     pub groups: Vec<(String, String, Option<Vec<TargetHealth>>)>,
     pub backend: Option<BackendOutputs>,
@@ -492,6 +494,7 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
     if let Some(lb) = &o.load_balancer {
         let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config);
         o.live_group = resources_loadbalancer::forwarded_group(&elb, &lb.prod_listener_arn).await?;
+        o.test_group = resources_loadbalancer::forwarded_group(&elb, &lb.test_listener_arn).await?;
         for (colour, arn) in [
             ("blue", &lb.blue_target_group_arn),
             ("green", &lb.green_target_group_arn),
@@ -714,4 +717,4 @@ pub async fn to_json(aws: &Aws, stack: &str, report: &Report) -> Result<Value> {
 pub const WATCH_EVERY: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

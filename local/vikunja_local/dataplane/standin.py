@@ -85,7 +85,6 @@ class StandIn:
             shutil.rmtree(self.storage.directory, ignore_errors=True)
         log.info("stand-in for %s on %s stopped", self.task_set_arn, self.address)
 
-
     def crash(self) -> None:
         """Like a task whose container died: it stops answering (health checks fail) but
         stays registered, and its files stay. Idempotent; `stop` follows at retirement."""

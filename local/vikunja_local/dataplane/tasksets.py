@@ -15,6 +15,7 @@ no stand-in (logged once per reason; retried on every sync, as ECS keeps startin
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from ..accounts import existing_backends
@@ -38,6 +39,7 @@ class LiveTaskSet:
     account: str
     region: str
     backend: object
+    service: object
     task_set: object
 
 
@@ -56,7 +58,28 @@ class TaskSetStandIns:
         for arn, found in live.items():
             if arn not in self._placements:
                 self._place(found)
+        self._report_task_counts(live)
         self.storage.forget_deleted_file_systems()
+
+    def _report_task_counts(self, live: dict[str, LiveTaskSet]) -> None:
+        """What DescribeServices counts: a task set's tasks run while its stand-in answers
+        (one stand-in serves for all of them), and a service's running count is its task
+        sets' sum, as ECS reports a CODE_DEPLOY service. moto counts none (its running count
+        is an environment variable), so `status` would see 0 of n tasks running."""
+        services: dict[int, tuple[object, int]] = {}
+        for arn, found in live.items():
+            task_set, service = found.task_set, found.service
+            desired = _computed_desired_count(service.desired_count, task_set.scale)
+            placement = self._placements.get(arn)
+            answering = placement is not None and not placement.stand_in.crashed
+            task_set.computed_desired_count = desired
+            task_set.running_count = desired if answering else 0
+            task_set.pending_count = 0 if answering or placement is None else desired
+            total = services.get(id(service), (service, 0))[1] + task_set.running_count
+            services[id(service)] = (service, total)
+        for service, running in services.values():
+            service.running_count = running
+            service.pending_count = max(service.desired_count - running, 0)
 
     def stand_in_for(self, task_set_arn: str) -> StandIn | None:
         placement = self._placements.get(task_set_arn)
@@ -123,8 +146,15 @@ def live_task_sets() -> dict[str, LiveTaskSet]:
             if getattr(service, "status", "ACTIVE") != "ACTIVE":
                 continue
             for task_set in list(service.task_sets):
-                found[task_set.task_set_arn] = LiveTaskSet(account, region, backend, task_set)
+                found[task_set.task_set_arn] = LiveTaskSet(account, region, backend, service, task_set)
     return found
+
+
+def _computed_desired_count(service_desired: int, scale: dict | None) -> int:
+    """ECS's computedDesiredCount: the service's desired count scaled by the task set's
+    percentage, rounded up."""
+    percent = float((scale or {}).get("value", 100.0))
+    return max(math.ceil(service_desired * percent / 100.0), 0)
 
 
 def _register(account: str, region: str, target_group_arn: str, stand_in: StandIn) -> None:

@@ -14,7 +14,7 @@ fn target(address: &str, state: &str, reason: Option<&str>) -> TargetHealth {
 }
 
 /// A stack as `up` and one release of each kind leave it: every tier answering.
-fn healthy() -> Observed {
+pub(crate) fn healthy() -> Observed {
     Observed {
         stack: "demo".into(),
         network: Some(parsed(json!({
@@ -42,6 +42,7 @@ fn healthy() -> Observed {
             "greenTargetGroupName": "demo-green"
         }))),
         live_group: Some("arn:tg-green".into()),
+        test_group: Some("arn:tg-green".into()),
         groups: vec![
             ("blue".into(), "arn:tg-blue".into(), Some(vec![])),
             (
