@@ -63,7 +63,7 @@ demo: up ## a good backend release, a broken one that is rolled back, a frontend
 	@$(LOCAL_ENV) $(CLI) release frontend --stack $(STACK) local/demo-site --release-version demo.$$(date +%s) --keep-previous-seconds 0 --wait-prune
 	@echo "== production still serves the good release:"
 	@$(LOCAL_ENV) $(CLI) status --stack $(STACK)
-	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d["description"]) for d in s["deployments"]]'
+	@$(LOCAL_ENV) $(CLI) status --stack $(STACK) --output json | python3 -c 'import json,sys; s=json.load(sys.stdin)["backendRelease"]; print("live:", s["live"]["version"]); [print(" ", d["status"], d.get("description") or "(the first, by up)") for d in s["deployments"]]'
 
 plan: ## what `up` would create, change or leave on the local stack, changing nothing (SETTINGS=file as for up)
 	@test -x $(CLI) || cargo build -p vikunja-aws

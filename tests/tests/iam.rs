@@ -270,6 +270,15 @@ async fn the_cli_runs_as_an_iam_user_holding_the_operator_policy_and_fails_witho
             .await
             .expect("release backend as the operator");
     assert_eq!(released["status"], "Succeeded", "{released}");
+    // `status` reads every tier, both target groups' health and the release workflows.
+    let observed = vikunja_aws::status::observe(&operator.aws, &stack)
+        .await
+        .expect("status as the operator");
+    let seen = vikunja_aws::status::judge(&observed);
+    assert!(
+        seen.live_colour.is_some() && !seen.releases.is_empty(),
+        "{seen:#?}"
+    );
     let (checked, denied) = user_figures(&iam_report().await, &user_arn);
     println!(
         "as {user_arn}: bootstrap {bootstrapped:.1}s, up {:.1}s, release {:.1}s; {checked} calls checked, denied: {denied}",
