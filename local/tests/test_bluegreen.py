@@ -147,10 +147,10 @@ def test_the_service_counts_the_tasks_whose_stand_in_answers(stack, unique, clie
         return (service["runningCount"], service["pendingCount"], task_set["runningCount"],
                 task_set["computedDesiredCount"])
 
-    assert wait_for(lambda: counts() == (1, 0, 1, 1)), counts()
+    wait_for(lambda: counts() == (1, 0, 1, 1), what="one task running")
     [target] = targets(clients, counted.blue_target_group)
     bg.crash_stand_in(stack, f"{target['Target']['Id']}:{target['Target']['Port']}")
-    assert wait_for(lambda: counts() == (0, 1, 0, 1)), counts()
+    wait_for(lambda: counts() == (0, 1, 0, 1), what="the crashed task counted out")
 
 
 def test_any_task_set_gets_a_stand_in_and_listeners_follow_any_modify_listener(stack, env, clients):

@@ -51,6 +51,23 @@ fn id(prefix: &str, state: &str) -> String {
     format!("{prefix}{state}")
 }
 
+/// One DOT edge statement, its label and style attributes only when given.
+fn edge(from: &str, to: &str, label: &str, style: &str) -> String {
+    let mut attributes = Vec::new();
+    if !label.is_empty() {
+        attributes.push(format!("label=\"{}\"", quote(label)));
+    }
+    if !style.is_empty() {
+        attributes.push(style.to_string());
+    }
+    let attributes = if attributes.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", attributes.join(", "))
+    };
+    format!("\"{}\" -> \"{}\"{attributes};", quote(from), quote(to))
+}
+
 fn quote(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -59,25 +76,7 @@ fn quote(text: &str) -> String {
 
 impl Graph {
     fn edge(&mut self, from: &str, to: &str, label: &str, style: &str) {
-        let mut attributes = Vec::new();
-        if !label.is_empty() {
-            attributes.push(format!("label=\"{}\"", quote(label)));
-        }
-        if !style.is_empty() {
-            attributes.push(style.to_string());
-        }
-        let attributes = if attributes.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", attributes.join(", "))
-        };
-        writeln!(
-            self.out,
-            "  \"{}\" -> \"{}\"{attributes};",
-            quote(from),
-            quote(to)
-        )
-        .unwrap();
+        writeln!(self.out, "  {}", edge(from, to, label, style)).unwrap();
     }
 
     /// The states of a machine or branch; `after` is where an `End` state goes (the end of

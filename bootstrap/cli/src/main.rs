@@ -358,7 +358,7 @@ async fn run(cli: Cli) -> Result<()> {
                     Output::Json if watch => println!("{}", serde_json::to_string(&report)?),
                     Output::Json => print_result(
                         cli.output,
-                        &vikunja_aws::status::to_json(&aws, &cli.stack, &report).await?,
+                        &vikunja_aws::status::to_json(&aws, &observed, &report).await,
                     ),
                     Output::Text => {
                         if watch && std::io::stdout().is_terminal() {

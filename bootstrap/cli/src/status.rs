@@ -50,6 +50,10 @@ pub struct Observed {
     pub alarms_in_alarm: Vec<Alarm>,
     pub domain: Option<DomainOutputs>,
     pub releases: Vec<Run>,
+    /// `release_backend::backend_status` and `release_frontend::frontend_status` as read for
+    /// the verdicts, kept for `--output json` (`backendRelease`, `frontendRelease`).
+    pub backend_release: Value,
+    pub frontend_release: Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -506,7 +510,8 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
     if o.backend.is_some() {
         let ecs = aws_sdk_ecs::Client::new(&aws.config);
         if let Some(service) = resources_backend::find_service(&ecs, &names).await? {
-            let live = crate::release_backend::backend_status(aws, stack).await?;
+            o.backend_release = crate::release_backend::backend_status(aws, stack).await?;
+            let live = &o.backend_release;
             o.service = Some(Service {
                 status: service.status().unwrap_or_default().to_string(),
                 desired: service.desired_count(),
@@ -527,8 +532,8 @@ pub async fn observe(aws: &Aws, stack: &str) -> Result<Observed> {
                 status: d.status().to_string(),
                 enabled: d.enabled(),
             });
-        let release = crate::release_frontend::frontend_status(aws, stack).await?;
-        o.frontend_version = release["version"].as_str().map(str::to_string);
+        o.frontend_release = crate::release_frontend::frontend_status(aws, stack).await?;
+        o.frontend_version = o.frontend_release["version"].as_str().map(str::to_string);
     }
     if o.delivery.is_some() {
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws.config);
@@ -698,19 +703,17 @@ fn first_line(text: &str) -> String {
 }
 
 /// The report, and with it (under `inventory`) what each tier recorded, for scripts.
-pub async fn to_json(aws: &Aws, stack: &str, report: &Report) -> Result<Value> {
+pub async fn to_json(aws: &Aws, observed: &Observed, report: &Report) -> Value {
     let mut value = json!(report);
-    let inventory = crate::follow::status(aws, stack)
+    let inventory = crate::follow::status(aws, &observed.stack)
         .await
         .unwrap_or(Value::Null);
-    let backend = crate::release_backend::backend_status(aws, stack).await?;
-    let frontend = crate::release_frontend::frontend_status(aws, stack).await?;
     if let Some(map) = value.as_object_mut() {
         map.insert("inventory".into(), inventory);
-        map.insert("backendRelease".into(), backend);
-        map.insert("frontendRelease".into(), frontend);
+        map.insert("backendRelease".into(), observed.backend_release.clone());
+        map.insert("frontendRelease".into(), observed.frontend_release.clone());
     }
-    Ok(value)
+    value
 }
 
 /// `--watch`: how long between two refreshes.

@@ -83,33 +83,28 @@ pub async fn observe(
         })
         .collect();
     let answers = probe.get(&urls).await?;
-    let targets = elb
-        .describe_target_health()
-        .target_group_arn(&green.target_group_arn)
-        .send()
-        .await
-        .context(format!("target health of {}", green.target_group_arn))?;
+    let targets = resources_loadbalancer::find_target_health(elb, &green.target_group_arn)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "green's target group {} is gone",
+                green.target_group_arn
+            ))
+        })?;
     let (health, info) = first_answering(&answers);
     let mut observation = Observation {
         health: Some(health),
         info: Some(info),
         ..Default::default()
     };
-    for target in targets.target_health_descriptions() {
-        let state = target
-            .target_health()
-            .and_then(|h| h.state())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        if state == "healthy" {
+    for target in targets {
+        if target.is_healthy() {
             observation.healthy_targets += 1;
         } else {
-            let id = target
-                .target()
-                .and_then(|t| t.id())
-                .unwrap_or_default()
-                .to_string();
-            observation.unhealthy_targets.push(format!("{id} {state}"));
+            let why = target.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            observation
+                .unhealthy_targets
+                .push(format!("{} {}{why}", target.target, target.state));
         }
     }
     Ok(observation)

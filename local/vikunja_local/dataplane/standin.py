@@ -79,7 +79,7 @@ class StandIn:
     def stop(self) -> None:
         """Like a stopped task: no new connections, and the open ones (keep-alive
         clients, flows an NLB still holds) are cut rather than served on."""
-        self.crash()
+        self._stop_serving()
         if self._owns_storage:
             attachments.forget_tables_under(self.storage.directory)
             shutil.rmtree(self.storage.directory, ignore_errors=True)
@@ -88,13 +88,18 @@ class StandIn:
     def crash(self) -> None:
         """Like a task whose container died: it stops answering (health checks fail) but
         stays registered, and its files stay. Idempotent; `stop` follows at retirement."""
+        if not self.crashed:
+            self._stop_serving()
+            log.info("stand-in for %s on %s crashed", self.task_set_arn, self.address)
+
+    def _stop_serving(self) -> None:
+        """No more answers (what a crash and a stop share); `crashed` says it happened."""
         if self.crashed:
             return
         self.crashed = True
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
-        log.info("stand-in for %s on %s crashed", self.task_set_arn, self.address)
 
     crashed = False
 

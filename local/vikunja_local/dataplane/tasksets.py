@@ -74,7 +74,7 @@ class TaskSetStandIns:
             answering = placement is not None and not placement.stand_in.crashed
             task_set.computed_desired_count = desired
             task_set.running_count = desired if answering else 0
-            task_set.pending_count = 0 if answering or placement is None else desired
+            task_set.pending_count = 0 if answering else desired
             total = services.get(id(service), (service, 0))[1] + task_set.running_count
             services[id(service)] = (service, total)
         for service, running in services.values():

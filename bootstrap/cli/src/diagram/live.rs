@@ -92,18 +92,8 @@ impl Drawing<'_> {
         self.line(&format!("\"{id}\" [label=\"{}\"{extra}];", quote(label)));
     }
 
-    fn edge(&mut self, from: &str, to: &str, label: &str, extra: &str) {
-        let mut attributes = Vec::new();
-        if !label.is_empty() {
-            attributes.push(format!("label=\"{}\"", quote(label)));
-        }
-        if !extra.is_empty() {
-            attributes.push(extra.to_string());
-        }
-        self.line(&format!(
-            "\"{from}\" -> \"{to}\" [{}];",
-            attributes.join(", ")
-        ));
+    fn edge(&mut self, from: &str, to: &str, label: &str, style: &str) {
+        self.line(&super::edge(from, to, label, style));
     }
 
     fn frontend(&mut self, o: &Observed) {
@@ -211,8 +201,8 @@ impl Drawing<'_> {
         self.node("nlb", &format!("NLB {}", lb.dns_name), "");
         self.node("prod", "production listener :80", "shape=cds, style=\"\"");
         self.node("test", "test listener :8080", "shape=cds, style=\"\"");
-        let groups = self.report.target_groups.clone();
-        for group in &groups {
+        let report = self.report;
+        for group in &report.target_groups {
             let live = if group.live { " (live)" } else { "" };
             let colour = match (group.live, group.healthy == group.targets.len()) {
                 (true, true) => HEALTHY,
@@ -267,7 +257,8 @@ impl Drawing<'_> {
             "shape=folder, style=\"\"",
         );
         self.close();
-        for group in &self.report.target_groups.clone() {
+        let report = self.report;
+        for group in &report.target_groups {
             let style = if group.live {
                 "penwidth=2".to_string()
             } else {

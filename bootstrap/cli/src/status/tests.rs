@@ -89,6 +89,7 @@ pub(crate) fn healthy() -> Observed {
             seconds: Some(42.0),
             error: None,
         }],
+        ..Observed::default()
     }
 }
 
