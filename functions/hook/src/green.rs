@@ -1,4 +1,5 @@
-//! From a deployment id to what green is: the test listener's addresses, the version green
+//! From what the engine names (a CodeDeploy deployment id, or the service revision an ECS
+//! deployment rolls out) to what green is: the test listener's addresses, the version green
 //! must report, and green's target group.
 
 use aws_sdk_ec2::types::Filter;
@@ -16,6 +17,8 @@ pub struct Green {
     pub target_group_arn: String,
 }
 
+/// Green of a CodeDeploy deployment: the AppSpec names the task definition, the deployment
+/// group the test listener.
 pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
     let info = resources_delivery::find_deployment(&clients.codedeploy, deployment_id)
         .await?
@@ -53,10 +56,54 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
         .ok_or_else(|| Error::conflict(format!("deployment group {group} has no test listener")))?
         .to_string();
 
+    through_test_listener(clients, &test_listener, &task_definition).await
+}
+
+/// Green of an ECS blue/green deployment: the service revision being rolled out names its
+/// task definition and, in its load balancer's advanced configuration, the test listener
+/// (for a Network Load Balancer, the listener's ARN itself).
+pub async fn find_for_revision(clients: &Clients, revision_arn: &str) -> Result<Green> {
+    let revisions = clients
+        .ecs
+        .describe_service_revisions()
+        .service_revision_arns(revision_arn)
+        .send()
+        .await
+        .context(format!("describe service revision {revision_arn}"))?;
+    let revision = revisions
+        .service_revisions()
+        .iter()
+        .find(|r| r.service_revision_arn() == Some(revision_arn))
+        .ok_or_else(|| {
+            Error::conflict(format!("service revision {revision_arn} does not exist"))
+        })?;
+    let task_definition = revision.task_definition().ok_or_else(|| {
+        Error::conflict(format!(
+            "service revision {revision_arn} names no task definition"
+        ))
+    })?;
+    let test_listener = revision
+        .load_balancers()
+        .iter()
+        .find_map(|lb| lb.advanced_configuration()?.test_listener_rule())
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "service revision {revision_arn} has no test listener (advancedConfiguration.testListenerRule)"
+            ))
+        })?;
+    through_test_listener(clients, test_listener, task_definition).await
+}
+
+/// What the test listener forwards to — at the hook's stage of either engine, green.
+async fn through_test_listener(
+    clients: &Clients,
+    test_listener: &str,
+    task_definition: &str,
+) -> Result<Green> {
     let listeners = clients
         .elb
         .describe_listeners()
-        .listener_arns(&test_listener)
+        .listener_arns(test_listener)
         .send()
         .await
         .context(format!("describe listener {test_listener}"))?;
@@ -67,16 +114,11 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
     let port = listener
         .port()
         .ok_or_else(|| Error::conflict(format!("listener {test_listener} has no port")))?;
-    let target_group_arn = listener
-        .default_actions()
-        .iter()
-        .find_map(|a| a.target_group_arn())
-        .ok_or_else(|| {
-            Error::conflict(format!(
-                "listener {test_listener} forwards to no target group"
-            ))
-        })?
-        .to_string();
+    let target_group_arn = resources_loadbalancer::serving_group(listener).ok_or_else(|| {
+        Error::conflict(format!(
+            "listener {test_listener} forwards to no target group"
+        ))
+    })?;
     let lb_arn = listener
         .load_balancer_arn()
         .ok_or_else(|| Error::conflict(format!("listener {test_listener} has no load balancer")))?;
@@ -108,7 +150,7 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
     }
     Ok(Green {
         addresses,
-        expected_version: expected_version(clients, &task_definition).await?,
+        expected_version: expected_version(clients, task_definition).await?,
         target_group_arn,
     })
 }

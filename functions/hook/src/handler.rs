@@ -47,6 +47,8 @@ pub enum Verdict {
     Failed(String),
 }
 
+/// A CodeDeploy `BeforeAllowTraffic` invocation: smoke-tests green within the budget, then
+/// reports the verdict to CodeDeploy.
 pub async fn handle(clients: &Clients, budget: Budget, event: Value) -> Result<Value> {
     let ids = lifecycle_ids(&event)?;
     let started = Instant::now();
@@ -140,11 +142,7 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let outcome = match smoke::observe(&clients.probe, &clients.elb, &green).await {
-            Ok(observation) => smoke::judge(&observation, &green.expected_version),
-            Err(e) => Err(e.to_string()),
-        };
-        match outcome {
+        match check_green(clients, &green).await {
             Ok(()) => return Verdict::Succeeded,
             Err(reason) if Instant::now() + budget.interval >= deadline => {
                 return Verdict::Failed(format!(
@@ -156,6 +154,17 @@ async fn judge(clients: &Clients, budget: Budget, deployment_id: &str) -> Verdic
             Err(reason) => info!(attempts, reason, "green not ready yet"),
         }
         tokio::time::sleep(budget.interval).await;
+    }
+}
+
+/// One smoke test of green: `Ok` when it is fit for production traffic, else why not.
+pub async fn check_green(
+    clients: &Clients,
+    green: &green::Green,
+) -> std::result::Result<(), String> {
+    match smoke::observe(&clients.probe, &clients.elb, green).await {
+        Ok(observation) => smoke::judge(&observation, &green.expected_version),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let budget = Budget::from_env();
     // Any JSON: the handler reads the lifecycle event itself and reports whatever it can.
     lambda::serve(
-        "a CodeDeploy lifecycle event",
+        "a CodeDeploy lifecycle event or an ECS lifecycle hook payload",
         |event: serde_json::Value, _| hook::handle(&clients, budget, event),
     )
     .await

@@ -13,7 +13,7 @@ pub use diff::{diff, group_name, retire, Op, Plan, Spec, TLS_POLICY};
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerTypeEnum, Tag};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancerTypeEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
 
 use resources::found::absent_if_not_found;
@@ -336,21 +336,23 @@ pub async fn forwarded_group(elb: &Client, listener_arn: &str) -> Result<Option<
     let Some(described) = absent_if_not_found(described)? else {
         return Ok(None);
     };
-    Ok(described.listeners().first().and_then(|l| {
-        l.default_actions().iter().find_map(|a| {
-            a.target_group_arn().map(str::to_string).or_else(|| {
-                // A weighted forward names its groups in the forward config: the one with
-                // the traffic is the one that serves.
-                a.forward_config()?
-                    .target_groups()
-                    .iter()
-                    .filter(|g| g.weight().unwrap_or(1) > 0)
-                    .max_by_key(|g| g.weight().unwrap_or(1))
-                    .and_then(|g| g.target_group_arn())
-                    .map(str::to_string)
-            })
+    Ok(described.listeners().first().and_then(serving_group))
+}
+
+/// The target group a listener sends its traffic to: the one it forwards to, or, when the
+/// forward is weighted, the group with the traffic.
+pub fn serving_group(listener: &Listener) -> Option<String> {
+    listener.default_actions().iter().find_map(|a| {
+        a.target_group_arn().map(str::to_string).or_else(|| {
+            a.forward_config()?
+                .target_groups()
+                .iter()
+                .filter(|g| g.weight().unwrap_or(1) > 0)
+                .max_by_key(|g| g.weight().unwrap_or(1))
+                .and_then(|g| g.target_group_arn())
+                .map(str::to_string)
         })
-    }))
+    })
 }
 
 pub(crate) fn elb_tags(stack: &str) -> Vec<Tag> {
