@@ -63,17 +63,8 @@ pub async fn find(clients: &Clients, deployment_id: &str) -> Result<Green> {
 /// task definition and, in its load balancer's advanced configuration, the test listener
 /// (for a Network Load Balancer, the listener's ARN itself).
 pub async fn find_for_revision(clients: &Clients, revision_arn: &str) -> Result<Green> {
-    let revisions = clients
-        .ecs
-        .describe_service_revisions()
-        .service_revision_arns(revision_arn)
-        .send()
-        .await
-        .context(format!("describe service revision {revision_arn}"))?;
-    let revision = revisions
-        .service_revisions()
-        .iter()
-        .find(|r| r.service_revision_arn() == Some(revision_arn))
+    let revision = resources_backend::find_service_revision(&clients.ecs, revision_arn)
+        .await?
         .ok_or_else(|| {
             Error::conflict(format!("service revision {revision_arn} does not exist"))
         })?;
@@ -100,21 +91,13 @@ async fn through_test_listener(
     test_listener: &str,
     task_definition: &str,
 ) -> Result<Green> {
-    let listeners = clients
-        .elb
-        .describe_listeners()
-        .listener_arns(test_listener)
-        .send()
-        .await
-        .context(format!("describe listener {test_listener}"))?;
-    let listener = listeners
-        .listeners()
-        .first()
+    let listener = resources_loadbalancer::find_listener(&clients.elb, test_listener)
+        .await?
         .ok_or_else(|| Error::conflict(format!("listener {test_listener} not found")))?;
     let port = listener
         .port()
         .ok_or_else(|| Error::conflict(format!("listener {test_listener} has no port")))?;
-    let target_group_arn = resources_loadbalancer::serving_group(listener).ok_or_else(|| {
+    let target_group_arn = resources_loadbalancer::serving_group(&listener).ok_or_else(|| {
         Error::conflict(format!(
             "listener {test_listener} forwards to no target group"
         ))
@@ -122,20 +105,12 @@ async fn through_test_listener(
     let lb_arn = listener
         .load_balancer_arn()
         .ok_or_else(|| Error::conflict(format!("listener {test_listener} has no load balancer")))?;
-    let lbs = clients
-        .elb
-        .describe_load_balancers()
-        .load_balancer_arns(lb_arn)
-        .send()
-        .await
-        .context(format!("describe load balancer {lb_arn}"))?;
-    let dns = lbs
-        .load_balancers()
-        .first()
-        .and_then(|lb| lb.dns_name())
+    let dns = resources_loadbalancer::find_load_balancer_by_arn(&clients.elb, lb_arn)
+        .await?
+        .and_then(|lb| lb.dns_name().map(str::to_string))
         .ok_or_else(|| Error::conflict(format!("load balancer {lb_arn} has no DNS name")))?;
 
-    let addresses = match local_listener_address(dns, port) {
+    let addresses = match local_listener_address(&dns, port) {
         Some(loopback) => vec![loopback],
         None => private_addresses(clients, lb_arn)
             .await?

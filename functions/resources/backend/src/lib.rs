@@ -31,7 +31,7 @@ pub use observe::{
     Repository, ScalingPolicy, Service as ServiceFound,
 };
 
-use aws_sdk_ecs::types::{Cluster, ClusterField, Service, ServiceField};
+use aws_sdk_ecs::types::{Cluster, ClusterField, Service, ServiceField, ServiceRevision};
 use vikunja_core::{tags, Names, Result, SdkContext};
 
 /// The stack's service in the stack's cluster, unless it is gone (INACTIVE: ECS remembers
@@ -54,6 +54,28 @@ pub async fn find_service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Op
         .services()
         .iter()
         .find(|s| s.status() != Some("INACTIVE"))
+        .cloned())
+}
+
+/// One service revision by ARN (what an ECS deployment rolls out); `None` when ECS does not
+/// know it.
+pub async fn find_service_revision(
+    ecs: &aws_sdk_ecs::Client,
+    revision_arn: &str,
+) -> Result<Option<ServiceRevision>> {
+    let described = ecs
+        .describe_service_revisions()
+        .service_revision_arns(revision_arn)
+        .send()
+        .await
+        .context(format!("describe service revision {revision_arn}"));
+    let Some(described) = resources::found::absent_if_not_found(described)? else {
+        return Ok(None);
+    };
+    Ok(described
+        .service_revisions()
+        .iter()
+        .find(|r| r.service_revision_arn() == Some(revision_arn))
         .cloned())
 }
 

@@ -13,7 +13,7 @@ pub use diff::{diff, group_name, retire, Op, Plan, Spec, TLS_POLICY};
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancerTypeEnum, Tag};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, LoadBalancerTypeEnum, Tag};
 use aws_sdk_elasticloadbalancingv2::Client;
 
 use resources::found::absent_if_not_found;
@@ -324,9 +324,8 @@ pub async fn find_target_health(elb: &Client, arn: &str) -> Result<Option<Vec<Ta
     ))
 }
 
-/// The target group a listener forwards to (its default action); `None` when the listener
-/// is gone or forwards nowhere.
-pub async fn forwarded_group(elb: &Client, listener_arn: &str) -> Result<Option<String>> {
+/// One listener by ARN; `None` when it is gone.
+pub async fn find_listener(elb: &Client, listener_arn: &str) -> Result<Option<Listener>> {
     let described = elb
         .describe_listeners()
         .listener_arns(listener_arn)
@@ -336,7 +335,30 @@ pub async fn forwarded_group(elb: &Client, listener_arn: &str) -> Result<Option<
     let Some(described) = absent_if_not_found(described)? else {
         return Ok(None);
     };
-    Ok(described.listeners().first().and_then(serving_group))
+    Ok(described.listeners().first().cloned())
+}
+
+/// One load balancer by ARN (where a listener points); `None` when it is gone.
+pub async fn find_load_balancer_by_arn(elb: &Client, lb_arn: &str) -> Result<Option<LoadBalancer>> {
+    let described = elb
+        .describe_load_balancers()
+        .load_balancer_arns(lb_arn)
+        .send()
+        .await
+        .context(format!("read load balancer {lb_arn}"));
+    let Some(described) = absent_if_not_found(described)? else {
+        return Ok(None);
+    };
+    Ok(described.load_balancers().first().cloned())
+}
+
+/// The target group a listener forwards to (its default action); `None` when the listener
+/// is gone or forwards nowhere.
+pub async fn forwarded_group(elb: &Client, listener_arn: &str) -> Result<Option<String>> {
+    Ok(find_listener(elb, listener_arn)
+        .await?
+        .as_ref()
+        .and_then(serving_group))
 }
 
 /// The target group a listener sends its traffic to: the one it forwards to, or, when the
