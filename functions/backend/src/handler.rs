@@ -1,7 +1,9 @@
+use resources_backend::bluegreen::{DeployRoles, EcsBlueGreen};
 use resources_backend::task::{Roles, TaskInputs};
 use resources_backend::Spec;
 use tracing::info;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::settings::Engine;
 use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, BackendOutputs, Names, ProvisionState, Result};
 
@@ -29,7 +31,16 @@ pub async fn handle(
 
     let log_group = names.log_group();
     let task = TaskInputs::new(settings, data, frontend, roles, &log_group, region)?;
-    let spec = Spec::from_outputs(names.clone(), settings, task, network, lb);
+    let blue_green = match settings.engine {
+        Engine::Codedeploy => None,
+        Engine::Ecs => Some(EcsBlueGreen::for_stack(
+            &names,
+            settings,
+            lb,
+            DeployRoles::from_env()?,
+        )),
+    };
+    let spec = Spec::from_outputs(names.clone(), settings, task, network, lb, blue_green);
     let library = resources_backend::Clients {
         ecr: &clients.ecr,
         ecs: &clients.ecs,

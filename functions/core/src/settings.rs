@@ -72,6 +72,45 @@ pub struct Settings {
     /// The shared cache's node type (default `cache.t4g.micro`); only with `sharedCache`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_node_type: Option<String>,
+    /// Who runs the blue/green releases: CodeDeploy (the default) or Amazon ECS itself.
+    #[serde(default, skip_serializing_if = "Engine::is_default")]
+    pub engine: Engine,
+}
+
+/// The blue/green engine. Both shift all traffic at once after the same smoke test has
+/// passed green through the test listener; they differ in who runs the deployment and how
+/// the hook answers (docs/engines.md compares them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// A CodeDeploy application and deployment group; the service's controller is
+    /// `CODE_DEPLOY` and the hook answers with `PutLifecycleEventHookExecutionStatus`.
+    #[default]
+    Codedeploy,
+    /// The service's own `BLUE_GREEN` strategy (controller `ECS`) with a Lambda lifecycle
+    /// hook on `POST_TEST_TRAFFIC_SHIFT` that answers `hookStatus`.
+    Ecs,
+}
+
+impl Engine {
+    pub fn is_default(&self) -> bool {
+        *self == Engine::default()
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Engine::Codedeploy => "codedeploy",
+            Engine::Ecs => "ecs",
+        }
+    }
+
+    /// The service's deployment controller under this engine, as ECS names it.
+    pub fn controller(&self) -> &'static str {
+        match self {
+            Engine::Codedeploy => "CODE_DEPLOY",
+            Engine::Ecs => "ECS",
+        }
+    }
 }
 
 /// The shared cache's node type when `cacheNodeType` is not set: the smallest Graviton node.
@@ -306,6 +345,13 @@ impl Settings {
         if !(0..=2880).contains(&self.termination_wait_minutes) {
             return Err(Error::invalid(format!(
                 "terminationWaitMinutes {}: must be between 0 and 2880",
+                self.termination_wait_minutes
+            )));
+        }
+        // Under ECS the wait is the deployment's bake time, which ECS caps at a day.
+        if self.engine == Engine::Ecs && self.termination_wait_minutes > 1440 {
+            return Err(Error::invalid(format!(
+                "terminationWaitMinutes {}: with engine \"ecs\" it is the deployment's bake time, at most 1440 minutes",
                 self.termination_wait_minutes
             )));
         }

@@ -1,6 +1,7 @@
 //! Backend release: an image pushed to the stack's ECR repository becomes a new task
 //! definition revision (the live one with only the image changed, pinned by digest) and a
-//! CodeDeploy blue/green deployment whose `BeforeAllowTraffic` hook smoke-tests green.
+//! blue/green deployment whose hook smoke-tests green: CodeDeploy's (`BeforeAllowTraffic`)
+//! or, under the `ecs` engine, the service's own (`POST_TEST_TRAFFIC_SHIFT`, see [`ecs`]).
 //!
 //! The state machine calls one function with six actions — `prepare`, `snapshot` and
 //! `snapshot-status` (before a release that changes Vikunja's major or minor version),
@@ -8,6 +9,7 @@
 //! refuses a downgrade of the major or minor version before anything changes.
 
 pub mod appspec;
+pub mod ecs;
 pub mod event;
 pub mod handler;
 pub mod steps;

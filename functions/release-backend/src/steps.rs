@@ -49,6 +49,9 @@ pub struct Release {
     /// `snapshotBeforeUpgrade` on); the workflow waits until it is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotStep>,
+    /// Who runs the deployment (`ecs` when the service deploys itself); set by `deploy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +98,7 @@ impl Release {
             poll_seconds: config.poll_seconds,
             live_tag: None,
             snapshot: None,
+            engine: None,
         }
     }
 
@@ -127,6 +131,7 @@ pub async fn prepare(
         poll_seconds: config.poll_seconds,
         live_tag: None,
         snapshot: None,
+        engine: None,
     };
     let live = revision(clients, &live_task_definition(clients, &names).await?).await?;
     if live.image() == Some(release.image.as_str()) {
@@ -135,7 +140,12 @@ pub async fn prepare(
             ..release
         });
     }
-    if let Some(id) = in_flight_for(clients, &names, &release.digest).await? {
+    let in_flight = if deploys_itself(clients, &names).await? {
+        crate::ecs::in_flight_for(clients, &names, &release.digest).await?
+    } else {
+        in_flight_for(clients, &names, &release.digest).await?
+    };
+    if let Some(id) = in_flight {
         return Ok(Release {
             ignored: Some(format!(
                 "deployment {id} is already releasing {}",
@@ -318,7 +328,7 @@ async fn image_exists(clients: &Clients, repository: &str, digest: &str) -> Resu
 /// An image pushed to the repository after this one, under a tag the release rule
 /// matches: when two pushes are released at once, the later push is what production ends
 /// on, whichever workflow reaches CodeDeploy first. Its reason, or `None`.
-async fn superseded_by(
+pub(crate) async fn superseded_by(
     clients: &Clients,
     config: &Config,
     repository: &str,
@@ -405,6 +415,16 @@ async fn live_task_definition(clients: &Clients, names: &Names) -> Result<String
                 names.service()
             ))
         })
+}
+
+/// Whether the stack's service runs its own blue/green (controller `ECS`, engine `ecs`)
+/// rather than CodeDeploy's.
+async fn deploys_itself(clients: &Clients, names: &Names) -> Result<bool> {
+    let service = resources_backend::find_service(&clients.ecs, names).await?;
+    Ok(service
+        .as_ref()
+        .and_then(|s| s.deployment_controller())
+        .is_some_and(|c| c.r#type() == &aws_sdk_ecs::types::DeploymentControllerType::Ecs))
 }
 
 async fn revision(clients: &Clients, which: &str) -> Result<Revision> {
@@ -531,6 +551,9 @@ fn with_image(
 /// is adopted; one releasing something else makes this step wait its turn (`NotReady`).
 pub async fn deploy(clients: &Clients, config: &Config, mut release: Release) -> Result<Release> {
     let names = Names::new(&release.stack);
+    if deploys_itself(clients, &names).await? {
+        return crate::ecs::deploy(clients, config, release).await;
+    }
     // This push's own deployment, whatever its status: a CreateDeployment answered with an
     // error after it took effect made one, which may have ended before this retry.
     if let Some(id) = deployment_of(clients, &names, &release.description()).await? {
@@ -600,6 +623,9 @@ pub async fn deploy(clients: &Clients, config: &Config, mut release: Release) ->
 
 /// The deployment's status; an unsuccessful end is an error carrying CodeDeploy's reason.
 pub async fn status(clients: &Clients, mut release: Release) -> Result<Release> {
+    if release.engine.as_deref() == Some(crate::ecs::ENGINE) {
+        return crate::ecs::status(clients, release).await;
+    }
     let id = release
         .deployment_id
         .clone()

@@ -320,6 +320,7 @@ fn provisioned() -> Observed {
             status: "ACTIVE".into(),
             ours: true,
             controller: Some("CODE_DEPLOY".into()),
+            strategy: None,
             task_definition: task_arn.clone(),
             load_balancers: vec![(
                 o.loadbalancer.target_groups["blue"].arn.clone(),

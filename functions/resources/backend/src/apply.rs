@@ -17,11 +17,13 @@ use aws_sdk_ecs::types::{
 use tracing::info;
 use vikunja_core::error::built;
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::settings::Engine;
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{
     Error, ErrorClass, LoadBalancerOutputs, Names, NetworkOutputs, Result, SdkContext, Settings,
 };
 
+use crate::bluegreen::EcsBlueGreen;
 use crate::diff::{
     diff, Op, Spec, CPU_METRIC, HEALTH_CHECK_GRACE_SECONDS, LOG_RETENTION_DAYS, SCALE_IN_COOLDOWN,
     SCALE_OUT_COOLDOWN,
@@ -42,6 +44,7 @@ impl Spec {
         task: TaskInputs,
         network: &NetworkOutputs,
         lb: &LoadBalancerOutputs,
+        blue_green: Option<EcsBlueGreen>,
     ) -> Self {
         let mut subnets = network.public_subnet_ids.clone();
         subnets.sort();
@@ -55,6 +58,7 @@ impl Spec {
                 lb.blue_target_group_arn.clone(),
                 lb.green_target_group_arn.clone(),
             ],
+            blue_green,
         }
     }
 
@@ -282,6 +286,28 @@ async fn create_service(
             .build(),
         "awsvpc configuration",
     )?;
+    let blue = spec.blue_target_group()?;
+    let (controller, deployment_configuration, load_balancer) = match spec.settings.engine {
+        Engine::Codedeploy => (
+            DeploymentControllerType::CodeDeploy,
+            None,
+            LoadBalancer::builder()
+                .target_group_arn(blue)
+                .container_name(CONTAINER_NAME)
+                .container_port(CONTAINER_PORT)
+                .build(),
+        ),
+        Engine::Ecs => {
+            let blue_green = spec.blue_green.as_ref().ok_or_else(|| {
+                Error::invalid("engine ecs: the service's blue/green inputs (listeners, roles, hook) are not known")
+            })?;
+            (
+                DeploymentControllerType::Ecs,
+                Some(blue_green.deployment_configuration()?),
+                blue_green.load_balancer(blue),
+            )
+        }
+    };
     let created = ecs
         .create_service()
         .cluster(names.cluster())
@@ -291,23 +317,16 @@ async fn create_service(
         .launch_type(LaunchType::Fargate)
         .platform_version("LATEST")
         .deployment_controller(built(
-            DeploymentController::builder()
-                .r#type(DeploymentControllerType::CodeDeploy)
-                .build(),
+            DeploymentController::builder().r#type(controller).build(),
             "deployment controller",
         )?)
+        .set_deployment_configuration(deployment_configuration)
         .network_configuration(
             NetworkConfiguration::builder()
                 .awsvpc_configuration(vpc)
                 .build(),
         )
-        .load_balancers(
-            LoadBalancer::builder()
-                .target_group_arn(spec.blue_target_group()?)
-                .container_name(CONTAINER_NAME)
-                .container_port(CONTAINER_PORT)
-                .build(),
-        )
+        .load_balancers(load_balancer)
         .health_check_grace_period_seconds(HEALTH_CHECK_GRACE_SECONDS)
         // Same token on a retry: ECS answers with the service it already made.
         .client_token(format!("{}-{}", names.stack(), name))

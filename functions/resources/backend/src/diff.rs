@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use vikunja_core::names::{CONTAINER_NAME, CONTAINER_PORT};
+use vikunja_core::settings::Engine;
 use vikunja_core::teardown::{Failure, Kept, PlannedTier, Resource};
 use vikunja_core::{Names, Settings};
 
+use crate::bluegreen::EcsBlueGreen;
 use crate::observe::{Found, Remains};
 use crate::task::{differences, Pairs, TaskInputs};
 use resources::plan::{create, Check, How, Item, Operation};
@@ -31,6 +33,23 @@ pub struct Spec {
     pub app_group: Option<String>,
     /// The blue and green target groups' ARNs, as far as they exist.
     pub target_groups: Vec<String>,
+    /// With engine `ecs`: what ECS's own blue/green needs, as far as it is known.
+    pub blue_green: Option<EcsBlueGreen>,
+}
+
+impl Spec {
+    /// The service's deployment controller under the settings' engine.
+    fn controller(&self) -> &'static str {
+        self.settings.engine.controller()
+    }
+
+    /// How the service is deployed, as `plan` says it.
+    fn deployed_by(&self) -> &'static str {
+        match self.settings.engine {
+            Engine::Codedeploy => "CODE_DEPLOY controller",
+            Engine::Ecs => "ECS controller, BLUE_GREEN strategy",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +114,9 @@ impl Operation for Op {
                 settings.task_memory
             ),
             Op::CreateService => format!(
-                "create service {} (Fargate, CODE_DEPLOY controller, {} task(s) behind {})",
+                "create service {} (Fargate, {}, {} task(s) behind {})",
                 names.service(),
+                spec.deployed_by(),
                 settings.min_tasks,
                 names.target_group("blue")
             ),
@@ -389,7 +409,8 @@ fn service(spec: &Spec, found: &Found, plan: &mut Plan) {
     let (cluster, name) = (names.cluster(), names.service());
     let Some(service) = found.service.as_ref() else {
         let detail = format!(
-            "Fargate, CODE_DEPLOY controller, {} task(s) behind blue",
+            "Fargate, {}, {} task(s) behind blue",
+            spec.deployed_by(),
             spec.settings.min_tasks
         );
         plan.push(
@@ -403,7 +424,7 @@ fn service(spec: &Spec, found: &Found, plan: &mut Plan) {
         let mut item = create(
             "service",
             &name,
-            Some("Fargate, CODE_DEPLOY controller".into()),
+            Some(format!("Fargate, {}", spec.deployed_by())),
         );
         item.notes.push(format!(
             "{} is {} (being deleted): up waits until it is gone, then creates it",
@@ -421,13 +442,27 @@ fn service(spec: &Spec, found: &Found, plan: &mut Plan) {
     check.compare(
         "deploymentController",
         service.controller.as_deref().unwrap_or("ECS"),
-        "CODE_DEPLOY",
+        spec.controller(),
         How::UpStops,
         Some(format!(
-            "AWS cannot change a service's deployment controller, and up refuses a service CodeDeploy does not deploy: \
-             delete it (aws ecs delete-service --cluster {cluster} --service {name} --force) and run up"
+            "the service is deployed by another engine than the settings' engine ({}): up does not move a running \
+             service between engines; set engine back, or delete the service \
+             (aws ecs delete-service --cluster {cluster} --service {name} --force) and run up",
+            spec.settings.engine.as_str()
         )),
     );
+    if spec.settings.engine == Engine::Ecs {
+        check.compare(
+            "deploymentConfiguration.strategy",
+            service.strategy.as_deref().unwrap_or("ROLLING"),
+            "BLUE_GREEN",
+            How::UpStops,
+            Some(format!(
+                "a rolling ECS service would release without the smoke test: \
+                 aws ecs update-service --cluster {cluster} --service {name} --deployment-configuration strategy=BLUE_GREEN, then up"
+            )),
+        );
+    }
     let fix = format!(
         "a CODE_DEPLOY service takes load balancers and network configuration only through a CodeDeploy deployment, \
          and up never changes an existing service: recreate it (aws ecs delete-service --cluster {cluster} --service {name} --force, \

@@ -10,6 +10,7 @@
 //! live revision's sizes, environment and secrets and changes only the image, so changed
 //! task settings need a revision deployed through CodeDeploy by hand (`plan` says which).
 
+pub mod bluegreen;
 pub mod task;
 
 #[cfg(feature = "lifecycle")]
@@ -31,7 +32,10 @@ pub use observe::{
     Repository, ScalingPolicy, Service as ServiceFound,
 };
 
-use aws_sdk_ecs::types::{Cluster, ClusterField, Service, ServiceField, ServiceRevision};
+use aws_sdk_ecs::types::{
+    Cluster, ClusterField, Service, ServiceDeployment, ServiceDeploymentBrief,
+    ServiceDeploymentStatus, ServiceField, ServiceRevision,
+};
 use vikunja_core::{tags, Names, Result, SdkContext};
 
 /// The stack's service in the stack's cluster, unless it is gone (INACTIVE: ECS remembers
@@ -77,6 +81,79 @@ pub async fn find_service_revision(
         .iter()
         .find(|r| r.service_revision_arn() == Some(revision_arn))
         .cloned())
+}
+
+/// Every deployment ECS made of the stack's service (engine `ecs`), newest first; none
+/// without the service.
+pub async fn find_service_deployments(
+    ecs: &aws_sdk_ecs::Client,
+    names: &Names,
+) -> Result<Vec<ServiceDeploymentBrief>> {
+    let service = names.service();
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ecs
+            .list_service_deployments()
+            .cluster(names.cluster())
+            .service(&service)
+            .set_next_token(token)
+            .send()
+            .await
+            .context(format!("list deployments of service {service}"));
+        let Some(page) = resources::found::absent_if_not_found(page)? else {
+            return Ok(vec![]);
+        };
+        found.extend(page.service_deployments().iter().cloned());
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    found.sort_by(|a, b| {
+        let at = |d: &ServiceDeploymentBrief| {
+            d.created_at()
+                .or(d.started_at())
+                .map(|t| (t.secs(), t.subsec_nanos()))
+        };
+        at(b).cmp(&at(a))
+    });
+    Ok(found)
+}
+
+/// One service deployment by ARN; `None` when ECS does not know it.
+pub async fn find_service_deployment(
+    ecs: &aws_sdk_ecs::Client,
+    deployment_arn: &str,
+) -> Result<Option<ServiceDeployment>> {
+    let described = ecs
+        .describe_service_deployments()
+        .service_deployment_arns(deployment_arn)
+        .send()
+        .await
+        .context(format!("describe service deployment {deployment_arn}"));
+    let Some(described) = resources::found::absent_if_not_found(described)? else {
+        return Ok(None);
+    };
+    Ok(described
+        .service_deployments()
+        .iter()
+        .find(|d| d.service_deployment_arn() == Some(deployment_arn))
+        .cloned())
+}
+
+/// Whether a service deployment has yet to end (a new one would queue behind it).
+pub fn deployment_in_flight(status: Option<&ServiceDeploymentStatus>) -> bool {
+    matches!(
+        status,
+        Some(
+            ServiceDeploymentStatus::Pending
+                | ServiceDeploymentStatus::InProgress
+                | ServiceDeploymentStatus::StopRequested
+                | ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress
+        )
+    )
 }
 
 /// The stack's cluster, unless it is gone (INACTIVE), with its tags.

@@ -40,6 +40,8 @@ pub struct Service {
     pub status: String,
     pub ours: bool,
     pub controller: Option<String>,
+    /// `deploymentConfiguration.strategy` (ROLLING, BLUE_GREEN, …) where ECS reports it.
+    pub strategy: Option<String>,
     pub task_definition: String,
     /// (target group ARN, container, port).
     pub load_balancers: Vec<(String, String, i32)>,
@@ -208,6 +210,10 @@ async fn service(ecs: &aws_sdk_ecs::Client, names: &Names) -> Result<Option<Serv
             controller: s
                 .deployment_controller()
                 .map(|c| c.r#type().as_str().to_string()),
+            strategy: s
+                .deployment_configuration()
+                .and_then(|c| c.strategy())
+                .map(|st| st.as_str().to_string()),
             task_definition: crate::live_task_definition(&s)
                 .unwrap_or_default()
                 .to_string(),

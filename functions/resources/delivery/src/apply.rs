@@ -57,6 +57,7 @@ impl Spec {
         probe_subnets.sort();
         Ok(Self {
             names,
+            engine: inputs.settings.engine,
             termination_wait_minutes: inputs.settings.termination_wait_minutes,
             alarm_dimensions: [
                 ("blue", dimensions(&lb.blue_target_group_arn)?),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use vikunja_core::settings::Engine;
 use vikunja_core::teardown::{PlannedTier, Resource};
 use vikunja_core::{Error, Names, Result};
 
@@ -16,6 +17,8 @@ use resources::plan::{create, new, Check, How, Item, Operation};
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub names: Names,
+    /// Under `ecs` the service deploys itself: no CodeDeploy application or group.
+    pub engine: Engine,
     pub termination_wait_minutes: i32,
     /// By colour: the alarm's `LoadBalancer` and `TargetGroup` dimensions.
     pub alarm_dimensions: BTreeMap<&'static str, (String, String)>,
@@ -141,6 +144,20 @@ pub fn diff(spec: &Spec, found: &Found) -> Plan {
             }
         }
     }
+    match spec.engine {
+        Engine::Codedeploy => codedeploy(spec, found, &mut plan),
+        Engine::Ecs => codedeploy_left_over(spec, found, &mut plan),
+    }
+    if let Some(attached) = &found.probe {
+        let (item, ops) = probe_item(spec, attached.as_ref());
+        plan.push(item, ops, spec);
+    }
+    plan
+}
+
+/// The CodeDeploy application and deployment group the `codedeploy` engine deploys with.
+fn codedeploy(spec: &Spec, found: &Found, plan: &mut Plan) {
+    let names = &spec.names;
     let application = names.codedeploy_application();
     if found.application {
         plan.push(
@@ -171,11 +188,26 @@ pub fn diff(spec: &Spec, found: &Found) -> Plan {
         ),
         Some(found) => plan.push(deployment_group_item(spec, found), vec![], spec),
     }
-    if let Some(attached) = &found.probe {
-        let (item, ops) = probe_item(spec, attached.as_ref());
-        plan.push(item, ops, spec);
+}
+
+/// Under the `ecs` engine nothing deploys through CodeDeploy; an application or group
+/// left from the `codedeploy` engine is named, not used.
+fn codedeploy_left_over(spec: &Spec, found: &Found, plan: &mut Plan) {
+    let names = &spec.names;
+    if found.application {
+        let mut check = Check::existing(
+            "codedeploy-application",
+            &names.codedeploy_application(),
+            "",
+        );
+        check.note("unused: the engine is ecs (the service deploys itself); down deletes it");
+        plan.push(check.done(), vec![], spec);
     }
-    plan
+    if found.deployment_group.is_some() {
+        let mut check = Check::existing("deployment-group", &names.deployment_group(), "");
+        check.note("unused: the engine is ecs (the service deploys itself); down deletes it");
+        plan.push(check.done(), vec![], spec);
+    }
 }
 
 fn alarm_item(name: &str, alarm: &Alarm, (lb, group): &(String, String)) -> Item {
@@ -411,6 +443,7 @@ mod tests {
         };
         Spec {
             names: Names::new("v"),
+            engine: Engine::Codedeploy,
             termination_wait_minutes: 5,
             alarm_dimensions: [("blue", dimensions("blue")), ("green", dimensions("green"))].into(),
             prod_listener: "arn:l80".into(),
@@ -460,6 +493,37 @@ mod tests {
                 security_groups: vec![spec.probe_group.clone()],
             })),
         }
+    }
+
+    #[test]
+    fn under_the_ecs_engine_nothing_is_made_in_codedeploy_and_a_left_over_group_is_only_named() {
+        let spec = Spec {
+            engine: Engine::Ecs,
+            ..spec()
+        };
+        let new = Found {
+            probe: Some(None),
+            ..Found::default()
+        };
+        assert_eq!(
+            diff(&spec, &new).ops,
+            vec![
+                Op::PutAlarm { colour: "blue" },
+                Op::PutAlarm { colour: "green" },
+                Op::AttachProbe,
+            ]
+        );
+        let left_over = diff(&spec, &converged(&spec));
+        assert_eq!(left_over.ops, vec![]);
+        let group = left_over
+            .items
+            .iter()
+            .find(|i| i.kind == "deployment-group")
+            .expect("the left-over group is listed");
+        assert!(
+            group.notes.iter().any(|n| n.contains("unused")),
+            "{group:#?}"
+        );
     }
 
     #[test]

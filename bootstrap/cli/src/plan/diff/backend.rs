@@ -96,6 +96,9 @@ pub(super) fn backend(d: &Desired, o: &Observed) -> Vec<Item> {
             .iter()
             .filter_map(|c| o.loadbalancer.target_groups.get(*c).map(|g| g.arn.clone()))
             .collect(),
+        // What ECS's blue/green is handed (roles, hook) is compared by the controller and
+        // strategy alone: the roles are the bootstrap stack's.
+        blue_green: None,
     };
     resources_backend::diff(&spec, &o.backend).items
 }

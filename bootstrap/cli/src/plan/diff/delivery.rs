@@ -33,6 +33,7 @@ pub(super) fn delivery(d: &Desired, o: &Observed) -> Vec<Item> {
         .and_then(|b| b.outputs.get("CodeDeployRoleArn"));
     let spec = resources_delivery::Spec {
         names: names.clone(),
+        engine: d.settings.engine,
         termination_wait_minutes: d.settings.termination_wait_minutes,
         alarm_dimensions: [dimensions("blue"), dimensions("green")].into(),
         prod_listener: listener(prod_port(own_domain(d).is_some())),
