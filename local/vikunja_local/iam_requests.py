@@ -156,7 +156,10 @@ def request_parameters(api_call: ApiCall, call: CallView) -> dict:
 
 def _values(params: dict, name: str) -> list[str]:
     """A member's values whatever the protocol: a JSON string or list, or query
-    `Name` / `Name.member.N` fields."""
+    `Name` / `Name.member.N` fields. A JSON path such as `list[].member.field` reads
+    nested members (JSON protocols only)."""
+    if "." in name or "[]" in name:
+        return _nested_values(params, name.split("."))
     value = params.get(name)
     if isinstance(value, str):
         return [value]
@@ -164,6 +167,17 @@ def _values(params: dict, name: str) -> list[str]:
         return [item for item in value if isinstance(item, str)]
     prefix = f"{name}.member."
     return [v for k, v in sorted(params.items(), key=lambda item: _member_index(item[0])) if k.startswith(prefix)]
+
+
+def _nested_values(value, path: list[str]) -> list[str]:
+    if not path:
+        return [value] if isinstance(value, str) else []
+    step, rest = path[0], path[1:]
+    listed = step.endswith("[]")
+    value = value.get(step.removesuffix("[]")) if isinstance(value, dict) else None
+    if listed:
+        return [found for item in (value if isinstance(value, list) else []) for found in _nested_values(item, rest)]
+    return _nested_values(value, rest)
 
 
 def _member_index(key: str) -> int:
@@ -410,7 +424,10 @@ _RESOURCE_RESOLVERS: dict[str, Resolver] = {
 # Members that hand a role to a service: the caller needs iam:PassRole on it.
 _PASSED_ROLES = {
     ("ecs", "RegisterTaskDefinition"): ("executionRoleArn", "taskRoleArn"),
-    ("ecs", "CreateService"): ("role",),
+    ("ecs", "CreateService"): ("role", "loadBalancers[].advancedConfiguration.roleArn",
+                               "deploymentConfiguration.lifecycleHooks[].roleArn"),
+    ("ecs", "UpdateService"): ("loadBalancers[].advancedConfiguration.roleArn",
+                               "deploymentConfiguration.lifecycleHooks[].roleArn"),
     ("codedeploy", "CreateDeploymentGroup"): ("serviceRoleArn",),
     ("codedeploy", "UpdateDeploymentGroup"): ("serviceRoleArn",),
     ("lambda", "CreateFunction"): ("Role",),

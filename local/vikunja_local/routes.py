@@ -11,6 +11,7 @@ from . import ecr_events
 from .cbor_rpc import CborRpcTranslator, is_rpc_v2_cbor
 from .codedeploy import CodeDeploySimulator
 from .dataplane import DataPlane
+from .ecs_deployments import EcsDeployments
 from .faults import FaultInjector
 from .iam_enforce import IamEnforcer
 from .lambda_host import LambdaHost
@@ -32,6 +33,7 @@ class Stack:
     lambda_host: LambdaHost
     data_plane: DataPlane
     codedeploy: CodeDeploySimulator
+    ecs_deployments: EcsDeployments
     faults: FaultInjector | None = None  # the layer in front of this router
     iam: IamEnforcer | None = None  # the layer between the fault layer and this router
 
@@ -50,7 +52,10 @@ def install(router: Router, stack: Stack) -> None:
     router.add_route("rpc-v2-cbor", is_rpc_v2_cbor, CborRpcTranslator(router).handle)
     # Deployments (not applications or groups, which stay moto's) run in the simulator.
     router.add_route("codedeploy", stack.codedeploy.handles, stack.codedeploy.handle)
+    # ECS's own blue/green: service revisions and deployments, which moto does not have.
+    router.add_route("ecs-deployments", stack.ecs_deployments.handles, stack.ecs_deployments.handle)
 
+    router.add_hook("ecs-blue-green", EcsDeployments.is_service_change, stack.ecs_deployments.after_service_change)
     router.add_hook("ecr-image-push", ecr_events.is_put_image, ecr_events.after_put_image)
     router.add_hook("ecr-image-delete", ecr_events.is_batch_delete_image, ecr_events.after_batch_delete_image)
     # Task sets and listeners changed: stand-ins and loopback ports follow at once.

@@ -25,6 +25,8 @@ def serve(settings: Settings) -> None:
     from . import patches, routes
     from .codedeploy import CodeDeploySimulator, Timings
     from .dataplane import LISTENERS_ENV, DataPlane
+    from .ecs_deployments import EcsDeployments
+    from .ecs_deployments import Timings as EcsTimings
     from .faults import FaultInjector, spec_from_environment
     from .iam_enforce import IamEnforcer, mode_from_environment
     from .lambda_host import LambdaHost
@@ -49,13 +51,18 @@ def serve(settings: Settings) -> None:
         termination_wait=settings.termination_wait_seconds,
         ready_wait=settings.ready_wait_seconds,
     ))
+    ecs_deployments = EcsDeployments(lambda_host, data_plane, EcsTimings(
+        hook_timeout=settings.hook_timeout_seconds,
+        nlb_shift_delay=settings.ecs_nlb_shift_delay_seconds,
+        bake=settings.ecs_bake_seconds,
+    ))
     router = Router(DomainDispatcherApplication(create_backend_app))
     # IAM enforcement sits in front of the router: a denied call never reaches a route
     # or moto. Fault injection sits in front of both: faults "after" the call let the
     # router, its routes and after-hooks run first.
     iam = IamEnforcer(router, lambda_host, iam_mode)
     faults = FaultInjector(iam, lambda_host, fault_spec)
-    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, faults, iam))
+    routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, ecs_deployments, faults, iam))
     data_plane.start()
 
     server = make_server(settings.host, settings.port, faults, threaded=True, request_handler=MotoRequestHandler)

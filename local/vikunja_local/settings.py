@@ -71,6 +71,16 @@ class Settings:
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_READY_WAIT_SECONDS", 30.0)
     )
 
+    # ECS blue/green: the delay ECS adds to each traffic-shift stage with a Network Load
+    # Balancer (AWS: 10 minutes), scaled down.
+    ecs_nlb_shift_delay_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_ECS_NLB_SHIFT_DELAY_SECONDS", 1.0)
+    )
+    # ECS blue/green: the bake time, whatever bakeTimeInMinutes (0 minutes stays 0).
+    ecs_bake_seconds: float = field(
+        default_factory=lambda: _float_env("VIKUNJA_LOCAL_ECS_BAKE_SECONDS", 3.0)
+    )
+
     # Fault injection at start: the control endpoint's JSON spec (off when empty).
     faults: str = field(default_factory=lambda: os.environ.get("VIKUNJA_LOCAL_FAULTS", ""))
     # IAM enforcement of the Lambda functions' calls at start: "enforce" or "off".

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ..accounts import existing_backends
 from .releases import release_of
@@ -48,9 +49,20 @@ class TaskSetStandIns:
         self._placements: dict[str, Placement] = {}  # task set ARN -> its stand-in
         self.storage = storage or StorageResolver()
         self._refused: dict[str, str] = {}  # task set ARN -> why it has no stand-in (logged once)
+        # Units that are not moto task sets (an ECS blue/green service's revisions).
+        self._sources: list[Callable[[], dict[str, LiveTaskSet]]] = []
+
+    def add_source(self, units: Callable[[], dict[str, "LiveTaskSet"]]) -> None:
+        self._sources.append(units)
+
+    def refusal(self, arn: str) -> str | None:
+        """Why this unit has no stand-in, if it was refused one."""
+        return self._refused.get(arn)
 
     def sync(self) -> None:
         live = live_task_sets()
+        for source in self._sources:
+            live.update(source())
         for arn in [arn for arn in self._placements if arn not in live]:
             self._retire(arn)
         for arn in [arn for arn in self._refused if arn not in live]:

@@ -1,0 +1,132 @@
+//! The `ecs` engine on the local stack: the service deploys itself blue/green (controller
+//! `ECS`, strategy `BLUE_GREEN`), the same smoke-test hook judges green after test traffic
+//! moved to it, and a broken green is rolled back before production ever serves it.
+
+use std::sync::atomic::Ordering;
+
+use aws_sdk_ecs::types::{
+    DeploymentControllerType, DeploymentLifecycleHookStage, DeploymentStrategy,
+    ServiceDeploymentStatus,
+};
+use serde_json::json;
+use vikunja_aws::{release_backend, Output};
+use vikunja_core::Names;
+use vikunja_tests::release::{version_at, watch_production};
+use vikunja_tests::{find, Harness};
+
+async fn service_deployments(h: &Harness, stack: &str) -> Vec<(String, ServiceDeploymentStatus)> {
+    resources_backend::find_service_deployments(&h.clients.ecs, &Names::new(stack))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d.service_deployment_arn().unwrap_or_default().to_string(),
+                d.status().cloned().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_the_ecs_engine_releases_run_in_ecs_and_a_broken_green_never_reaches_production() {
+    let h = Harness::new().await;
+    let stack = h.bootstrapped("ecs").await;
+    let names = Names::new(&stack);
+    h.provision(&stack, json!({"engine": "ecs"}))
+        .await
+        .expect("provision with engine ecs");
+
+    // The service runs its own blue/green; nothing was made in CodeDeploy.
+    let service = find::backend_service(&h.clients.ecs, &stack).await;
+    assert_eq!(
+        service.deployment_controller().map(|c| c.r#type()),
+        Some(&DeploymentControllerType::Ecs)
+    );
+    let config = service.deployment_configuration().expect("kept");
+    assert_eq!(config.strategy(), Some(&DeploymentStrategy::BlueGreen));
+    let hook = &config.lifecycle_hooks()[0];
+    assert_eq!(
+        hook.lifecycle_stages(),
+        &[DeploymentLifecycleHookStage::PostTestTrafficShift]
+    );
+    assert!(
+        hook.hook_target_arn().unwrap().ends_with(&format!("{stack}-hook")),
+        "{hook:?}"
+    );
+    let advanced = service.load_balancers()[0]
+        .advanced_configuration()
+        .expect("the load balancer names green and both listeners");
+    assert!(advanced.alternate_target_group_arn().unwrap().contains("-green/"));
+    assert!(
+        h.clients
+            .codedeploy
+            .get_application()
+            .application_name(names.codedeploy_application())
+            .send()
+            .await
+            .is_err(),
+        "no CodeDeploy application under the ecs engine"
+    );
+
+    let production = h.listener_address(&stack, 80).await.unwrap();
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.0".to_string()))
+    );
+
+    // A good release: ECS rolls green out, the hook passes it, production moves.
+    let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json)
+        .await
+        .expect("good release");
+    assert_eq!(released["status"], "Succeeded", "{released}");
+    assert_eq!(released["engine"], "ecs", "{released}");
+    assert!(
+        released["deploymentId"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(":service-deployment/"),
+        "{released}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.1".to_string()))
+    );
+    let listed = service_deployments(&h, &stack).await;
+    assert_eq!(listed.len(), 2, "the first one and the release: {listed:?}");
+    assert_eq!(listed[0].1, ServiceDeploymentStatus::Successful);
+
+    // A broken release: the hook answers FAILED, ECS rolls back, production never sees it.
+    let (stop, seen, watcher) = watch_production(production.clone());
+    let failed =
+        release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.2-broken", Output::Json)
+            .await
+            .unwrap_err();
+    stop.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+    let message = format!("{failed:#}");
+    assert!(
+        message.contains("DeploymentFailed")
+            && message.contains("2.5.2-broken")
+            && message.contains("ROLLBACK_SUCCESSFUL"),
+        "{message}"
+    );
+    assert!(
+        message.contains("POST_TEST_TRAFFIC_SHIFT") && message.contains("/health answered 500"),
+        "names the stage and carries the hook's reason: {message}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > 10, "probed throughout ({} probes)", seen.len());
+    assert!(
+        seen.iter()
+            .all(|answer| answer == &Ok((200, "v2.5.1".to_string()))),
+        "production only ever served 2.5.1: {seen:?}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.1".to_string())),
+        "blue still serves"
+    );
+    let listed = service_deployments(&h, &stack).await;
+    assert_eq!(listed[0].1, ServiceDeploymentStatus::RollbackSuccessful);
+}
