@@ -9,7 +9,10 @@ use aws_sdk_ecs::types::{
     ServiceDeploymentStatus,
 };
 use serde_json::json;
-use vikunja_aws::{release_backend, Output};
+use vikunja_aws::down::{self, DownOptions};
+use vikunja_aws::plan::{self, Action};
+use vikunja_aws::target::Target;
+use vikunja_aws::{follow, release_backend, status, Output};
 use vikunja_core::Names;
 use vikunja_tests::release::{version_at, watch_production};
 use vikunja_tests::{find, Harness};
@@ -51,13 +54,18 @@ async fn under_the_ecs_engine_releases_run_in_ecs_and_a_broken_green_never_reach
         &[DeploymentLifecycleHookStage::PostTestTrafficShift]
     );
     assert!(
-        hook.hook_target_arn().unwrap().ends_with(&format!("{stack}-hook")),
+        hook.hook_target_arn()
+            .unwrap()
+            .ends_with(&format!("{stack}-hook")),
         "{hook:?}"
     );
     let advanced = service.load_balancers()[0]
         .advanced_configuration()
         .expect("the load balancer names green and both listeners");
-    assert!(advanced.alternate_target_group_arn().unwrap().contains("-green/"));
+    assert!(advanced
+        .alternate_target_group_arn()
+        .unwrap()
+        .contains("-green/"));
     assert!(
         h.clients
             .codedeploy
@@ -129,4 +137,89 @@ async fn under_the_ecs_engine_releases_run_in_ecs_and_a_broken_green_never_reach
     );
     let listed = service_deployments(&h, &stack).await;
     assert_eq!(listed[0].1, ServiceDeploymentStatus::RollbackSuccessful);
+
+    // plan: converged under the engine up used, and an engine change is shown before it
+    // happens (up stops rather than recreate the service).
+    // (The backend's record names the task definition up made; after releases up would
+    // write the live one, under either engine.)
+    let converged = plan_with(&h, &stack, json!({"engine": "ecs"})).await;
+    let changes: Vec<String> = converged
+        .items()
+        .filter(|(_, i)| i.action != Action::Keep)
+        .map(|(t, i)| format!("{t} {} {}", i.kind, i.name))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![format!("backend inventory /vikunja/{stack}/backend")],
+        "{}",
+        plan::render(&converged)
+    );
+    let back = plan_with(&h, &stack, json!({})).await;
+    let service_item = back
+        .items()
+        .map(|(_, i)| i)
+        .find(|i| i.kind == "service")
+        .expect("the service is planned");
+    let controller = service_item
+        .differences
+        .iter()
+        .find(|d| d.field == "deploymentController")
+        .unwrap_or_else(|| panic!("{}", plan::render(&back)));
+    assert_eq!(
+        (controller.current.as_str(), controller.desired.as_str()),
+        ("ECS", "CODE_DEPLOY")
+    );
+
+    // status: the backend serves the last good release, delivery names the engine and the
+    // rolled-back release (the frontend has no build in this test).
+    let report = status::judge(&status::observe(&h.aws, &stack).await.expect("status"));
+    let verdict = |tier: &str| {
+        report
+            .tiers
+            .iter()
+            .find(|t| t.tier == tier)
+            .unwrap_or_else(|| panic!("no {tier} in {}", status::render(&report)))
+    };
+    assert!(
+        verdict("backend").healthy && verdict("backend").summary.contains("2.5.1"),
+        "{}",
+        status::render(&report)
+    );
+    let delivery = verdict("delivery");
+    assert!(
+        delivery.healthy
+            && delivery.summary.contains("Amazon ECS blue/green")
+            && delivery
+                .summary
+                .contains("2.5.2-broken failed (rolled back)"),
+        "{}",
+        status::render(&report)
+    );
+
+    // down takes everything, CodeDeploy objects there were none of.
+    let options = DownOptions {
+        delete_data: true,
+        ..DownOptions::default()
+    };
+    let down = down::down(&h.aws, &stack, &options, Output::Json, &mut |_| Ok(true))
+        .await
+        .expect("down");
+    assert!(down.complete && down.bootstrap_deleted, "{down:#?}");
+    let left: Vec<String> = vikunja_tests::census::tagged(&h, &stack)
+        .await
+        .into_iter()
+        .filter(|e| !e.starts_with("db snapshot "))
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "nothing tagged with the stack is left"
+    );
+}
+
+async fn plan_with(h: &Harness, stack: &str, settings: serde_json::Value) -> plan::Plan {
+    let path = std::env::temp_dir().join(format!("vikunja-ecs-plan-{stack}.json"));
+    std::fs::write(&path, settings.to_string()).unwrap();
+    let settings = follow::load_settings(stack, Some(&path), Target::Local).unwrap();
+    plan::plan(&h.aws, &settings).await.expect("plan")
 }

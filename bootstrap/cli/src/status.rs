@@ -437,10 +437,7 @@ fn delivery(o: &Observed, up: &str) -> Verdict {
     };
     ok(
         "delivery",
-        format!(
-            "CodeDeploy {} ({}), no alarm in ALARM{last}",
-            recorded.deployment_group, recorded.deployment_config
-        ),
+        format!("{}, no alarm in ALARM{last}", recorded.engine_summary()),
     )
 }
 

@@ -255,6 +255,9 @@ pub struct BackendOutputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOutputs {
+    /// Who runs the releases; under `ecs` the CodeDeploy fields below are empty.
+    #[serde(default, skip_serializing_if = "crate::settings::Engine::is_default")]
+    pub engine: crate::settings::Engine,
     pub application: String,
     pub deployment_group: String,
     pub deployment_config: String,
@@ -265,4 +268,19 @@ pub struct DeliveryOutputs {
     /// What the run that recorded these outputs changed, as `vikunja-aws plan` listed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+}
+
+impl DeliveryOutputs {
+    /// Who deploys, as `status` and the drawing say it.
+    pub fn engine_summary(&self) -> String {
+        match self.engine {
+            crate::settings::Engine::Codedeploy => format!(
+                "CodeDeploy {} ({})",
+                self.deployment_group, self.deployment_config
+            ),
+            crate::settings::Engine::Ecs => {
+                "Amazon ECS blue/green (the service's own; hook on POST_TEST_TRAFFIC_SHIFT)".into()
+            }
+        }
+    }
 }

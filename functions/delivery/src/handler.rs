@@ -2,6 +2,7 @@
 //! (`resources_delivery`), applied, then recorded in the inventory.
 
 use resources_delivery::{Inputs, DEPLOYMENT_CONFIG};
+use vikunja_core::settings::Engine;
 use vikunja_core::tags::Tier;
 use vikunja_core::{inventory, DeliveryOutputs, Error, Names, ProvisionState, Result};
 
@@ -38,10 +39,13 @@ pub async fn handle(
         lambda: &clients.lambda,
     };
     let changes = resources_delivery::ensure(&library, &inputs, &names).await?;
+    let by_codedeploy = settings.engine == Engine::Codedeploy;
+    let codedeploy_name = |name: String| if by_codedeploy { name } else { String::new() };
     let outputs = DeliveryOutputs {
-        application: names.codedeploy_application(),
-        deployment_group: names.deployment_group(),
-        deployment_config: DEPLOYMENT_CONFIG.to_string(),
+        engine: settings.engine,
+        application: codedeploy_name(names.codedeploy_application()),
+        deployment_group: codedeploy_name(names.deployment_group()),
+        deployment_config: codedeploy_name(DEPLOYMENT_CONFIG.to_string()),
         alarms: vec![names.alarm("blue"), names.alarm("green")],
         probe_function: Some(names.probe_function()),
         changes,

@@ -335,10 +335,15 @@ impl Drawing<'_> {
         };
         self.node(
             "codedeploy",
-            &format!(
-                "CodeDeploy {} / {}\n{}\n{alarms}",
-                delivery.application, delivery.deployment_group, delivery.deployment_config
-            ),
+            &match delivery.engine {
+                vikunja_core::settings::Engine::Codedeploy => format!(
+                    "CodeDeploy {} / {}\n{}\n{alarms}",
+                    delivery.application, delivery.deployment_group, delivery.deployment_config
+                ),
+                vikunja_core::settings::Engine::Ecs => {
+                    format!("{}\n{alarms}", delivery.engine_summary())
+                }
+            },
             "",
         );
         if let Some(probe) = &delivery.probe_function {

@@ -262,11 +262,23 @@ fn expected_outputs(d: &Desired, o: &Observed, tier: &str) -> Vec<(&'static str,
             out.push(("originCertificateArn", certificate("origin")));
         }
         _ => {
-            out.push(("application", Some(json!(names.codedeploy_application()))));
-            out.push(("deploymentGroup", Some(json!(names.deployment_group()))));
+            // Under the ecs engine nothing deploys through CodeDeploy: its names are empty.
+            let by_codedeploy = d.settings.engine == vikunja_core::settings::Engine::Codedeploy;
+            let codedeploy = |name: String| json!(if by_codedeploy { name } else { String::new() });
+            out.push(("engine", (!by_codedeploy).then(|| json!(d.settings.engine))));
+            out.push((
+                "application",
+                Some(codedeploy(names.codedeploy_application())),
+            ));
+            out.push((
+                "deploymentGroup",
+                Some(codedeploy(names.deployment_group())),
+            ));
             out.push((
                 "deploymentConfig",
-                Some(json!(resources_delivery::DEPLOYMENT_CONFIG)),
+                Some(codedeploy(
+                    resources_delivery::DEPLOYMENT_CONFIG.to_string(),
+                )),
             ));
             out.push((
                 "alarms",

@@ -479,6 +479,7 @@ fn provisioned() -> Observed {
         changes: vec![],
     };
     let delivery = DeliveryOutputs {
+        engine: Default::default(),
         application: "v".into(),
         deployment_group: "v-delivery-api".into(),
         deployment_config: "CodeDeployDefault.ECSAllAtOnce".into(),
