@@ -223,3 +223,92 @@ async fn plan_with(h: &Harness, stack: &str, settings: serde_json::Value) -> pla
     let settings = follow::load_settings(stack, Some(&path), Target::Local).unwrap();
     plan::plan(&h.aws, &settings).await.expect("plan")
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_codedeploy_stack_moves_to_the_ecs_engine_with_production_answering_throughout() {
+    let h = Harness::new().await;
+    let (stack, _) = h.provisioned("mig").await;
+    let names = Names::new(&stack);
+    let production = h.listener_address(&stack, 80).await.unwrap();
+
+    // plan shows the move before it happens: in place, then the CodeDeploy objects go.
+    let before = plan_with(&h, &stack, json!({"engine": "ecs"})).await;
+    let service_item = before
+        .items()
+        .map(|(_, i)| i)
+        .find(|i| i.kind == "service")
+        .expect("the service is planned");
+    assert_eq!(
+        service_item.action,
+        Action::Change,
+        "{}",
+        plan::render(&before)
+    );
+    assert!(
+        service_item
+            .differences
+            .iter()
+            .any(|d| d.field == "deploymentController" && d.current == "CODE_DEPLOY"),
+        "{}",
+        plan::render(&before)
+    );
+    assert!(
+        before
+            .items()
+            .any(|(_, i)| i.kind == "codedeploy-application" && i.action == Action::Change),
+        "{}",
+        plan::render(&before)
+    );
+
+    let (stop, seen, watcher) = watch_production(production.clone());
+    h.provision(&stack, json!({"engine": "ecs"}))
+        .await
+        .expect("up with engine ecs moves the stack");
+    stop.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > 10, "probed throughout ({} probes)", seen.len());
+    assert!(
+        seen.iter()
+            .all(|answer| answer == &Ok((200, "v2.5.0".to_string()))),
+        "production answered throughout the move: {seen:?}"
+    );
+
+    let service = find::backend_service(&h.clients.ecs, &stack).await;
+    assert_eq!(
+        service.deployment_controller().map(|c| c.r#type()),
+        Some(&DeploymentControllerType::Ecs)
+    );
+    assert!(service.task_sets().is_empty(), "{service:?}");
+    assert!(
+        h.clients
+            .codedeploy
+            .get_application()
+            .application_name(names.codedeploy_application())
+            .send()
+            .await
+            .is_err(),
+        "the CodeDeploy application went with the engine"
+    );
+    let after = plan_with(&h, &stack, json!({"engine": "ecs"})).await;
+    let changes: Vec<String> = after
+        .items()
+        .filter(|(_, i)| i.action != Action::Keep)
+        .map(|(t, i)| format!("{t} {} {}", i.kind, i.name))
+        .collect();
+    assert_eq!(changes, Vec::<String>::new(), "{}", plan::render(&after));
+
+    // The first release under the new engine goes through ECS and the same hook.
+    let released = release_backend::release(&h.aws, &stack, "vikunja/vikunja:2.5.1", Output::Json)
+        .await
+        .expect("a release after the move");
+    assert_eq!(
+        (&released["status"], &released["engine"]),
+        (&json!("Succeeded"), &json!("ecs")),
+        "{released}"
+    );
+    assert_eq!(
+        version_at(&production).await,
+        Ok((200, "v2.5.1".to_string()))
+    );
+}

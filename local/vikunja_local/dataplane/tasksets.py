@@ -63,13 +63,15 @@ class TaskSetStandIns:
         live = live_task_sets()
         for source in self._sources:
             live.update(source())
+        # New units first: a unit that takes over from another one (a service moved from
+        # CodeDeploy to ECS blue/green) registers before the old one deregisters.
+        for arn, found in live.items():
+            if arn not in self._placements:
+                self._place(found)
         for arn in [arn for arn in self._placements if arn not in live]:
             self._retire(arn)
         for arn in [arn for arn in self._refused if arn not in live]:
             del self._refused[arn]
-        for arn, found in live.items():
-            if arn not in self._placements:
-                self._place(found)
         self._report_task_counts(live)
         self.storage.forget_deleted_file_systems()
 

@@ -128,6 +128,7 @@ class EcsDeployments:
             state = self._services.get(service.arn)
             if state is None:  # a service that became blue/green through UpdateService
                 state = self._services[service.arn] = _Service(account, region, service.arn)
+                self._adopt_task_sets(state, service)
             live = [r for r in state.revisions if r.running]
             current = live[-1].task_definition if live else None
             wanted = service.task_definition
@@ -147,6 +148,29 @@ class EcsDeployments:
         DeploymentRunner(deployment, account, region, self.lambda_host, self.data_plane, self.timings,
                          on_end=lambda d: self.data_plane.sync()).start()
         log.info("blue/green service %s: deployment %s of %s", service.arn, deployment.arn, wanted)
+
+    def _adopt_task_sets(self, state: _Service, service) -> None:
+        """AWS's migration from CodeDeploy: the service's primary task set becomes its first
+        service revision, serving from the same target group; no deployment runs. Its
+        stand-in is placed before the task set's is retired (tasksets.py), so production
+        keeps a target throughout."""
+        primary = next((t for t in service.task_sets if t.status == "PRIMARY"), None)
+        if primary is None:
+            return
+        first = Revision.new(service, primary.task_definition)
+        first.target_group_arn = next((lb.get("targetGroupArn") for lb in primary.load_balancers or []
+                                       if lb.get("targetGroupArn")), None)
+        first.running = True
+        first.network_configuration = dict(primary.network_configuration or first.network_configuration)
+        deployment = ServiceDeployment.new(service, first, [], dict(service.deployment_configuration or {}))
+        deployment.move("SUCCESSFUL", reason="The service moved from CodeDeploy to Amazon ECS blue/green.")
+        deployment.started_at = deployment.finished_at = time.time()
+        state.revisions.append(first)
+        state.deployments.append(deployment)
+        service.task_definition = primary.task_definition
+        service.task_sets = []  # an ECS-controller service shows no task sets
+        log.info("service %s moved from CodeDeploy: task set %s is revision %s", service.arn,
+                 primary.task_set_arn, first.arn)
 
     # -- the data plane's units -----------------------------------------------------------------
 

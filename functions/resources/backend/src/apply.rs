@@ -136,6 +136,7 @@ pub async fn apply(
                 applied.service_arn =
                     create_service(clients.ecs, spec, &applied.task_definition_arn).await?;
             }
+            Op::MoveToEcsEngine => move_to_ecs_engine(clients.ecs, spec).await?,
             Op::RegisterScalableTarget => {
                 register_scalable_target(clients.autoscaling, spec).await?
             }
@@ -343,6 +344,68 @@ async fn create_service(
         .and_then(|s| s.service_arn())
         .map(str::to_string)
         .ok_or_else(|| Error::conflict("ECS answered without the new service"))
+}
+
+/// AWS's migration from CodeDeploy to ECS blue/green, reusing the target groups and
+/// listeners: refused while a CodeDeploy deployment runs (the service has more than its
+/// one task set); the group production is on stays the primary, the other one green's.
+async fn move_to_ecs_engine(ecs: &aws_sdk_ecs::Client, spec: &Spec) -> Result<()> {
+    let names = &spec.names;
+    let service = crate::find_service(ecs, names)
+        .await?
+        .ok_or_else(|| Error::NotReady(format!("service {} is gone", names.service())))?;
+    if service.task_sets().len() > 1 {
+        return Err(Error::NotReady(format!(
+            "a CodeDeploy deployment is running on service {} ({} task sets): up moves it to the ecs engine once it has ended",
+            names.service(),
+            service.task_sets().len()
+        )));
+    }
+    let live = service
+        .task_sets()
+        .iter()
+        .find(|t| t.status() == Some("PRIMARY"))
+        .and_then(|t| t.load_balancers().first())
+        .or(service.load_balancers().first())
+        .and_then(|lb| lb.target_group_arn())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "service {} has no target group to keep serving from",
+                names.service()
+            ))
+        })?;
+    let mut blue_green = spec.blue_green.clone().ok_or_else(|| {
+        Error::invalid(
+            "engine ecs: the service's blue/green inputs (listeners, roles, hook) are not known",
+        )
+    })?;
+    blue_green.alternate_target_group = spec
+        .target_groups
+        .iter()
+        .find(|g| **g != live)
+        .cloned()
+        .ok_or_else(|| {
+            Error::invalid("the load balancer tier's outputs have no second target group")
+        })?;
+    ecs.update_service()
+        .cluster(names.cluster())
+        .service(names.service())
+        .deployment_controller(built(
+            DeploymentController::builder()
+                .r#type(DeploymentControllerType::Ecs)
+                .build(),
+            "deployment controller",
+        )?)
+        .deployment_configuration(blue_green.deployment_configuration()?)
+        .load_balancers(blue_green.load_balancer(&live))
+        .send()
+        .await
+        .context(format!(
+            "move service {} to the ecs engine",
+            names.service()
+        ))?;
+    Ok(())
 }
 
 async fn register_scalable_target(

@@ -61,6 +61,10 @@ pub enum Op {
     RegisterTaskDefinition,
     /// On the revision just registered, or the family's latest when it matches.
     CreateService,
+    /// A `CODE_DEPLOY` service moved in place to Amazon ECS's own blue/green (AWS's
+    /// migration: UpdateService with the `ECS` controller, the same target groups and
+    /// listeners, the live group staying primary).
+    MoveToEcsEngine,
     RegisterScalableTarget,
     PutScalingPolicy,
     DeregisterScalableTarget,
@@ -119,6 +123,10 @@ impl Operation for Op {
                 spec.deployed_by(),
                 settings.min_tasks,
                 names.target_group("blue")
+            ),
+            Op::MoveToEcsEngine => format!(
+                "move service {} from CodeDeploy to Amazon ECS blue/green in place (controller ECS, BLUE_GREEN, the smoke-test hook; the live target group stays primary)",
+                names.service()
             ),
             Op::RegisterScalableTarget => format!(
                 "register scalable target {} ({}–{} tasks)",
@@ -439,19 +447,35 @@ fn service(spec: &Spec, found: &Found, plan: &mut Plan) {
         names.stack(),
         owner_fix(&format!("service (in cluster {cluster})"), &name),
     );
-    check.compare(
-        "deploymentController",
-        service.controller.as_deref().unwrap_or("ECS"),
-        spec.controller(),
-        How::UpStops,
-        Some(format!(
-            "the service is deployed by another engine than the settings' engine ({}): up does not move a running \
-             service between engines; set engine back, or delete the service \
-             (aws ecs delete-service --cluster {cluster} --service {name} --force) and run up",
-            spec.settings.engine.as_str()
-        )),
-    );
-    if spec.settings.engine == Engine::Ecs {
+    let controller = service.controller.as_deref().unwrap_or("ECS");
+    // AWS moves a CODE_DEPLOY service to its own blue/green in place (its migration guide);
+    // the other way has no such path.
+    let moves_to_ecs = spec.settings.engine == Engine::Ecs && controller == "CODE_DEPLOY";
+    let mut ops = vec![];
+    if moves_to_ecs {
+        check.differ(
+            "deploymentController",
+            controller,
+            "ECS (BLUE_GREEN): up moves it in place once no CodeDeploy deployment is running, and the delivery step then deletes the CodeDeploy application",
+            How::InPlace,
+            None,
+        );
+        ops.push(Op::MoveToEcsEngine);
+    } else {
+        check.compare(
+            "deploymentController",
+            controller,
+            spec.controller(),
+            How::UpStops,
+            Some(format!(
+                "the service is deployed by another engine than the settings' engine ({}): AWS moves a CODE_DEPLOY service to \
+                 ECS blue/green in place (engine \"ecs\"), but not back; set engine back, or delete the service \
+                 (aws ecs delete-service --cluster {cluster} --service {name} --force) and run up (the API is down meanwhile)",
+                spec.settings.engine.as_str()
+            )),
+        );
+    }
+    if spec.settings.engine == Engine::Ecs && !moves_to_ecs {
         check.compare(
             "deploymentConfiguration.strategy",
             service.strategy.as_deref().unwrap_or("ROLLING"),
@@ -521,7 +545,7 @@ fn service(spec: &Spec, found: &Found, plan: &mut Plan) {
             Some(fix),
         );
     }
-    plan.push(check.done(), vec![], spec);
+    plan.push(check.done(), ops, spec);
 }
 
 /// `arn:…:targetgroup/<name>/<id>` → `<name>`.

@@ -13,6 +13,7 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_sdk_lambda::types::VpcConfig;
 use tracing::info;
+use vikunja_core::settings::Engine;
 use vikunja_core::tags::{self, Tier};
 use vikunja_core::{
     BackendOutputs, Error, LoadBalancerOutputs, Names, NetworkOutputs, Result, SdkContext, Settings,
@@ -114,6 +115,10 @@ pub async fn apply(
                 create_deployment_group(clients.codedeploy, inputs, names).await?
             }
             Op::AttachProbe => attach_probe(clients.lambda, spec, inputs.network).await?,
+            // A stack moved to the ecs engine: its CodeDeploy objects go with the engine.
+            Op::DeleteApplication if spec.engine == Engine::Ecs => {
+                delete(clients, names, op).await?
+            }
             other => {
                 return Err(Error::invalid(format!(
                     "`up` does not {}: that is teardown's",

@@ -190,24 +190,32 @@ fn codedeploy(spec: &Spec, found: &Found, plan: &mut Plan) {
     }
 }
 
-/// Under the `ecs` engine nothing deploys through CodeDeploy; an application or group
-/// left from the `codedeploy` engine is named, not used.
+/// Under the `ecs` engine nothing deploys through CodeDeploy: an application (and its group)
+/// left from the `codedeploy` engine — a stack moved to `ecs` — is deleted by `up`, after
+/// the backend step moved the service.
 fn codedeploy_left_over(spec: &Spec, found: &Found, plan: &mut Plan) {
+    if !found.application {
+        return;
+    }
     let names = &spec.names;
-    if found.application {
-        let mut check = Check::existing(
-            "codedeploy-application",
-            &names.codedeploy_application(),
-            "",
-        );
-        check.note("unused: the engine is ecs (the service deploys itself); down deletes it");
-        plan.push(check.done(), vec![], spec);
-    }
-    if found.deployment_group.is_some() {
-        let mut check = Check::existing("deployment-group", &names.deployment_group(), "");
-        check.note("unused: the engine is ecs (the service deploys itself); down deletes it");
-        plan.push(check.done(), vec![], spec);
-    }
+    let mut check = Check::existing(
+        "codedeploy-application",
+        &names.codedeploy_application(),
+        "",
+    );
+    let group = if found.deployment_group.is_some() {
+        format!(" and its deployment group {}", names.deployment_group())
+    } else {
+        String::new()
+    };
+    check.differ(
+        "engine",
+        "codedeploy",
+        format!("ecs: up deletes the application{group} (the service deploys itself)"),
+        How::InPlace,
+        None,
+    );
+    plan.push(check.done(), vec![Op::DeleteApplication], spec);
 }
 
 fn alarm_item(name: &str, alarm: &Alarm, (lb, group): &(String, String)) -> Item {
@@ -496,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn under_the_ecs_engine_nothing_is_made_in_codedeploy_and_a_left_over_group_is_only_named() {
+    fn under_the_ecs_engine_nothing_is_made_in_codedeploy_and_what_is_left_of_it_goes() {
         let spec = Spec {
             engine: Engine::Ecs,
             ..spec()
@@ -514,16 +522,13 @@ mod tests {
             ]
         );
         let left_over = diff(&spec, &converged(&spec));
-        assert_eq!(left_over.ops, vec![]);
-        let group = left_over
+        assert_eq!(left_over.ops, vec![Op::DeleteApplication]);
+        let application = left_over
             .items
             .iter()
-            .find(|i| i.kind == "deployment-group")
-            .expect("the left-over group is listed");
-        assert!(
-            group.notes.iter().any(|n| n.contains("unused")),
-            "{group:#?}"
-        );
+            .find(|i| i.kind == "codedeploy-application")
+            .expect("the left-over application is listed");
+        assert_eq!(application.action, Action::Change, "{application:#?}");
     }
 
     #[test]
