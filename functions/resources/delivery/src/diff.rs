@@ -198,11 +198,7 @@ fn codedeploy_left_over(spec: &Spec, found: &Found, plan: &mut Plan) {
         return;
     }
     let names = &spec.names;
-    let mut check = Check::existing(
-        "codedeploy-application",
-        &names.codedeploy_application(),
-        "",
-    );
+    let mut check = Check::existing("codedeploy-application", names.codedeploy_application(), "");
     let group = if found.deployment_group.is_some() {
         format!(" and its deployment group {}", names.deployment_group())
     } else {
