@@ -1202,3 +1202,56 @@ fn mail_shows_in_the_task_definition_and_what_runs_per_task_is_said() {
         .get("perTask")
         .is_none());
 }
+
+#[test]
+fn the_ecs_engine_on_a_code_deploy_stack_is_a_move_in_place_and_its_codedeploy_objects_go() {
+    let settings = with(json!({"engine": "ecs"}));
+    let plan = plan_of(&settings, &provisioned());
+    let service = item(&plan, "service", "v-backend-api");
+    assert_eq!(service.action, Action::Change, "{}", render(&plan));
+    let controller = difference(service, "deploymentController");
+    assert_eq!(
+        (controller.current.as_str(), controller.how),
+        ("CODE_DEPLOY", How::InPlace)
+    );
+    assert_eq!(
+        item(&plan, "codedeploy-application", "v").action,
+        Action::Change,
+        "{}",
+        render(&plan)
+    );
+    assert!(plan.up_stops_at.is_none(), "{}", render(&plan));
+}
+
+#[test]
+fn an_ecs_service_under_the_codedeploy_engine_stops_up_with_no_way_back_in_place() {
+    let mut observed = provisioned();
+    let service = observed.backend.service.as_mut().unwrap();
+    service.controller = Some("ECS".into());
+    service.strategy = Some("BLUE_GREEN".into());
+    let plan = plan_of(&settings(), &observed);
+    let controller = difference(
+        item(&plan, "service", "v-backend-api"),
+        "deploymentController",
+    );
+    assert_eq!(
+        (
+            controller.current.as_str(),
+            controller.desired.as_str(),
+            controller.how
+        ),
+        ("ECS", "CODE_DEPLOY", How::UpStops)
+    );
+    assert!(controller.fix.as_ref().unwrap().contains("not back"));
+    // Under the ecs engine the same service is as up leaves it.
+    let plan = plan_of(&with(json!({"engine": "ecs"})), &observed);
+    let service = item(&plan, "service", "v-backend-api");
+    assert!(
+        service
+            .differences
+            .iter()
+            .all(|d| d.field != "deploymentController"
+                && d.field != "deploymentConfiguration.strategy"),
+        "{service:?}"
+    );
+}
