@@ -74,13 +74,18 @@ async fn find(clients: &Clients, names: &Names, task_definition: &str) -> Result
             .unwrap_or_default()
             .to_string();
         let in_flight = resources_backend::deployment_in_flight(deployment.status());
+        // Only a running deployment, or the newest one, can be this release's: older ended
+        // ones are not read (a service keeps a long history).
+        if !in_flight && newest > 0 {
+            continue;
+        }
         let ours = target_task_definition(clients, &deployment)
             .await?
             .as_deref()
             == Some(task_definition);
         // An UpdateService answered with an error after it took effect left the newest
         // deployment on this revision, with the service naming it.
-        if ours && (in_flight || (newest == 0 && service_runs_ours)) {
+        if ours && (in_flight || service_runs_ours) {
             return Ok(Found::Ours(arn));
         }
         if in_flight {
