@@ -138,7 +138,11 @@ impl Harness {
         // One packaging per directory: a second caller waits for the first one's result.
         let mut packaged = slot.lock().unwrap();
         if packaged.is_none() {
-            *packaged = Some(Arc::new(package::package(&self.root, binaries)?));
+            *packaged = Some(Arc::new(package::package(
+                &self.root,
+                binaries,
+                package::Compression::Fast,
+            )?));
         }
         Ok(packaged.clone().expect("just packaged"))
     }

@@ -233,7 +233,8 @@ async fn run(cli: Cli) -> Result<()> {
             out,
             check_lambda,
         } => {
-            let packaged = package::package(&root, &binaries)?;
+            // The zips `make build` writes are the ones uploaded to AWS.
+            let packaged = package::package(&root, &binaries, package::Compression::Small)?;
             if check_lambda {
                 packaged.check_runs_on_lambda()?;
             }
@@ -266,7 +267,11 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let aws =
                 target::connect(cli.target, cli.region.as_deref(), cli.profile.as_deref()).await?;
-            let packaged = package::package(&root, &binaries)?;
+            let packaged = package::package(
+                &root,
+                &binaries,
+                package::Compression::for_target(cli.target),
+            )?;
             if cli.target == Target::Aws {
                 packaged.check_runs_on_lambda()?;
             }

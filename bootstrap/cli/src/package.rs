@@ -10,6 +10,35 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::binary::{self, Architecture, BinaryFacts};
+use crate::target::Target;
+
+/// How hard the functions' zips are deflated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// Deflate level 1, for the local stack: its debug binaries are ~40 MB each, and level 6
+    /// would take about 7× as long on every `bootstrap` (1.2 s instead of 0.18 s per 13 MB).
+    Fast,
+    /// Deflate level 6, for what is uploaded to AWS: 16 % smaller than level 1 on a release
+    /// build (loadbalancer: 4.77 MB instead of 5.68). Level 9 saves 0.6 % more for twice the
+    /// time of level 6.
+    Small,
+}
+
+impl Compression {
+    pub fn for_target(target: Target) -> Self {
+        match target {
+            Target::Local => Compression::Fast,
+            Target::Aws => Compression::Small,
+        }
+    }
+
+    fn level(self) -> i64 {
+        match self {
+            Compression::Fast => 1,
+            Compression::Small => 6,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Function {
@@ -26,7 +55,7 @@ pub struct Packaged {
     pub functions: Vec<Function>,
 }
 
-pub fn package(root: &Path, binaries: &Path) -> Result<Packaged> {
+pub fn package(root: &Path, binaries: &Path, compression: Compression) -> Result<Packaged> {
     let path = root.join("bootstrap/template.yaml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
@@ -48,7 +77,9 @@ pub fn package(root: &Path, binaries: &Path) -> Result<Packaged> {
         })
         .collect();
     let mut zipped: std::collections::HashMap<String, Function> =
-        zip_functions(binaries, &folders)?.into_iter().collect();
+        zip_functions(binaries, &folders, compression)?
+            .into_iter()
+            .collect();
     let mut functions = Vec::new();
     for (logical_id, resource) in resources.iter_mut() {
         let kind = resource
@@ -147,7 +178,11 @@ impl Packaged {
 
 /// Zips each (logical id, `functions/<name>` folder) on as many threads as there are cores;
 /// the result keeps the logical ids.
-fn zip_functions(binaries: &Path, folders: &[(String, String)]) -> Result<Vec<(String, Function)>> {
+fn zip_functions(
+    binaries: &Path,
+    folders: &[(String, String)],
+    compression: Compression,
+) -> Result<Vec<(String, Function)>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -166,7 +201,7 @@ fn zip_functions(binaries: &Path, folders: &[(String, String)]) -> Result<Vec<(S
                         };
                         done.push((
                             i,
-                            zip_function(binaries, folder)
+                            zip_function(binaries, folder, compression)
                                 .with_context(|| format!("package {logical_id}")),
                         ));
                     }
@@ -214,7 +249,7 @@ fn find_binary(binaries: &Path, name: &str) -> Result<PathBuf> {
         })
 }
 
-fn zip_function(binaries: &Path, folder: &str) -> Result<Function> {
+fn zip_function(binaries: &Path, folder: &str, compression: Compression) -> Result<Function> {
     let name = folder
         .strip_prefix("functions/")
         .unwrap_or(folder)
@@ -222,7 +257,7 @@ fn zip_function(binaries: &Path, folder: &str) -> Result<Function> {
         .to_string();
     let path = find_binary(binaries, &name)?;
     let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
-    let zip = zip_bootstrap(&bytes)?;
+    let zip = zip_bootstrap(&bytes, compression)?;
     let digest = hex::encode(Sha256::digest(&zip));
     Ok(Function {
         key: format!("functions/{name}/{digest}.zip"),
@@ -234,11 +269,11 @@ fn zip_function(binaries: &Path, folder: &str) -> Result<Function> {
 
 /// A zip with one executable entry, `bootstrap`, and fixed timestamps: the same binary
 /// always gives the same zip, so the same key, so no upload and no function update.
-pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+pub fn zip_bootstrap(binary: &[u8], compression: Compression) -> Result<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1))
+        .compression_level(Some(compression.level()))
         .unix_permissions(0o755)
         .last_modified_time(zip::DateTime::default());
     writer.start_file("bootstrap", options)?;
@@ -267,13 +302,33 @@ mod tests {
 
     #[test]
     fn zips_are_reproducible_and_executable() {
-        let a = zip_bootstrap(b"#!/bin/sh\necho hi\n").unwrap();
-        let b = zip_bootstrap(b"#!/bin/sh\necho hi\n").unwrap();
-        assert_eq!(a, b);
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
-        let entry = archive.by_index(0).unwrap();
-        assert_eq!(entry.name(), "bootstrap");
-        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+        for compression in [Compression::Fast, Compression::Small] {
+            let a = zip_bootstrap(b"#!/bin/sh\necho hi\n", compression).unwrap();
+            let b = zip_bootstrap(b"#!/bin/sh\necho hi\n", compression).unwrap();
+            assert_eq!(a, b);
+            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+            let mut entry = archive.by_index(0).unwrap();
+            assert_eq!(entry.name(), "bootstrap");
+            assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+            let mut unzipped = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut unzipped).unwrap();
+            assert_eq!(unzipped, "#!/bin/sh\necho hi\n");
+        }
+    }
+
+    #[test]
+    fn what_goes_to_aws_is_deflated_harder_than_what_the_local_stack_gets() {
+        let binary: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).wrapping_mul(i / 97).to_le_bytes())
+            .collect();
+        let fast = zip_bootstrap(&binary, Compression::for_target(Target::Local)).unwrap();
+        let small = zip_bootstrap(&binary, Compression::for_target(Target::Aws)).unwrap();
+        assert!(
+            small.len() < fast.len(),
+            "{} vs {}",
+            small.len(),
+            fast.len()
+        );
     }
 
     #[test]
@@ -290,7 +345,7 @@ mod tests {
         for name in &names {
             std::fs::write(binaries.join(name), name.as_bytes()).unwrap();
         }
-        let packaged = package(&root, &binaries).unwrap();
+        let packaged = package(&root, &binaries, Compression::Small).unwrap();
         assert_eq!(packaged.functions.len(), names.len());
         let resources = packaged.template["Resources"].as_object().unwrap();
         for (id, resource) in resources {

@@ -32,7 +32,11 @@ use vikunja_tests::{site, Harness};
 
 /// What the CLI does, packaging included (the harness keeps its packaging for later tests).
 async fn bootstrap(h: &Harness, stack: &str) -> Result<vikunja_aws::package::Packaged> {
-    let packaged = vikunja_aws::package::package(&h.root, &h.binaries)?;
+    let packaged = vikunja_aws::package::package(
+        &h.root,
+        &h.binaries,
+        vikunja_aws::package::Compression::Fast,
+    )?;
     vikunja_aws::deploy::bootstrap(&h.aws, stack, &packaged, Output::Json).await?;
     Ok(packaged)
 }
