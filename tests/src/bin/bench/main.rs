@@ -32,11 +32,7 @@ use vikunja_tests::{site, Harness};
 
 /// What the CLI does, packaging included (the harness keeps its packaging for later tests).
 async fn bootstrap(h: &Harness, stack: &str) -> Result<vikunja_aws::package::Packaged> {
-    let packaged = vikunja_aws::package::package(
-        &h.root,
-        &h.binaries,
-        vikunja_aws::package::Compression::Fast,
-    )?;
+    let packaged = vikunja_aws::package::package(&h.root, &h.binaries, compression(h))?;
     vikunja_aws::deploy::bootstrap(&h.aws, stack, &packaged, Output::Json).await?;
     Ok(packaged)
 }
@@ -109,13 +105,27 @@ fn build_directory() -> std::path::PathBuf {
         })
 }
 
+/// Release binaries are zipped as `make build` zips them for AWS, so the zip column is what
+/// AWS would be sent; the debug builds as the local stack's `bootstrap` zips them.
+fn compression(h: &Harness) -> vikunja_aws::package::Compression {
+    if is_release(&h.binaries) {
+        vikunja_aws::package::Compression::Small
+    } else {
+        vikunja_aws::package::Compression::Fast
+    }
+}
+
+fn is_release(binaries: &std::path::Path) -> bool {
+    binaries.display().to_string().contains("/lambda")
+}
+
 /// Which build the run deployed: a figure of a debug build is not one of a release build.
 fn binaries_label(binaries: &std::path::Path) -> String {
     let path = binaries.display().to_string();
-    if path.contains("/lambda") {
-        format!("release, make build ({path})")
+    if is_release(binaries) {
+        format!("release, make build ({path}), zipped at deflate level 6 as for AWS")
     } else if path.ends_with("/debug") {
-        "debug, make build-local".into()
+        "debug, make build-local, zipped at deflate level 1 as for the local stack".into()
     } else {
         path
     }
