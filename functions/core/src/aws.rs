@@ -91,8 +91,12 @@ mod tests {
             .send()
             .await
             .expect_err("nothing listens on port 9");
-        let failure = error.as_dispatch_failure().expect("a dispatch failure");
-        assert!(failure.is_io(), "{failure:?}");
+        match error {
+            aws_sdk_ssm::error::SdkError::DispatchFailure(failure) => {
+                assert!(failure.is_io(), "{failure:?}")
+            }
+            other => panic!("not a dispatch failure: {other:?}"),
+        }
     }
 
     #[test]
