@@ -48,6 +48,7 @@ impl Aws {
 
 pub async fn connect(target: Target, region: Option<&str>, profile: Option<&str>) -> Result<Aws> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(vikunja_core::aws::https_client())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
