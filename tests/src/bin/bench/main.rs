@@ -192,6 +192,14 @@ async fn main() -> Result<()> {
         )
         .await?;
     let first_provision = bench.runs.last().map(|r| r.seconds).unwrap_or_default();
+    // Where the time beside the database's creation goes: the provision execution's states.
+    let provision_execution = bench
+        .runs
+        .last()
+        .and_then(|r| r.executions.first().cloned())
+        .unwrap_or_default();
+    let (provision_states, provision_execution_seconds) =
+        workflows::state_seconds(&h, &provision_execution).await?;
     bench
         .measure(
             &h,
@@ -333,6 +341,8 @@ async fn main() -> Result<()> {
         "scale": modelled.scale,
         "provisionSeconds": cost::round(first_provision, 2),
         "overhead": cost::round(first_provision / modelled.rds_seconds - 1.0, 3),
+        "executionSeconds": cost::round(provision_execution_seconds, 2),
+        "states": provision_states.iter().map(|(n, s)| json!({"state": n, "seconds": cost::round(*s, 2)})).collect::<Vec<_>>(),
     });
     println!(
         "\nprovision against its critical path: RDS creation modelled at {} s (AWS's ~600 s / {}), polled every {} s: first run {:.1} s, orchestration overhead {:.0} %",
@@ -341,6 +351,14 @@ async fn main() -> Result<()> {
         modelled.poll_seconds,
         first_provision,
         (first_provision / modelled.rds_seconds - 1.0) * 100.0
+    );
+    let states: Vec<String> = provision_states
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2}"))
+        .collect();
+    println!(
+        "  the execution {provision_execution_seconds:.2} s of it; seconds per state (a loop's summed, branches overlap): {}",
+        states.join(", ")
     );
 
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| {

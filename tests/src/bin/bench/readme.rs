@@ -14,6 +14,31 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// Which build the figures are of, from the run's binaries label.
+fn build_kind(document: &Value) -> &'static str {
+    match document["binaries"].as_str() {
+        Some(label) if label.starts_with("release") => "release",
+        _ => "debug",
+    }
+}
+
+/// The provision steps that run beside no wait: where the overhead goes.
+fn outside_the_wait(critical: &Value) -> String {
+    const ON_THE_PATH: [&str; 5] = ["Domain", "Network", "Database", "Backend", "Delivery"];
+    let steps: Vec<String> = critical["states"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| ON_THE_PATH.contains(&s["state"].as_str().unwrap_or_default()))
+        .map(|s| format!("{} {} s", text(&s["state"]), text(&s["seconds"])))
+        .collect();
+    if steps.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", steps.join(", "))
+    }
+}
+
 pub fn render(document: &Value) -> String {
     let mut out = String::new();
     let line = |out: &mut String, s: String| {
@@ -93,14 +118,16 @@ pub fn render(document: &Value) -> String {
         line(
             &mut out,
             format!(
-                "\nProvision against its critical path: RDS creation, the one wait on `up`'s path, modelled at {} s (AWS's ~600 s scaled down {}×, the workflow polling every {} s for AWS's 15 s): the first `up` took {} s, an orchestration overhead of {} (the other steps before and after the database branch, debug builds).",
+                "\nProvision against its critical path: RDS creation, the one wait on `up`'s path, modelled at {} s (AWS's ~600 s scaled down {}×, the workflow polling every {} s for AWS's 15 s): the first `up` took {} s, an orchestration overhead of {} (the steps before and after the database branch, {} builds{}).",
                 text(&critical["rdsCreateSeconds"]),
                 text(&critical["scale"]),
                 text(&critical["pollSeconds"]),
                 text(&critical["provisionSeconds"]),
                 critical["overhead"]
                     .as_f64()
-                    .map_or("–".into(), |o| format!("{:.0} %", o * 100.0))
+                    .map_or("–".into(), |o| format!("{:.0} %", o * 100.0)),
+                build_kind(document),
+                outside_the_wait(critical)
             ),
         );
     }

@@ -22,6 +22,8 @@ pub struct Run {
     pub label: &'static str,
     pub seconds: f64,
     pub usage: Usage,
+    /// The executions the run started (ARNs).
+    pub executions: Vec<String>,
 }
 
 impl Run {
@@ -101,9 +103,11 @@ pub async fn before(h: &Harness, stack: &str) -> Result<Before> {
 pub async fn after(h: &Harness, stack: &str, label: &'static str, before: Before) -> Result<Run> {
     let seconds = before.started.elapsed().as_secs_f64();
     let mut usage = Usage::default();
+    let mut started = Vec::new();
     for execution in executions(h, stack).await?.difference(&before.executions) {
         usage.executions += 1;
         usage.transitions += transitions_of(h, execution).await?;
+        started.push(execution.clone());
     }
     let reports = cost::new_since(&before.reports, cost::reports(stack).await?);
     usage.add_reports(&reports);
@@ -111,6 +115,7 @@ pub async fn after(h: &Harness, stack: &str, label: &'static str, before: Before
         label,
         seconds,
         usage,
+        executions: started,
     })
 }
 
