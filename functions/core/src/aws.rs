@@ -114,7 +114,10 @@ mod tests {
     async fn the_https_client_speaks_tls_with_ring() {
         let (authority_pem, server) = tls_server_answering_one_parameter().await;
         let trust = TrustStore::empty().with_pem_certificate(authority_pem.into_bytes());
-        let tls = TlsContext::builder().with_trust_store(trust).build().unwrap();
+        let tls = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .unwrap();
         let config = aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(https_client_trusting(tls))
