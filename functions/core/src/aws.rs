@@ -83,17 +83,7 @@ mod tests {
     /// of a client or a TLS configuration.
     #[tokio::test]
     async fn the_https_client_carries_requests_to_the_network() {
-        let config = aws_sdk_ssm::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(https_client())
-            .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .endpoint_url("https://127.0.0.1:9")
-            .build();
-        let error = aws_sdk_ssm::Client::from_conf(config)
+        let error = ssm_through(https_client(), "https://127.0.0.1:9")
             .get_parameter()
             .name("x")
             .send()
@@ -118,17 +108,7 @@ mod tests {
             .with_trust_store(trust)
             .build()
             .unwrap();
-        let config = aws_sdk_ssm::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(https_client_trusting(tls))
-            .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .endpoint_url(format!("https://localhost:{}", server.port))
-            .build();
-        let answer = aws_sdk_ssm::Client::from_conf(config)
+        let answer = ssm_through(https_client_trusting(tls), &server.endpoint())
             .get_parameter()
             .name("over-tls")
             .send()
@@ -144,30 +124,44 @@ mod tests {
     #[tokio::test]
     async fn the_https_client_refuses_a_server_it_does_not_trust() {
         let (_, server) = tls_server_answering_one_parameter().await;
+        let error = ssm_through(
+            https_client_trusting(TlsContext::default()),
+            &server.endpoint(),
+        )
+        .get_parameter()
+        .name("over-tls")
+        .send()
+        .await
+        .expect_err("a certificate of an unknown authority");
+        let chain = aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
+        assert!(chain.contains("UnknownIssuer"), "{chain}");
+    }
+
+    /// An SSM client that sends through `http` to `endpoint`, once (no retries).
+    fn ssm_through(http: SharedHttpClient, endpoint: &str) -> aws_sdk_ssm::Client {
         let config = aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(https_client_trusting(TlsContext::default()))
+            .http_client(http)
             .region(aws_sdk_ssm::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_ssm::config::Credentials::new(
                 "test", "test", None, None, "test",
             ))
             .retry_config(RetryConfig::disabled())
-            .endpoint_url(format!("https://localhost:{}", server.port))
+            .endpoint_url(endpoint)
             .build();
-        let error = aws_sdk_ssm::Client::from_conf(config)
-            .get_parameter()
-            .name("over-tls")
-            .send()
-            .await
-            .expect_err("a certificate of an unknown authority");
-        let chain = aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
-        assert!(chain.contains("UnknownIssuer"), "{chain}");
+        aws_sdk_ssm::Client::from_conf(config)
     }
 
     struct TlsServer {
         port: u16,
         /// The first request the server read, as text.
         request: tokio::task::JoinHandle<String>,
+    }
+
+    impl TlsServer {
+        fn endpoint(&self) -> String {
+            format!("https://localhost:{}", self.port)
+        }
     }
 
     /// A one-connection HTTPS server on loopback: a certificate authority of its own signs
