@@ -137,6 +137,22 @@ def test_execution_runs_the_functions_and_retries_then_catches(stack, deployed):
     failures = [e for e in history if e["type"] == "LambdaFunctionFailed"]
     assert len(failures) == 2  # the first attempt and one retry
 
+    # One page at a time, as AWS answers: both orders give every event once.
+    def pages(**order):
+        events, token = [], None
+        while True:
+            page = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=2,
+                                             **order, **({"nextToken": token} if token else {}))
+            assert len(page["events"]) <= 2
+            events += [e["id"] for e in page["events"]]
+            token = page.get("nextToken")
+            if not token:
+                return events
+    every = [e["id"] for e in history]
+    assert len(every) > 2
+    assert pages() == every
+    assert pages(reverseOrder=True) == every[::-1]
+
 
 def test_unnamed_executions_get_unique_names(stack, deployed):
     sfn = stack.client("stepfunctions")

@@ -22,7 +22,7 @@ def serve(settings: Settings) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import patches, routes
+    from . import patches, routes, warmup
     from .codedeploy import CodeDeploySimulator, Timings
     from .dataplane import LISTENERS_ENV, DataPlane
     from .ecs_deployments import EcsDeployments
@@ -64,6 +64,10 @@ def serve(settings: Settings) -> None:
     faults = FaultInjector(iam, lambda_host, fault_spec)
     routes.install(router, routes.Stack(settings, lambda_host, data_plane, codedeploy, ecs_deployments, faults, iam))
     data_plane.start()
+    if settings.warm_up:
+        warmed = warmup.warm(router.fallback, settings.region)
+        log.info("warmed %s services in %.1f s (slowest: %s)", len(warmed), sum(warmed.values()),
+                 ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sorted(warmed.items(), key=lambda kv: -kv[1])[:3]))
 
     server = make_server(settings.host, settings.port, faults, threaded=True, request_handler=MotoRequestHandler)
     server.daemon_threads = True

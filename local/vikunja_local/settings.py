@@ -42,6 +42,9 @@ class Settings:
     cloudfront_deploy_seconds: float = field(
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_CLOUDFRONT_DEPLOY_SECONDS", 2.0)
     )
+    # Build every moto service before the port opens (see warmup.py); VIKUNJA_LOCAL_WARMUP=off
+    # starts faster and pays each service's first call where it happens.
+    warm_up: bool = field(default_factory=lambda: os.environ.get("VIKUNJA_LOCAL_WARMUP", "on") != "off")
     # Lambda host: how long a worker may take to ask for its first invocation.
     lambda_init_timeout: float = field(
         default_factory=lambda: _float_env("VIKUNJA_LOCAL_LAMBDA_INIT_TIMEOUT", 10.0)

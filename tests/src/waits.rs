@@ -31,7 +31,9 @@ pub async fn replayed(h: &Harness, stack: &str, output_key: &str) -> Vec<String>
                 .total_cmp(&b.start_date().as_secs_f64())
         })
         .expect("an execution");
-    let events = follow::history(&h.aws, first.execution_arn())
+    let mut history = follow::History::default();
+    let events = history
+        .read_new(&h.aws, first.execution_arn())
         .await
         .expect("history");
     let start = events[0].timestamp().as_secs_f64();

@@ -110,14 +110,18 @@ async fn execution_histories(h: &Harness, stack: &str) -> String {
             .await
             .unwrap();
         for run in runs {
-            let history = sfn
+            // Every page: AWS (and the local stack) answer 100 events per page by default.
+            let events: Vec<_> = sfn
                 .get_execution_history()
                 .execution_arn(run.execution_arn())
                 .include_execution_data(true)
+                .into_paginator()
+                .items()
                 .send()
+                .try_collect()
                 .await
                 .unwrap();
-            text.push_str(&format!("{:?}\n", history.events()));
+            text.push_str(&format!("{events:?}\n"));
         }
     }
     text

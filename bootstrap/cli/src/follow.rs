@@ -112,20 +112,19 @@ pub async fn run_execution(
 pub async fn follow(aws: &Aws, execution: &str, output: Output) -> Result<Value> {
     let sfn = aws.sfn();
     let clock = Instant::now();
-    let mut seen = 0usize;
+    let mut history = History::default();
     let mut steps = Steps::default();
     let mut waiting = Waiting::new(output);
     loop {
-        let events = history(aws, execution).await?;
+        let new = history.read_new(aws, execution).await?;
         waiting.suspend(|| {
-            for event in events.iter().skip(seen) {
+            for event in new {
                 if output == Output::Text {
                     steps.report(event, clock.elapsed().as_secs_f64());
                 }
             }
         });
-        seen = events.len();
-        waiting.show(&progress::waits(&events));
+        waiting.show(&progress::waits(history.events()));
         let described = watching(aws, "describe execution", || {
             sfn.describe_execution().execution_arn(execution).send()
         })
@@ -187,24 +186,57 @@ where
     }
 }
 
-pub async fn history(aws: &Aws, execution: &str) -> Result<Vec<HistoryEvent>> {
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = watching(aws, "read execution history", || {
-            aws.sfn()
-                .get_execution_history()
-                .execution_arn(execution)
-                .set_next_token(token.clone())
-                .max_results(1000)
-                .send()
-        })
-        .await?;
-        events.extend(page.events().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(events);
+/// Events a watcher asks for per page. A poll that finds nothing new costs one page of this
+/// size, however long the history has grown.
+const WATCH_PAGE: i32 = 20;
+
+/// An execution's history as a watcher holds it: each read asks only for the events after
+/// the last one held — newest first, a page at a time, until it reaches that one — instead
+/// of the whole history on every poll (hundreds of events once a database wait has looped).
+#[derive(Default)]
+pub struct History {
+    events: Vec<HistoryEvent>,
+}
+
+impl History {
+    pub fn events(&self) -> &[HistoryEvent] {
+        &self.events
+    }
+
+    /// Reads the events added since the last read; returns them, oldest first.
+    pub async fn read_new(&mut self, aws: &Aws, execution: &str) -> Result<&[HistoryEvent]> {
+        let held = self.events.last().map(HistoryEvent::id).unwrap_or(0);
+        let mut newer = Vec::new();
+        let mut token = None;
+        loop {
+            let page = watching(aws, "read execution history", || {
+                aws.sfn()
+                    .get_execution_history()
+                    .execution_arn(execution)
+                    .reverse_order(true)
+                    .max_results(WATCH_PAGE)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            let (reached, unseen) = events_after(page.events(), held);
+            newer.extend(unseen.iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if reached || token.is_none() {
+                break;
+            }
         }
+        let first_new = self.events.len();
+        self.events.extend(newer.into_iter().rev());
+        Ok(&self.events[first_new..])
+    }
+}
+
+/// Of a newest-first page, the events after event `held`, and whether the page reached it.
+fn events_after(page: &[HistoryEvent], held: i64) -> (bool, &[HistoryEvent]) {
+    match page.iter().position(|event| event.id() <= held) {
+        Some(at) => (true, &page[..at]),
+        None => (false, page),
     }
 }
 
@@ -346,3 +378,46 @@ pub async fn execution_started_by(
 }
 
 const CLOCK_SKEW_SECONDS: u64 = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::primitives::DateTime;
+
+    fn event(id: i64) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(DateTime::from_secs(id))
+            .r#type(HistoryEventType::TaskStateEntered)
+            .build()
+            .unwrap()
+    }
+
+    fn ids(events: &[HistoryEvent]) -> Vec<i64> {
+        events.iter().map(HistoryEvent::id).collect()
+    }
+
+    #[test]
+    fn a_newest_first_page_gives_the_events_after_the_held_one() {
+        let page: Vec<_> = [9, 8, 7, 6].into_iter().map(event).collect();
+        let (reached, unseen) = events_after(&page, 7);
+        assert!(reached);
+        assert_eq!(ids(unseen), [9, 8]);
+    }
+
+    #[test]
+    fn a_page_of_only_new_events_asks_for_the_next_one() {
+        let page: Vec<_> = [30, 29, 28].into_iter().map(event).collect();
+        let (reached, unseen) = events_after(&page, 7);
+        assert!(!reached);
+        assert_eq!(ids(unseen), [30, 29, 28]);
+    }
+
+    #[test]
+    fn nothing_new_is_an_empty_read() {
+        let page: Vec<_> = [7, 6].into_iter().map(event).collect();
+        let (reached, unseen) = events_after(&page, 7);
+        assert!(reached);
+        assert!(unseen.is_empty());
+    }
+}

@@ -325,8 +325,9 @@ pub async fn follow_release(
 ) -> Result<Value> {
     let sfn = aws.sfn();
     let clock = Instant::now();
-    let mut seen = 0usize;
+    let mut history = crate::follow::History::default();
     let mut state = Value::Null;
+    let mut published = false;
     let mut waiting = crate::progress::Waiting::new(output);
     loop {
         // The status first, then the history: once the status says it ended, the history
@@ -335,17 +336,9 @@ pub async fn follow_release(
             sfn.describe_execution().execution_arn(execution).send()
         })
         .await?;
-        let history = crate::follow::watching(aws, "read the release's history", || {
-            sfn.get_execution_history()
-                .execution_arn(execution)
-                .max_results(1000)
-                .send()
-        })
-        .await?;
-        let events = history.events();
-        let mut published = false;
+        let new = history.read_new(aws, execution).await?;
         waiting.suspend(|| {
-            for event in events.iter().skip(seen) {
+            for event in new {
                 if event.r#type() != &HistoryEventType::TaskStateExited {
                     continue;
                 }
@@ -366,12 +359,11 @@ pub async fn follow_release(
             }
         });
         // Returning at `Publish`, the grace period after it is not this command's wait.
-        let open: Vec<_> = crate::progress::waits(events)
+        let open: Vec<_> = crate::progress::waits(history.events())
             .into_iter()
             .filter(|r| to_the_end || r.wait != "KeepPrevious")
             .collect();
         waiting.show(&open);
-        seen = events.len();
         match described.status() {
             ExecutionStatus::Succeeded => {
                 waiting.finish();

@@ -99,28 +99,37 @@ pub fn overdue(started_ms: Option<i64>, now_ms: i64, ahead: &[String]) -> Option
     })
 }
 
+/// Reads the history newest first and stops at `Publish`'s exit: an execution holding the
+/// turn has its newest events at the top, so this is one page, not the whole history.
 async fn has_published(sfn: &aws_sdk_sfn::Client, execution: &str) -> Result<bool> {
-    let events = sfn
+    let mut events = sfn
         .get_execution_history()
         .execution_arn(execution)
         .reverse_order(true)
         .into_paginator()
         .items()
-        .send()
-        .try_collect()
-        .await;
-    let events = match events.context(format!("read the history of {execution}")) {
-        Ok(events) => events,
-        // Ended (and gone) since it was listed: it holds nothing.
-        Err(e) if e.is(vikunja_core::ErrorClass::NotFound) => return Ok(true),
-        Err(e) => return Err(e),
-    };
-    Ok(events.iter().any(|event| {
-        event.r#type() == &HistoryEventType::TaskStateExited
-            && event
-                .state_exited_event_details()
-                .is_some_and(|d| d.name() == PUBLISH_STATE)
-    }))
+        .send();
+    loop {
+        let next = events
+            .try_next()
+            .await
+            .context(format!("read the history of {execution}"));
+        match next {
+            Ok(Some(event)) if is_publish_exit(&event) => return Ok(true),
+            Ok(Some(_)) => continue,
+            Ok(None) => return Ok(false),
+            // Ended (and gone) since it was listed: it holds nothing.
+            Err(e) if e.is(vikunja_core::ErrorClass::NotFound) => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_publish_exit(event: &aws_sdk_sfn::types::HistoryEvent) -> bool {
+    event.r#type() == &HistoryEventType::TaskStateExited
+        && event
+            .state_exited_event_details()
+            .is_some_and(|d| d.name() == PUBLISH_STATE)
 }
 
 #[cfg(test)]

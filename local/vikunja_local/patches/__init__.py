@@ -43,6 +43,7 @@ APPLIED_BY_APPLY_ALL = (
     stepfunctions.enable_state_machine_execution,
     stepfunctions.unnamed_executions_get_unique_names,
     stepfunctions.state_machines_from_cloudformation_use_executing_backend,
+    stepfunctions.execution_history_pages_like_aws,
     events.eventbridge_targets_start_state_machines,
     s3.s3_eventbridge_events_like_aws,
     s3.s3_buckets_from_cloudformation_honour_eventbridge,

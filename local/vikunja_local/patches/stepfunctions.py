@@ -123,6 +123,54 @@ def state_machines_from_cloudformation_use_executing_backend() -> None:
     StateMachine.update_from_cloudformation_json = classmethod(update)
 
 
+@replaces("moto.stepfunctions.responses.StepFunctionResponse.get_execution_history", "(self)")
+@uses("moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend")
+@uses("moto.stepfunctions.exceptions.InvalidToken", "(message)")
+@uses("moto.stepfunctions.exceptions.ValidationException", "(msg)")
+def execution_history_pages_like_aws() -> None:
+    """moto's GetExecutionHistory answers every event, oldest first, whatever `maxResults`,
+    `reverseOrder` and `nextToken` ask. AWS answers one page: at most `maxResults` events
+    (0 or none: 100; more than 1000 is refused), newest first with `reverseOrder`, and a
+    `nextToken` while more are left — so a reader that takes one page sees the first 100,
+    and a watcher can read only the newest events instead of the whole history each time.
+    The token names the last event answered: events appended meanwhile do not shift it."""
+    import base64
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def get_execution_history(self):
+        execution_arn = self._get_param("executionArn")
+        max_results = self._get_int_param("maxResults") or HISTORY_PAGE_DEFAULT
+        if not 0 <= max_results <= HISTORY_PAGE_MAX:
+            raise ValidationException(
+                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
+                f"constraint: Member must have value less than or equal to {HISTORY_PAGE_MAX}")
+        reverse = bool(self._get_bool_param("reverseOrder", False))
+        token = self._get_param("nextToken")
+        events = list(self.stepfunction_backend.get_execution_history(execution_arn)["events"])
+        if reverse:
+            events.reverse()
+        if token:
+            try:
+                after = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError as error:
+                raise InvalidToken(str(error)) from error
+            events = [e for e in events if (e["id"] < after if reverse else e["id"] > after)]
+        page = events[:max_results]
+        answer: dict[str, Any] = {"events": page}
+        if len(events) > max_results:
+            answer["nextToken"] = base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode()
+        return ActionResult(answer)
+
+    StepFunctionResponse.get_execution_history = get_execution_history
+
+
+HISTORY_PAGE_DEFAULT = 100
+HISTORY_PAGE_MAX = 1000
+
+
 def _substitution_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -174,3 +222,17 @@ def _probe_cloudformation_state_machine() -> Finding:
     substituted = found[0].definition == _PASS_MACHINE
     return Finding(not substituted, "in the executing backend, " + (
         "substitutions applied" if substituted else "DefinitionSubstitutions ignored"))
+
+
+@probe(execution_history_pages_like_aws)
+def _probe_history_pages() -> Finding:
+    from .probing import client
+
+    sfn = client("stepfunctions")
+    machine = sfn.create_state_machine(name="probe-history", definition=_PASS_MACHINE, roleArn=_PROBE_ROLE)
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    page = sfn.get_execution_history(executionArn=execution, maxResults=1, reverseOrder=True)
+    ids = [event["id"] for event in page["events"]]
+    paged = len(ids) == 1 and "nextToken" in page
+    return Finding(not paged, f"maxResults=1, reverseOrder: event ids {ids}, "
+                   + ("a nextToken" if "nextToken" in page else "no nextToken"))
