@@ -85,6 +85,22 @@ def test_invoke_runs_the_real_code_with_lambda_environment(lam, unique):
     assert int(headers["lambda-runtime-deadline-ms"]) > time.time() * 1000
 
 
+def test_code_is_unpacked_when_the_function_is_created_not_at_its_first_invoke(stack, lam, unique):
+    # Lambda prepares the code before the function is Active: the first invoke only starts it.
+    code = function_zip(version=unique)
+    sha = lam.create_function(
+        FunctionName=f"prepared-{unique}", Runtime="provided.al2023", Handler="bootstrap", Role=ROLE,
+        Code={"ZipFile": code}, Environment={"Variables": {"MODE": "echo"}},
+    )["CodeSha256"]
+    unpacked = stack.state_dir / "lambda" / base64.b64decode(sha).hex()
+    assert (unpacked / "bootstrap").is_file()
+    assert (unpacked / "VERSION").read_text() == unique
+    # UpdateFunctionCode prepares the new code the same way.
+    newer = function_zip(version=f"{unique}-2")
+    sha = lam.update_function_code(FunctionName=f"prepared-{unique}", ZipFile=newer)["CodeSha256"]
+    assert (stack.state_dir / "lambda" / base64.b64decode(sha).hex() / "VERSION").read_text() == f"{unique}-2"
+
+
 def test_invoke_by_arn_and_qualifier(lam, unique):
     arn = create_function(lam, f"byarn-{unique}")
     _, by_arn = invoke(lam, arn, {"via": "arn"})

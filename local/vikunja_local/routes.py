@@ -4,6 +4,7 @@ after) moto. Add new routes and after-hooks here; see local/README.md."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -58,8 +59,26 @@ def install(router: Router, stack: Stack) -> None:
     router.add_hook("ecs-blue-green", EcsDeployments.is_service_change, stack.ecs_deployments.after_service_change)
     router.add_hook("ecr-image-push", ecr_events.is_put_image, ecr_events.after_put_image)
     router.add_hook("ecr-image-delete", ecr_events.is_batch_delete_image, ecr_events.after_batch_delete_image)
+    # New function code is unpacked as the deploy that brings it returns (see prepare_code).
+    router.add_hook("lambda-code", _deploys_function_code,
+                    lambda call, reply: reply.status < 300 and stack.lambda_host.prepare_code())
     # Task sets and listeners changed: stand-ins and loopback ports follow at once.
     router.add_hook("data-plane", _changes_ecs_or_elbv2, lambda call, reply: stack.data_plane.sync())
+
+
+_FUNCTIONS_PATH = re.compile(r"/2015-03-31/functions/?")
+_FUNCTION_CODE_PATH = re.compile(r"/2015-03-31/functions/[^/]+/code/?")
+_STACK_DEPLOYS = {"ExecuteChangeSet", "CreateStack", "UpdateStack"}
+
+
+def _deploys_function_code(call: CallView) -> bool:
+    """CloudFormation's deploys, Lambda's CreateFunction and UpdateFunctionCode."""
+    if call.signing_service == "cloudformation" and call.method == "POST":
+        return (parse_qs(call.body.decode(errors="replace")).get("Action") or [""])[0] in _STACK_DEPLOYS
+    if call.signing_service == "lambda":
+        return ((call.method == "POST" and _FUNCTIONS_PATH.fullmatch(call.path) is not None)
+                or (call.method == "PUT" and _FUNCTION_CODE_PATH.fullmatch(call.path) is not None))
+    return False
 
 
 def _is_health_check(call: CallView) -> bool:

@@ -131,6 +131,26 @@ class LambdaHost:
             self.reports.add(outcome.report)
         return outcome
 
+    def prepare_code(self) -> None:
+        """Unpacks every function's current code that is not unpacked yet. Lambda prepares a
+        function's code before the function turns Active, and CloudFormation waits for that;
+        left to the first invocation, unpacking a release zip (80-95 ms each on a 2-core VM)
+        lands inside the first workflow step that calls each function."""
+        from moto.awslambda.models import lambda_backends
+
+        for account, regions in list(lambda_backends.items()):
+            for region, backend in list(regions.items()):
+                for function in list(backend.list_functions()):
+                    spec = spec_from_moto(function, region, account)
+                    if not spec.code_zip:
+                        continue
+                    try:
+                        self.code.task_root(spec)
+                    except MissingBootstrap:
+                        continue  # not a custom runtime: its invocations say so
+                    except Exception:  # a bad zip is reported when it is invoked
+                        log.exception("could not unpack the code of %s", spec.name)
+
     def invoke_in_background(self, spec: FunctionSpec, payload: bytes) -> None:
         """Lambda's `Event` invocation type: accepted now, run later."""
         threading.Thread(target=self._invoke_and_log, args=(spec, payload),
