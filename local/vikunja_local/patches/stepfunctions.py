@@ -146,7 +146,7 @@ def execution_history_pages_like_aws() -> None:
         if not 0 <= max_results <= HISTORY_PAGE_MAX:
             raise ValidationException(
                 f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
-                f"constraint: Member must have value less than or equal to {HISTORY_PAGE_MAX}")
+                f"constraint: Member must have value between 0 and {HISTORY_PAGE_MAX}")
         reverse = bool(self._get_bool_param("reverseOrder", False))
         token = self._get_param("nextToken")
         events = list(self.stepfunction_backend.get_execution_history(execution_arn)["events"])
